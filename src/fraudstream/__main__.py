@@ -1,0 +1,3 @@
+from fraudstream.cli import cli
+
+cli(prog_name="fraudstream")

@@ -1,0 +1,62 @@
+"""The ``fraudstream`` command group and its error handling.
+
+Subcommands live one family per module and are listed in :data:`COMMANDS`. Errors raised on
+purpose (:class:`~fraudstream.errors.FraudStreamError`) become one line on stderr and their exit
+code (2 for bad arguments), never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+import click
+
+from fraudstream import __version__
+from fraudstream.errors import FraudStreamError
+
+COMMANDS: dict[str, str] = {
+    "generate": "fraudstream.cli.generate:generate",
+    "worlds": "fraudstream.cli.generate:worlds",
+}
+"""Subcommand name -> "module:attribute" of its click command (imported when used)."""
+
+
+class _FraudStreamError(click.ClickException):
+    def __init__(self, error: FraudStreamError) -> None:
+        super().__init__(str(error))
+        self.exit_code = error.exit_code
+
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when it runs, and turns library errors
+    into one clear line."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[name].split(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FraudStreamError as error:
+            raise _FraudStreamError(error) from None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fraudstream")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-v info, -vv debug).")
+def cli(verbose: int) -> None:
+    """fraudstream: simulate, stream and detect financial-transaction fraud in real time.
+
+    Results on simulated data are results on simulated data: every world is labelled as such.
+    """
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
