@@ -1,0 +1,1 @@
+"""Streams: the classroom protocol, NDJSON framing, the stream server and the client library."""
