@@ -121,7 +121,7 @@ class World(ABC):
             return
         for block in self.blocks():
             if end is not None and len(block) and block["ts"].iloc[-1] >= end:
-                block = block[block["ts"].to_numpy() < end.to_datetime64()]
+                block = block[(block["ts"] < end).to_numpy()]
                 done = True
             else:
                 done = False
