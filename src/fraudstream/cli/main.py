@@ -19,6 +19,7 @@ from fraudstream.errors import FraudStreamError
 COMMANDS: dict[str, str] = {
     "generate": "fraudstream.cli.generate:generate",
     "worlds": "fraudstream.cli.generate:worlds",
+    "serve": "fraudstream.cli.serve:serve_command",
 }
 """Subcommand name -> "module:attribute" of its click command (imported when used)."""
 
