@@ -1,0 +1,229 @@
+"""The stream server: seed 000's TCP protocol on asyncio, plus WebSocket and HTTP.
+
+One event loop runs everything: the TCP listener (one :class:`asyncio.Protocol` per client,
+no threads per client), the feed (generation and encoding in one worker thread, a chunk ahead),
+the fan-out :class:`~fraudstream.stream.broadcast.Hub`, and the HTTP port
+(:mod:`fraudstream.stream.web`: ``/ws``, ``/health``, ``/metrics``).
+
+Clients need not send anything. What they send is read and thrown away, except the line
+:data:`~fraudstream.stream.protocol.SUBSCRIBE_LABELS`, which subscribes the client to delayed
+label messages. Input is bounded: a line longer than ``MAX_INPUT_LINE_BYTES`` is discarded, and
+after ``MAX_INPUT_BYTES`` of input the server stops reading from that client altogether (it still
+receives the stream), so a flooding client costs neither memory nor CPU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import signal
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from fraudstream.errors import TransportError
+from fraudstream.stream.broadcast import DEFAULT_MAX_BUFFER_BYTES, Hub
+from fraudstream.stream.feed import Feed
+from fraudstream.stream.protocol import is_label_subscription, welcome_message
+
+__all__ = ["MAX_INPUT_BYTES", "MAX_INPUT_LINE_BYTES", "StreamServer"]
+
+log = logging.getLogger(__name__)
+
+MAX_INPUT_LINE_BYTES = 1024
+"""Longest client line the server looks at (the subscription line is 38 bytes)."""
+
+MAX_INPUT_BYTES = 64 << 10
+"""Input read from one client before the server stops reading it."""
+
+
+class _TcpClient(asyncio.Protocol):
+    """One TCP client: a :class:`~fraudstream.stream.broadcast.Subscriber` on a transport."""
+
+    kind = "tcp"
+
+    def __init__(self, server: StreamServer) -> None:
+        self.server = server
+        self.peer = "?"
+        self.wants_labels = False
+        self.transport: asyncio.Transport | None = None
+        self._line = bytearray()
+        self._received = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        self.server.hub.join(self, self.server.welcome())
+
+    def data_received(self, data: bytes) -> None:
+        self._received += len(data)
+        if not self.wants_labels:
+            self._scan(data)
+        if self._received > MAX_INPUT_BYTES and self.transport is not None:
+            log.info("client %s sent %d bytes; no longer reading its input", self.peer, self._received)
+            self.transport.pause_reading()
+
+    def _scan(self, data: bytes) -> None:
+        *lines, tail = data.split(b"\n")
+        if lines:
+            lines[0] = bytes(self._line) + lines[0]
+            self._line.clear()
+            if any(len(line) <= MAX_INPUT_LINE_BYTES and is_label_subscription(line) for line in lines):
+                self.wants_labels = True
+                log.info("client %s subscribed to labels", self.peer)
+                return
+        if len(self._line) + len(tail) <= MAX_INPUT_LINE_BYTES:
+            self._line += tail
+        else:
+            self._line.clear()
+
+    def eof_received(self) -> bool:
+        return True  # a client that half-closes still receives the stream
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.hub.leave(self)
+        self.server._closed_one()
+
+    def buffered(self) -> int:
+        assert self.transport is not None
+        return self.transport.get_write_buffer_size()
+
+    def write(self, data: bytes) -> None:
+        assert self.transport is not None
+        if not self.transport.is_closing():
+            self.transport.write(data)
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+
+class StreamServer:
+    """Serve a :class:`~fraudstream.stream.feed.Feed` to TCP and WebSocket clients.
+
+    ``welcome`` builds each client's first line; ``http_port`` ``None`` means no HTTP port.
+    Port ``0`` picks a free port (see :attr:`port` / :attr:`http_port` after :meth:`start`).
+    """
+
+    def __init__(self, feed: Feed, *, host: str = "localhost", port: int = 5555,
+                 http_port: int | None = None, welcome: Callable[[], bytes] | None = None,
+                 max_buffer_bytes: int = DEFAULT_MAX_BUFFER_BYTES) -> None:
+        self.feed = feed
+        self.host = host
+        self.port = port
+        self.http_port = http_port
+        self.welcome = welcome or (lambda: welcome_message(datetime.now(timezone.utc)))
+        self.hub = Hub(max_buffer_bytes=max_buffer_bytes)
+        self.started_monotonic = time.monotonic()
+        self.started_unix = time.time()
+        self._tcp: asyncio.Server | None = None
+        self._web: object | None = None
+        self._pump: asyncio.Task[None] | None = None
+        self._all_closed: asyncio.Event | None = None
+        self.ready = asyncio.Event()
+        """Set once the ports are bound and the stream runs."""
+
+    @property
+    def uptime_s(self) -> float:
+        return time.monotonic() - self.started_monotonic
+
+    async def start(self) -> None:
+        """Bind the ports and start streaming; :class:`TransportError` if a port is taken."""
+        from fraudstream.stream.web import WebFront
+
+        loop = asyncio.get_running_loop()
+        self._tcp = await _listen(loop.create_server(lambda: _TcpClient(self), self.host, self.port),
+                                  self.host, self.port, "--port")
+        self.port = self._tcp.sockets[0].getsockname()[1]
+        if self.http_port is not None:
+            web = WebFront(self)
+            try:
+                await _listen(web.start(self.host, self.http_port), self.host, self.http_port, "--http-port")
+            except BaseException:
+                self._tcp.close()
+                raise
+            self.http_port = web.port
+            self._web = web
+        self.started_monotonic = time.monotonic()
+        self.started_unix = time.time()
+        self._pump = asyncio.create_task(self._run_feed(), name="fraudstream-feed")
+        self.ready.set()
+        log.info("streaming %s on %s:%s", self.feed.world.name, self.host, self.port)
+
+    async def _run_feed(self) -> None:
+        loop = asyncio.get_running_loop()
+        delay = self.feed.labels.delay_s
+        hub = self.hub
+        async for batch in self.feed.batches():
+            hub.publish(batch.data, batch.count)
+            if batch.labels:
+                loop.call_later(delay, hub.publish_labels, batch.labels, batch.count)
+        log.info("the world's stream ended after %d transactions", self.feed.generated)
+
+    async def serve(self, stop: asyncio.Event | None = None, *, handle_signals: bool = False) -> None:
+        """Start, stream until ``stop`` is set (or SIGINT/SIGTERM with ``handle_signals``), close."""
+        stop = stop or asyncio.Event()
+        loop = asyncio.get_running_loop()
+        if handle_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+        try:
+            await self.start()
+            waiter = asyncio.create_task(stop.wait())
+            assert self._pump is not None
+            await asyncio.wait([waiter, self._pump], return_when=asyncio.FIRST_COMPLETED)
+            if self._pump.done() and not self._pump.cancelled() and self._pump.exception():
+                raise self._pump.exception()  # type: ignore[misc]
+            await waiter
+        finally:
+            await self.close()
+            if handle_signals:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
+
+    def _closed_one(self) -> None:
+        if self._all_closed is not None and not self.hub.clients:
+            self._all_closed.set()
+
+    async def close(self, grace_s: float = 1.0) -> None:
+        """Stop the feed and the listeners; close every client (abort those still stuck)."""
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+            self._pump = None
+        if self._tcp is not None:
+            self._tcp.close()
+        if self._web is not None:
+            await self._web.close()  # type: ignore[attr-defined]
+            self._web = None
+        clients = self.hub.subscribers()
+        self._all_closed = asyncio.Event()
+        tcp = [c for c in clients if isinstance(c, _TcpClient) and c.transport is not None]
+        for client in tcp:
+            client.transport.close()  # type: ignore[union-attr]
+        if tcp:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_closed.wait(), grace_s)
+        for client in tcp:
+            client.abort()
+        self.hub.close_all()
+        if self._tcp is not None:
+            await self._tcp.wait_closed()
+            self._tcp = None
+        await asyncio.sleep(0)
+
+
+async def _listen(coroutine: object, host: str, port: int, flag: str) -> asyncio.Server:
+    try:
+        return await coroutine  # type: ignore[no-any-return,misc]
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise TransportError(
+                f"port {port} on {host} is in use (another fraudstream serve?): "
+                f"stop it or pass {flag} {port + 2 if flag == '--port' else port + 1}") from None
+        raise TransportError(f"cannot listen on {host}:{port} ({flag}): {exc.strerror or exc}") from None
