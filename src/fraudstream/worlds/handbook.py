@@ -233,6 +233,33 @@ class HandbookWorld(World):
         return {"customer": customer[order], "terminal": terminal[order], "day": day[order],
                 "time_s": time_s[order], "amount": np.round(amount[order], 2)}
 
+    def _compromises(self, block: int) -> tuple[np.random.Generator, np.ndarray, np.ndarray]:
+        """The block's random stream, and its compromised terminals and customers (day x k)."""
+        p = self.params
+        rng = _rng(self.seed, block, _COMPROMISES)
+        terminals = _distinct(rng, p.n_terminals, p.compromised_terminals_per_day, BLOCK_DAYS)
+        customers = _distinct(rng, p.n_customers, p.compromised_customers_per_day, BLOCK_DAYS)
+        return rng, terminals, customers
+
+    def compromise_schedule(self, days: int) -> pd.DataFrame:
+        """The terminals (scenario 2) and customers (scenario 3) compromised on each of the first
+        ``days`` days: columns ``day``, ``scenario``, ``id``; ground truth, for tests and audits.
+
+        >>> HandbookWorld(seed=1).compromise_schedule(1)["scenario"].tolist()
+        [2, 2, 3, 3, 3]
+        """
+        parts = []
+        for block in range(-(-days // BLOCK_DAYS)):
+            _, terminals, customers = self._compromises(block)
+            day = np.arange(block * BLOCK_DAYS, (block + 1) * BLOCK_DAYS, dtype=np.int64)
+            for scenario, ids in ((2, terminals), (3, customers)):
+                parts.append(pd.DataFrame({"day": day.repeat(ids.shape[1]),
+                                           "scenario": np.full(ids.size, scenario, dtype=np.int64),
+                                           "id": ids.ravel()}))
+        schedule = pd.concat(parts, ignore_index=True)
+        schedule = schedule[schedule["day"] < days].sort_values(["day", "scenario"], kind="stable")
+        return schedule.reset_index(drop=True)
+
     def blocks(self) -> Iterator[pd.DataFrame]:
         p = self.params
         population = self.population()
@@ -250,10 +277,8 @@ class HandbookWorld(World):
                 raw.append(legit)
                 next_raw, next_tx_id = next_raw + 1, next_tx_id + size
             current = raw[0]
-            rng = _rng(self.seed, block, _COMPROMISES)
+            rng, terminals, customers = self._compromises(block)
             days = np.arange(first_day, first_day + BLOCK_DAYS, dtype=np.int64)
-            terminals = _distinct(rng, p.n_terminals, p.compromised_terminals_per_day, BLOCK_DAYS)
-            customers = _distinct(rng, p.n_customers, p.compromised_customers_per_day, BLOCK_DAYS)
             still_open = terminal_days > first_day - p.terminal_compromise_days
             terminal_days = np.concatenate([terminal_days[still_open], days.repeat(terminals.shape[1])])
             terminal_ids = np.concatenate([terminal_ids[still_open], terminals.ravel()])
