@@ -49,6 +49,9 @@ def _ndjson_bytes(frame: pd.DataFrame) -> bytes:
         if isinstance(out[column].dtype, pd.DatetimeTZDtype):
             out[column] = out[column].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").str.replace(
                 r"\.000000Z$", "Z", regex=True)
+        elif pd.api.types.is_datetime64_dtype(out[column]):  # naive, as in external layouts
+            out[column] = out[column].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str.replace(
+                r"\.000000$", "", regex=True)
     records = out.to_dict(orient="records")
     option = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
     return b"".join(orjson.dumps(r, option=option) for r in records)
@@ -87,8 +90,20 @@ def write_frames(frames: Iterable[pd.DataFrame], path: str | Path,
     return total
 
 
+def _canonical_types(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text formats lose types: a canonical ``ts`` becomes UTC datetimes again, and an empty
+    ``fraud_pattern`` becomes ``None``."""
+    if "ts" in frame.columns and frame["ts"].dtype == object:
+        frame["ts"] = pd.to_datetime(frame["ts"], utc=True, format="ISO8601")
+    if "fraud_pattern" in frame.columns:
+        pattern = frame["fraud_pattern"].astype(object)
+        frame["fraud_pattern"] = pattern.where(pattern.notna(), None)
+    return frame
+
+
 def read_frames(path: str | Path, *, chunk_rows: int = 100_000) -> Iterator[pd.DataFrame]:
-    """Read ``path`` in chunks of about ``chunk_rows`` rows, as it is (no schema mapping)."""
+    """Read ``path`` in chunks of about ``chunk_rows`` rows, as it is (no schema mapping; only a
+    canonical ``ts`` and ``fraud_pattern`` get their types back from CSV and NDJSON)."""
     path = Path(path)
     kind = file_format(path)
     if not path.is_file():
@@ -97,6 +112,7 @@ def read_frames(path: str | Path, *, chunk_rows: int = 100_000) -> Iterator[pd.D
         for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
             yield batch.to_pandas()
     elif kind == "csv":
-        yield from pd.read_csv(path, chunksize=chunk_rows)
+        yield from map(_canonical_types, pd.read_csv(path, chunksize=chunk_rows))
     else:
-        yield from pd.read_json(path, lines=True, chunksize=chunk_rows)
+        yield from map(_canonical_types, pd.read_json(path, lines=True, chunksize=chunk_rows,
+                                                       precise_float=True))
