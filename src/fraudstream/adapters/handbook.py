@@ -77,13 +77,18 @@ def scenario_of(pattern: str | None) -> int:
     return _UNKNOWN_SCENARIO
 
 
+def _shown(value: object) -> str:
+    """``repr`` of a cell, numpy scalars as plain Python values."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _integers(frame: pd.DataFrame, column: str) -> np.ndarray:
     values = frame[column]
     numbers = pd.to_numeric(values, errors="coerce")
     bad = numbers.isna().to_numpy() | (numbers.to_numpy(dtype=np.float64, na_value=np.nan) % 1 != 0)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise InvalidRecord(f"handbook: {column} must be an integer, got {values.iloc[row]!r} (row {row})")
+        raise InvalidRecord(f"handbook: {column} must be an integer, got {_shown(values.iloc[row])} (row {row})")
     return numbers.to_numpy().astype(np.int64)
 
 
@@ -99,7 +104,7 @@ def _timestamps(frame: pd.DataFrame) -> pd.Series:
         parsed = pd.to_datetime(values, utc=True, format="ISO8601", errors="coerce")
         row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
         raise InvalidRecord(f"handbook: TX_DATETIME must be a date and time such as "
-                            f"2018-04-01 00:00:31, got {values.iloc[row]!r} (row {row})") from None
+                            f"2018-04-01 00:00:31, got {_shown(values.iloc[row])} (row {row})") from None
 
 
 class HandbookAdapter(Adapter):
@@ -124,7 +129,7 @@ class HandbookAdapter(Adapter):
         if amount.isna().any():
             row = int(np.flatnonzero(amount.isna().to_numpy())[0])
             raise InvalidRecord(f"handbook: TX_AMOUNT must be a number, got "
-                                f"{frame['TX_AMOUNT'].iloc[row]!r} (row {row})")
+                                f"{_shown(frame['TX_AMOUNT'].iloc[row])} (row {row})")
         out = pd.DataFrame({
             "tx_id": _integers(frame, "TRANSACTION_ID"),
             "ts": pd.DatetimeIndex(_timestamps(frame)),
