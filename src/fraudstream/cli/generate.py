@@ -51,6 +51,8 @@ def generate(world_name: str, rows: int | None, days: float | None, seed: int, s
     """
     if rows is not None and rows < 0:
         raise ConfigError(f"--rows must be >= 0, got {rows}")
+    if days is not None and not days > 0:
+        raise ConfigError(f"--days must be > 0, got {days}")
     file_format(out)
     world = get_world(world_name)(seed=seed, start=start, **parse_params(params))
     frames = world.generate(rows=rows, days=days)

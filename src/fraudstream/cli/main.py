@@ -30,6 +30,16 @@ class _FraudStreamError(click.ClickException):
         self.exit_code = error.exit_code
 
 
+class _OneLineUsageError(click.ClickException):
+    """A usage error as one line (click prints usage and a hint on three more)."""
+
+    exit_code = 2
+
+    def __init__(self, error: click.UsageError) -> None:
+        hint = f" (see '{error.ctx.command_path} -h')" if error.ctx is not None else ""
+        super().__init__(f"{error.format_message()}{hint}")
+
+
 class LazyGroup(click.Group):
     """A group that imports a subcommand's module only when it runs, and turns library errors
     into one clear line."""
@@ -49,6 +59,8 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except FraudStreamError as error:
             raise _FraudStreamError(error) from None
+        except click.UsageError as error:
+            raise _OneLineUsageError(error) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
