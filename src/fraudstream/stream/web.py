@@ -135,7 +135,7 @@ class WebFront:
 
     async def start(self, host: str, port: int) -> Server:
         self._ws = await serve(self._handle, host, port, process_request=self._route, compression=None,
-                               max_size=MAX_WS_MESSAGE_BYTES, max_queue=4,
+                               max_size=MAX_WS_MESSAGE_BYTES, max_queue=4, close_timeout=1,
                                server_header=f"fraudstream/{__version__}")
         self.port = next(iter(self._ws.sockets)).getsockname()[1]
         return self._ws
@@ -146,7 +146,7 @@ class WebFront:
             try:
                 await asyncio.wait_for(self._ws.wait_closed(), 2)
             except TimeoutError:
-                for connection in list(self._ws.connections):
+                for connection in list(self._ws.all_connections):
                     connection.transport.abort()
             self._ws = None
 
