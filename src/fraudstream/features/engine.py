@@ -1,0 +1,322 @@
+"""The feature engine: one pass over events, micro-batch after micro-batch, for stream and batch.
+
+>>> import pandas as pd
+>>> frame = pd.DataFrame({"tx_id": [1, 2, 3],
+...     "ts": pd.to_datetime(["2024-01-01T10:00", "2024-01-01T10:30", "2024-01-03T09:00"], utc=True),
+...     "customer_id": [7, 7, 7], "merchant_id": ["T1", "T2", "T1"], "amount": [10.0, 30.0, 20.0]})
+>>> engine = FeatureEngine(FeatureSpec(entities=("customer",), windows=("24h",), stats=("count", "mean")))
+>>> engine.transform_many(frame)[["customer_count_24h", "customer_mean_24h"]].to_numpy().tolist()
+[[1.0, 10.0], [2.0, 20.0], [1.0, 20.0]]
+
+Training data is built by running the same engine over history (:func:`build_features`);
+labels enter only through :meth:`FeatureEngine.learn_labels`, never as input columns.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fraudstream.errors import ConfigError, InvalidRecord, ModelFileError
+from fraudstream.features.calendar import event_ns
+from fraudstream.features.definitions import (
+    KindPlan, Layout, assemble, bind_layout, feature_names, plan_kinds)
+from fraudstream.features.kernels import N_CUSTOMER_OUT, advance
+from fraudstream.features.labels import LabelStore, tx_keys
+from fraudstream.features.spec import FeatureSpec, window_ns
+from fraudstream.features.state import EntityState
+from fraudstream.records import ensure_no_labels, validate
+
+__all__ = ["FeatureEngine", "build_features"]
+
+log = logging.getLogger(__name__)
+
+_FORMAT = "fraudstream-feature-engine/1"
+_NO_WATERMARK = np.iinfo(np.int64).min
+_EMPTY_I = np.zeros(0, np.int64)
+_EMPTY_F = np.zeros(0, np.float64)
+_DAY_NS = 86400 * 10**9
+
+
+class FeatureEngine:
+    """Stateful, point-in-time correct features for canonical transaction frames.
+
+    ``transform_many(frame)`` returns one row of features per input row (same index), computed
+    from the state before each transaction plus, for windowed statistics, the transaction
+    itself; then the state includes the batch. Rows are processed in (ts, tx_id) order.
+    """
+
+    def __init__(self, spec: FeatureSpec | None = None) -> None:
+        self.spec = spec if spec is not None else FeatureSpec.default()
+        self.layout: Layout | None = None
+        self.plans: list[KindPlan] = []
+        self.states: dict[str, EntityState] = {}
+        self.labels = LabelStore()
+        self.watermark_ns = _NO_WATERMARK
+        self.last_eviction_ns = _NO_WATERMARK
+        self.evicted = 0
+        self._nb: dict[str, Any] = {}
+        self._delay_ns = window_ns(self.spec.risk_delay)
+        self._ttl_ns = window_ns(self.spec.ttl) if self.spec.ttl is not None else None
+        self._evict_every_ns = min(_DAY_NS, self._ttl_ns // 4) if self._ttl_ns else _DAY_NS
+        self._label_horizon_ns = self._delay_ns + max(
+            (window_ns(w) for w in self.spec.risk_windows), default=0)
+
+    # -- public API -------------------------------------------------------------------------
+    @property
+    def feature_names(self) -> list[str]:
+        """Output columns (known once the first batch fixed the layout)."""
+        if self.layout is None:
+            raise ConfigError("feature names depend on the data's columns: transform a batch first")
+        return feature_names(self.spec, self.layout)
+
+    def transform_many(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Features of a micro-batch (inputs only), updating the state."""
+        ensure_no_labels(frame.columns, "FeatureEngine.transform_many")
+        validate(frame, source="FeatureEngine.transform_many")
+        if self.layout is None:
+            self._bind(frame)
+        self._check_columns(frame)
+        n = len(frame)
+        if n == 0:
+            return pd.DataFrame({name: np.zeros(0) for name in self.feature_names}, index=frame.index)
+        ts = event_ns(frame["ts"])
+        ts = self._apply_lateness(frame, ts)
+        keys = tx_keys(frame["tx_id"].to_numpy())
+        order = _event_order(ts, frame["tx_id"].to_numpy(), keys)
+        cents = np.rint(frame["amount"].to_numpy(np.float64) * 100).astype(np.int64)
+        mkey = tx_keys(frame["merchant_id"].to_numpy())
+        ckey = (tx_keys(frame["category"].to_numpy()) if self.layout.has_category
+                else np.zeros(n, np.int64))
+        lat, lon = self._points(frame)
+        batch = {"ts": ts[order], "cents": cents[order], "mkey": mkey[order], "ckey": ckey[order],
+                 "lat": lat[order], "lon": lon[order], "txkey": keys[order], "rows": order}
+        outputs = {plan.kind: self._run_kind(plan, frame, order, batch, n) for plan in self.plans}
+        features = assemble(self.spec, self.layout, frame, cents, outputs)
+        self.watermark_ns = max(self.watermark_ns, int(ts.max()))
+        self._maybe_evict()
+        return features
+
+    def transform_one(self, tx: Mapping[str, Any]) -> dict[str, float]:
+        """Features of one transaction (a mapping of canonical fields); a batch of one."""
+        frame = pd.DataFrame({k: [v] for k, v in tx.items()})
+        if "ts" in frame and not isinstance(frame["ts"].dtype, pd.DatetimeTZDtype):
+            frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+        row = self.transform_many(frame)
+        return {name: float(row[name].iloc[0]) for name in row.columns}
+
+    def fit_transform(self, history: pd.DataFrame, labels: Any = None, *,
+                      label_delay: str | pd.Timedelta | None = None) -> pd.DataFrame:
+        """Training features: run this engine over ``history`` (the same code as serving).
+
+        ``labels`` (``is_fraud`` per row of ``history``, given apart from it) become known
+        ``label_delay`` after each transaction (default: the spec's ``risk_delay``); risk
+        features never see a label before then, nor one of a transaction younger than the delay.
+        """
+        ensure_no_labels(history.columns, "FeatureEngine.fit_transform")
+        if labels is not None:
+            is_fraud = np.asarray(labels, dtype=bool)
+            if len(is_fraud) != len(history):
+                raise InvalidRecord(f"labels must have one value per history row ({len(history)}), "
+                                    f"got {len(is_fraud)}")
+            delay = pd.Timedelta(label_delay if label_delay is not None else self.spec.risk_delay)
+            known_at = history["ts"] + delay
+            self.learn_labels(history["tx_id"].to_numpy(), is_fraud, known_at)
+        return self.transform_many(history)
+
+    def learn_labels(self, tx_ids: Any, is_fraud: Any, known_at: Any) -> None:
+        """Record labels: ``is_fraud`` of ``tx_ids``, known from event time ``known_at`` on.
+
+        A label may arrive before or after its transaction is transformed; it counts in a risk
+        feature at time t only if its transaction is older than the spec's delay and
+        ``known_at <= t``.
+        """
+        keys = tx_keys(np.asarray(tx_ids))
+        fraud = np.asarray(is_fraud)
+        if fraud.dtype != bool:
+            raise InvalidRecord(f"is_fraud must be bool, got dtype {fraud.dtype}")
+        at = pd.to_datetime(pd.Series(np.broadcast_to(np.asarray(known_at), keys.shape)), utc=True)
+        if at.isna().any():
+            raise InvalidRecord("known_at must be a time for every label, got a missing value")
+        if not (len(keys) == len(fraud)):
+            raise InvalidRecord(f"tx_ids ({len(keys)}) and is_fraud ({len(fraud)}) differ in length")
+        self.labels.learn(keys, fraud, event_ns(at))
+
+    def nbytes(self) -> int:
+        """Bytes of numpy state (rings, aggregates, labels); the id dictionaries are extra."""
+        return sum(s.nbytes() for s in self.states.values()) + self.labels.keys.nbytes * 2
+
+    def n_entities(self) -> dict[str, int]:
+        """Live entities per kind."""
+        return {kind: len(state) for kind, state in self.states.items()}
+
+    # -- persistence --------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the whole state to one ``.npz`` file; :meth:`load` continues identically."""
+        arrays: dict[str, np.ndarray] = {}
+        for kind, state in self.states.items():
+            arrays.update(state.to_arrays(f"{kind}."))
+        arrays["labels.keys"] = self.labels.keys
+        arrays["labels.known_at"] = self.labels.known_at
+        meta = {"format": _FORMAT, "spec": self.spec.to_dict(),
+                "layout": None if self.layout is None else vars(self.layout),
+                "watermark_ns": self.watermark_ns, "last_eviction_ns": self.last_eviction_ns,
+                "evicted": self.evicted}
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+        with open(path, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> FeatureEngine:
+        """An engine restored from :meth:`save`."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {name: data[name] for name in data.files}
+            meta = json.loads(arrays.pop("meta").tobytes().decode())
+        except (OSError, ValueError, KeyError) as exc:
+            raise ModelFileError(f"{path} is not a saved feature engine: {exc}") from None
+        if meta.get("format") != _FORMAT:
+            raise ModelFileError(f"{path}: format {meta.get('format')!r}, expected {_FORMAT!r}")
+        engine = cls(FeatureSpec.from_dict(meta["spec"]))
+        engine.watermark_ns = meta["watermark_ns"]
+        engine.last_eviction_ns = meta["last_eviction_ns"]
+        engine.evicted = meta["evicted"]
+        engine.labels.keys = arrays["labels.keys"]
+        engine.labels.known_at = arrays["labels.known_at"]
+        if meta["layout"] is not None:
+            engine.layout = Layout(**meta["layout"])
+            engine.plans = plan_kinds(engine.spec, engine.layout)
+            for plan in engine.plans:
+                engine.states[plan.kind] = EntityState.from_arrays(
+                    arrays, f"{plan.kind}.", len(plan.windows), len(plan.risk_windows), plan.event_columns)
+                engine._nb[plan.kind] = _kernel_config(plan)
+        return engine
+
+    # -- internals ----------------------------------------------------------------------------
+    def _bind(self, frame: pd.DataFrame) -> None:
+        self.layout = bind_layout(frame.columns, self.spec)
+        self.plans = plan_kinds(self.spec, self.layout)
+        feature_names(self.spec, self.layout)  # raises early if select names missing features
+        for plan in self.plans:
+            self.states[plan.kind] = EntityState(len(plan.windows), len(plan.risk_windows),
+                                                 plan.event_columns)
+            self._nb[plan.kind] = _kernel_config(plan)
+        log.info("feature engine bound: category=%s geo=%s", self.layout.has_category, self.layout.geo)
+
+    def _check_columns(self, frame: pd.DataFrame) -> None:
+        assert self.layout is not None
+        need = []
+        if self.layout.has_category:
+            need.append("category")
+        if self.layout.geo == "merchant" or self.layout.has_home:
+            need += ["merchant_lat", "merchant_lon"]
+        if self.layout.geo == "customer" or self.layout.has_home:
+            need += ["lat", "lon"]
+        missing = [c for c in need if c not in frame.columns]
+        if missing:
+            raise InvalidRecord(f"missing column(s) {', '.join(missing)}: the engine's first batch had "
+                                "them, and its features need them in every batch")
+        for column in need:
+            if column != "category" and frame[column].isna().any():
+                raise InvalidRecord(f"{column} must not be empty (row {int(frame[column].isna().argmax())})")
+            if column == "category" and frame[column].isna().any():
+                raise InvalidRecord(f"category must not be empty (row {int(frame[column].isna().argmax())})")
+
+    def _points(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        assert self.layout is not None
+        if self.layout.geo == "merchant":
+            return frame["merchant_lat"].to_numpy(np.float64), frame["merchant_lon"].to_numpy(np.float64)
+        if self.layout.geo == "customer":
+            return frame["lat"].to_numpy(np.float64), frame["lon"].to_numpy(np.float64)
+        return np.zeros(len(frame)), np.zeros(len(frame))
+
+    def _apply_lateness(self, frame: pd.DataFrame, ts: np.ndarray) -> np.ndarray:
+        if self.watermark_ns == _NO_WATERMARK:
+            return ts
+        late = ts < self.watermark_ns
+        if not late.any():
+            return ts
+        lateness = self.watermark_ns - ts
+        too_late = lateness > self.spec.max_lateness_s * 1e9
+        if too_late.any():
+            row = int(np.flatnonzero(too_late)[0])
+            raise InvalidRecord(
+                f"ts of tx_id {frame['tx_id'].iloc[row]!r} is {frame['ts'].iloc[row]}, "
+                f"{lateness[row] / 1e9:g} s before events already processed "
+                f"({pd.Timestamp(self.watermark_ns, tz='UTC')}); allowed lateness is "
+                f"max_lateness_s={self.spec.max_lateness_s:g} s")
+        return np.maximum(ts, self.watermark_ns)  # late but tolerated: processed at the watermark
+
+    def _run_kind(self, plan: KindPlan, frame: pd.DataFrame, order: np.ndarray,
+                  batch: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        state = self.states[plan.kind]
+        slots = state.slots_for(frame[plan.column].to_numpy())
+        state.reserve(slots)
+        cfg = self._nb[plan.kind]
+        n_w, n_r = len(plan.windows), len(plan.risk_windows)
+        out_win = np.full((n, n_w, 5), np.nan)
+        out_cust = np.full((n, N_CUSTOMER_OUT if plan.kind == "customer" else 0), np.nan)
+        out_risk = np.zeros((n, n_r, 2))
+        ev = state.events
+        advance(
+            slots[order], batch["ts"], batch["cents"], batch["mkey"], batch["ckey"], batch["lat"],
+            batch["lon"], batch["txkey"], batch["rows"],
+            state.offset, state.cap, state.start, state.end, state.last_ts, state.heads, state.sums,
+            state.sumsq, state.geo_sums, state.enter, state.leave,
+            ev["ts"], ev["cents"], ev["pg"], ev.get("m", _EMPTY_I), ev.get("c", _EMPTY_I),
+            ev.get("lat", _EMPTY_F), ev.get("lon", _EMPTY_F), ev.get("key", _EMPTY_I),
+            cfg["win_ns"], cfg["win_max"], plan.hist_w, plan.repeat_w, plan.novelty_w, plan.use_geo,
+            plan.use_novelty, self._delay_ns, cfg["risk_ns"], self.labels.keys, self.labels.known_at,
+            out_win, out_cust, out_risk)
+        return out_win, out_cust, out_risk
+
+    def _maybe_evict(self) -> None:
+        if self.last_eviction_ns == _NO_WATERMARK:
+            self.last_eviction_ns = self.watermark_ns
+        over_limit = self.spec.max_entities is not None and any(
+            len(s) > self.spec.max_entities * 1.1 for s in self.states.values())
+        if self.watermark_ns - self.last_eviction_ns < self._evict_every_ns and not over_limit:
+            return
+        older = self.watermark_ns - self._ttl_ns if self._ttl_ns is not None else None
+        for state in self.states.values():
+            self.evicted += state.evict(older, self.spec.max_entities)
+        self.labels.forget_before(self.watermark_ns - self._label_horizon_ns)
+        self.last_eviction_ns = self.watermark_ns
+
+
+def _kernel_config(plan: KindPlan) -> dict[str, np.ndarray]:
+    return {"win_ns": plan.win_ns(), "win_max": np.asarray(plan.win_max, np.bool_),
+            "risk_ns": plan.risk_ns()}
+
+
+def _event_order(ts: np.ndarray, tx_id: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Processing order: by event time, ties by tx id (numeric ids by value, others as text)."""
+    if len(ts) < 2 or bool((np.diff(ts) > 0).all()):
+        return np.arange(len(ts), dtype=np.int64)
+    if tx_id.dtype.kind in "iu":
+        tie = keys
+    else:
+        tie = pd.factorize(np.asarray([str(v) for v in tx_id.tolist()], dtype=object), sort=True)[0]
+    return np.lexsort((tie, ts)).astype(np.int64)
+
+
+def build_features(frame: pd.DataFrame, spec: FeatureSpec | None = None, labels: Any = None, *,
+                   label_delay: str | pd.Timedelta | None = None) -> pd.DataFrame:
+    """Training features of ``frame`` (inputs only): a fresh engine run over it.
+
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"tx_id": [1, 2], "ts": pd.to_datetime(["2024-01-01T00:00:00", "2024-01-08T12:00:00"], utc=True),
+    ...     "customer_id": [1, 2], "merchant_id": [5, 5], "amount": [10.0, 20.0]})
+    >>> build_features(frame, FeatureSpec.handbook(), labels=[True, False], label_delay="0d")[
+    ...     ["TERMINAL_ID_NB_TX_1DAY_WINDOW", "TERMINAL_ID_RISK_1DAY_WINDOW"]].to_numpy().tolist()
+    [[0.0, 0.0], [1.0, 1.0]]
+    """
+    return FeatureEngine(spec).fit_transform(frame, labels, label_delay=label_delay)
+
+

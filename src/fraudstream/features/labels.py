@@ -1,0 +1,68 @@
+"""Fraud labels the engine has learned, for label-delayed risk features.
+
+Only *fraud* labels are kept (a legitimate label adds nothing to a fraud count, and a later
+``False`` for the same transaction withdraws an earlier ``True``), as two sorted arrays:
+transaction key and ``known_at`` (event time in ns when the label became known). A label of
+transaction ``x`` counts in a feature computed at time ``t`` only if ``ts_x <= t - delay`` and
+``known_at <= t``, so a label fed early never shows before its time. Labels are dropped once
+``known_at`` is older than the longest look-back (assuming a label is never known before its
+transaction happened).
+
+>>> import numpy as np
+>>> store = LabelStore()
+>>> store.learn(np.array([5, 3, 9]), np.array([True, False, True]), np.array([50, 30, 90]))
+>>> store.keys.tolist(), store.known_at.tolist()
+([5, 9], [50, 90])
+>>> store.learn(np.array([5]), np.array([False]), np.array([60]))
+>>> store.keys.tolist()
+[9]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["LabelStore", "tx_keys"]
+
+
+def tx_keys(tx_ids: np.ndarray | pd.Series) -> np.ndarray:
+    """int64 keys of transaction ids: integers as they are, anything else a 64-bit hash of str.
+
+    >>> tx_keys(np.array([1, 2])).tolist()
+    [1, 2]
+    >>> bool(tx_keys(np.array(["a"], dtype=object))[0] == tx_keys(pd.Series(["a"]))[0])
+    True
+    """
+    values = np.asarray(tx_ids)
+    if values.dtype.kind in "iu":
+        return values.astype(np.int64, copy=False)
+    strings = np.asarray([str(v) for v in values.tolist()], dtype=object)
+    return pd.util.hash_array(strings, categorize=False).view(np.int64)
+
+
+class LabelStore:
+    """Sorted fraud-label keys with the time each label became known."""
+
+    def __init__(self) -> None:
+        self.keys = np.zeros(0, np.int64)
+        self.known_at = np.zeros(0, np.int64)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def learn(self, keys: np.ndarray, is_fraud: np.ndarray, known_at: np.ndarray) -> None:
+        """Add fraud labels, withdraw labels set to legitimate (last one per key wins)."""
+        frame = pd.DataFrame({"key": keys, "fraud": is_fraud, "at": known_at})
+        frame = frame.drop_duplicates("key", keep="last")
+        old = pd.DataFrame({"key": self.keys, "fraud": True, "at": self.known_at})
+        merged = pd.concat([old, frame]).drop_duplicates("key", keep="last")
+        merged = merged[merged["fraud"].to_numpy(bool)].sort_values("key")
+        self.keys = merged["key"].to_numpy(np.int64)
+        self.known_at = merged["at"].to_numpy(np.int64)
+
+    def forget_before(self, known_before_ns: int) -> None:
+        """Drop labels known before ``known_before_ns`` (their transactions left every window)."""
+        keep = self.known_at >= known_before_ns
+        if not keep.all():
+            self.keys, self.known_at = self.keys[keep], self.known_at[keep]
