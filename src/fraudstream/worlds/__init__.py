@@ -20,6 +20,7 @@ __all__ = ["WORLD_MODULES", "World", "get_world", "simulate", "world_names"]
 
 WORLD_MODULES: dict[str, str] = {
     "classroom": "fraudstream.worlds.classroom",
+    "basic": "fraudstream.worlds.basic",
     "handbook": "fraudstream.worlds.handbook",
     "sparkov": "fraudstream.worlds.sparkov",
     "welfare": "fraudstream.worlds.welfare",
