@@ -6,7 +6,7 @@ the Kaggle/Sparkov card dataset, ULB, PaySim, the seeds' own tables) into canoni
 their own names, so ``from_canonical(to_canonical(x))`` gives ``x`` back.
 
 >>> sorted(adapter_names())[:3]
-['classroom', 'handbook', 'kaggle']
+['classroom', 'hacker', 'handbook']
 """
 
 from __future__ import annotations
