@@ -32,7 +32,8 @@ def require(frame: pd.DataFrame, columns: Iterable[str], schema: str, layout: It
 
 def _first_bad(frame: pd.DataFrame, column: str, bad: np.ndarray) -> tuple[int, object]:
     row = int(np.flatnonzero(bad)[0])
-    return row, frame[column].iloc[row]
+    value = frame[column].iloc[row]
+    return row, value.item() if isinstance(value, np.generic) else value
 
 
 def numbers(frame: pd.DataFrame, column: str, schema: str, *, allow_missing: bool = False,
