@@ -30,6 +30,7 @@ import inspect
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -130,6 +131,9 @@ class Detector(ABC):
     """Whether the detector learns incrementally (``learn_one`` / ``learn_many``)."""
     numeric_only: ClassVar[bool] = True
     """Whether the detector accepts only numeric (and bool) feature columns."""
+    libraries: ClassVar[dict[str, int]] = {"scikit-learn": 2, "joblib": 1}
+    """Libraries the saved state depends on -> version parts that must match at load
+    (2 = major.minor, 1 = major). Checked by :mod:`fraudstream.detect.registry`."""
 
     # -- parameters -------------------------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
@@ -222,6 +226,29 @@ class Detector(ABC):
         values = X.to_numpy(dtype=np.float64)
         self.feature_mean_ = np.nanmean(values, axis=0) if len(values) else np.zeros(values.shape[1])
         self.feature_std_ = np.nanstd(values, axis=0) if len(values) else np.ones(values.shape[1])
+
+    # -- persistence (used by fraudstream.detect.registry) ----------------------------------------
+    _METADATA_STATE: ClassVar[tuple[str, ...]] = ("feature_names_", "threshold_", "training_summary_")
+
+    def _save_state(self, folder: Path) -> list[str]:
+        """Write the learned state into ``folder``; return the file names. Default: joblib (pickle)."""
+        import joblib
+
+        state = {k: v for k, v in vars(self).items()
+                 if k.endswith("_") and not k.startswith("_") and k not in self._METADATA_STATE}
+        joblib.dump(state, folder / "model.joblib")
+        return ["model.joblib"]
+
+    def _load_state(self, folder: Path) -> None:
+        """Restore what :meth:`_save_state` wrote (the registry has checked the file hashes)."""
+        import joblib
+
+        self.__dict__.update(joblib.load(folder / "model.joblib"))
+
+    @classmethod
+    def _construct(cls, params: dict[str, Any], folder: Path) -> Detector:
+        """A new unfitted instance from saved parameters."""
+        return cls(**params)
 
     # -- feature selection and checks --------------------------------------------------------------
     def _explicit_features(self) -> list[str] | None:

@@ -38,6 +38,7 @@ The score of a row is the largest score of the active rules that fire (``combine
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterable
@@ -220,6 +221,7 @@ class RuleDetector(Detector):
     """
 
     kind: ClassVar[str] = "rules"
+    libraries: ClassVar[dict[str, int]] = {}
     numeric_only: ClassVar[bool] = False
 
     def __init__(self, rules: Any = None, combine: str | None = None, threshold: float = 0.5) -> None:
@@ -270,6 +272,17 @@ class RuleDetector(Detector):
         fired = ruleset.fired(frame, "RuleDetector.reasons_many")
         weights = fired * np.array([r.score for r in ruleset.active], dtype=np.float64)
         return top_reasons(weights, [r.id for r in ruleset.active], top)
+
+    # -- persistence (used by fraudstream.detect.registry): plain JSON, no pickle ------------------
+    def _save_state(self, folder: Path) -> list[str]:
+        ruleset = self.ruleset_
+        document = {"combine": ruleset.combine, "rules": ruleset.to_specs()}
+        (folder / "rules.json").write_text(json.dumps(document, indent=2, sort_keys=True), encoding="utf-8")
+        return ["rules.json"]
+
+    def _load_state(self, folder: Path) -> None:
+        self._lock = threading.Lock()
+        self.ruleset_ = RuleSet.from_specs(read_rules_file(folder / "rules.json"))
 
     # -- changes at run time ------------------------------------------------------------------
     def _swap(self, ruleset: RuleSet) -> RuleDetector:
