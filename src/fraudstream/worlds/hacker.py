@@ -60,7 +60,7 @@ class HackerWorld(World):
         """Parameters; defaults are the seed's values."""
 
         n_accounts: int = 2
-        """Accounts 11111 and 22222 first (the seed's), then 33333 .. 99999, then 100002, ..."""
+        """Accounts 11111 and 22222 first (the seed's), then 33333 .. 99999, then 100009, 100010, ..."""
         rate_per_s: float = 2.0
         """Messages per simulated second, both producers together (seed: 1 + 1)."""
         hacker_share: float = 0.5
