@@ -247,7 +247,7 @@ class FeatureEngine:
         if too_late.any():
             row = int(np.flatnonzero(too_late)[0])
             raise InvalidRecord(
-                f"ts of tx_id {frame['tx_id'].iloc[row]!r} is {frame['ts'].iloc[row]}, "
+                f"ts of tx_id {frame['tx_id'].iloc[row:row + 1].tolist()[0]!r} is {frame['ts'].iloc[row]}, "
                 f"{lateness[row] / 1e9:g} s before events already processed "
                 f"({pd.Timestamp(self.watermark_ns, tz='UTC')}); allowed lateness is "
                 f"max_lateness_s={self.spec.max_lateness_s:g} s")
