@@ -17,7 +17,8 @@ Canonical mapping: ``trans_date_trans_time`` (``%Y-%m-%d %H:%M:%S``, read as UTC
 ``first, last, gender, street, city, zip, city_pop, job, dob, trans_num, unix_time`` are attrs.
 The layout has no id column: ``tx_id`` is the leading row-number column when there is one, else
 the frame's index (the row number when read from a CSV with pandas, also chunk by chunk);
-:meth:`KaggleAdapter.from_canonical` puts ``tx_id`` in the index of the frame it returns.
+:meth:`KaggleAdapter.from_canonical` puts ``tx_id`` in the index of the frame it returns (unless
+the row-number column carries it).
 
 >>> import pandas as pd
 >>> from fraudstream.worlds import simulate
@@ -171,20 +172,20 @@ class KaggleAdapter(Adapter):
             "tx_id": tx_id,
             "ts": ts.to_numpy(),
             "customer_id": parse_integers(frame["cc_num"], "cc_num", self.name, _CARD).to_numpy(),
-            "merchant_id": frame["merchant"].to_numpy(),
+            "merchant_id": frame["merchant"].array,
             "amount": parse_numbers(frame["amt"], "amt", self.name, minimum=0).to_numpy(),
-            "category": frame["category"].to_numpy(),
+            "category": frame["category"].array,
             "lat": parse_numbers(frame["lat"], "lat", self.name).to_numpy(),
             "lon": parse_numbers(frame["long"], "long", self.name).to_numpy(),
             "merchant_lat": parse_numbers(frame["merch_lat"], "merch_lat", self.name).to_numpy(),
             "merchant_lon": parse_numbers(frame["merch_long"], "merch_long", self.name).to_numpy(),
-            "region": frame["state"].to_numpy(),
-            **{attr: frame[attr].to_numpy() for attr in KAGGLE_ATTRS},
+            "region": frame["state"].array,
+            **{attr: frame[attr].array for attr in KAGGLE_ATTRS},
         })
         known = set(KAGGLE_COLUMNS)
         for extra in frame.columns:  # index column, merch_zipcode and anything else, in file order
             if extra not in known:
-                out[extra] = frame[extra].to_numpy()
+                out[extra] = frame[extra].array
         if "is_fraud" in frame.columns:
             flags = frame["is_fraud"]
             numeric = pd.to_numeric(flags, errors="coerce")
@@ -202,22 +203,22 @@ class KaggleAdapter(Adapter):
 
         def column(name: str, default: object) -> np.ndarray:
             if name in frame.columns:
-                return frame[name].to_numpy()
+                return frame[name].array
             return np.full(n, default, dtype=object if isinstance(default, str) else None)
 
         out: dict[str, object] = {}
         index_column = next((c for c in INDEX_COLUMNS if c in frame.columns), None)
         if index_column is not None:
-            out[index_column] = frame[index_column].to_numpy()
+            out[index_column] = frame[index_column].array
         ts = frame["ts"]
         if "trans_num" in frame.columns:
-            trans_num = frame["trans_num"].to_numpy()
+            trans_num = frame["trans_num"].array
         else:  # a world without one: the tx_id, as 32 hex digits when it is an integer
             ids = frame["tx_id"]
             trans_num = (ids.map("{:032x}".format).to_numpy(dtype=object)
                          if pd.api.types.is_integer_dtype(ids) else strings(ids))
         if "unix_time" in frame.columns:
-            unix_time = frame["unix_time"].to_numpy()
+            unix_time = frame["unix_time"].array
         else:
             unix_time = ts.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[s]")
             unix_time = unix_time.astype(np.int64)
@@ -247,5 +248,6 @@ class KaggleAdapter(Adapter):
         if "is_fraud" in frame.columns:
             out["is_fraud"] = frame["is_fraud"].to_numpy().astype(np.int64)
         if "merch_zipcode" in frame.columns:
-            out["merch_zipcode"] = frame["merch_zipcode"].to_numpy()
-        return pd.DataFrame(out, index=pd.Index(tx_id))
+            out["merch_zipcode"] = frame["merch_zipcode"].array
+        # tx_id travels in the row-number column when there is one, else in the index
+        return pd.DataFrame(out, index=None if index_column is not None else pd.Index(tx_id))

@@ -88,17 +88,18 @@ class Seed004Adapter(Adapter):
             "customer_id": _card_ids(frame["cc_num"]),
             "merchant_id": strings(frame["merchant"]),
             "amount": parse_numbers(frame["amt"], "amt", self.name, minimum=0).to_numpy(),
-            "category": frame["category"].to_numpy(),
-            "region": frame["state"].to_numpy(),
-            "city": frame["city"].to_numpy(),
+            "category": frame["category"].array,
+            "region": frame["state"].array,
+            "city": frame["city"].array,
         })
         if "anomaly_score" in frame.columns:
-            out["anomaly_score"] = pd.to_numeric(frame["anomaly_score"], errors="coerce").to_numpy()
-            bad = (out["anomaly_score"].isna() & frame["anomaly_score"].notna().to_numpy()).to_numpy()
+            scores = frame["anomaly_score"]
+            bad = (pd.to_numeric(scores, errors="coerce").isna() & scores.notna()).to_numpy()
             if bad.any():
                 row = int(np.flatnonzero(bad)[0])
                 raise InvalidRecord(f"{self.name}: anomaly_score must be a number, got "
-                                    f"{frame['anomaly_score'].iloc[row]!r} (row {row})")
+                                    f"{scores.iloc[row]!r} (row {row})")
+            out["anomaly_score"] = scores.array
         if "is_anomaly" in frame.columns:
             flags = frame["is_anomaly"]
             bad = ~(flags.isna() | pd.to_numeric(flags, errors="coerce").isin([-1, 1])).to_numpy()
@@ -106,7 +107,7 @@ class Seed004Adapter(Adapter):
                 row = int(np.flatnonzero(bad)[0])
                 raise InvalidRecord(f"{self.name}: is_anomaly must be -1 (anomaly), 1 (normal) or empty, "
                                     f"got {flags.iloc[row]!r} (row {row})")
-            out["is_anomaly"] = flags.to_numpy()
+            out["is_anomaly"] = flags.array
         return out
 
     def from_canonical(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -128,5 +129,5 @@ class Seed004Adapter(Adapter):
         }
         for column in ANOMALY_COLUMNS:
             if column in frame.columns:
-                out[column] = frame[column].to_numpy()
+                out[column] = frame[column].array
         return pd.DataFrame(out, index=pd.Index(frame["tx_id"].to_numpy()))
