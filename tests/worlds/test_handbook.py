@@ -94,7 +94,8 @@ def _terminal_window(world, frame) -> np.ndarray:
     terminal = schedule[schedule["scenario"] == 2]
     length = world.params.terminal_compromise_days
     keys = {(t, d + k) for d, t in zip(terminal["day"], terminal["id"], strict=True) for k in range(length)}
-    return np.array([(t, d) in keys for t, d in zip(frame["merchant_id"], frame["tx_time_days"], strict=True)])
+    pairs = zip(frame["merchant_id"], frame["tx_time_days"], strict=True)
+    return np.array([(t, d) in keys for t, d in pairs])
 
 
 def test_compromised_terminal_windows_hold_row_by_row(world, frame, daily_rate):
@@ -131,7 +132,8 @@ def test_compromised_cards_lose_one_third_of_their_window_at_five_times_the_amou
     length = world.params.card_compromise_days
     observed, expected, variance, in_any = 0, 0.0, 0.0, np.zeros(len(frame), bool)
     for day, customer in zip(windows["day"], windows["id"], strict=True):
-        rows = ((frame["customer_id"] == customer) & frame["tx_time_days"].between(day, day + length - 1)).to_numpy()
+        rows = ((frame["customer_id"] == customer)
+                & frame["tx_time_days"].between(day, day + length - 1)).to_numpy()
         in_any |= rows
         overlapping = ((windows["id"] == customer) & ((windows["day"] - day).abs() < length)).sum() > 1
         if day + length <= DAYS and not overlapping:

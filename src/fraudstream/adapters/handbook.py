@@ -88,7 +88,8 @@ def _integers(frame: pd.DataFrame, column: str) -> np.ndarray:
     bad = numbers.isna().to_numpy() | (numbers.to_numpy(dtype=np.float64, na_value=np.nan) % 1 != 0)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise InvalidRecord(f"handbook: {column} must be an integer, got {_shown(values.iloc[row])} (row {row})")
+        raise InvalidRecord(f"handbook: {column} must be an integer, got {_shown(values.iloc[row])} "
+                            f"(row {row})")
     return numbers.to_numpy().astype(np.int64)
 
 

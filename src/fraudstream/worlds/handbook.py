@@ -46,7 +46,7 @@ import pandas as pd
 
 from fraudstream.worlds.base import World
 
-__all__ = ["BLOCK_DAYS", "SCENARIOS", "HandbookWorld", "Population", "available_terminals"]
+__all__ = ["BLOCK_DAYS", "DAY_S", "SCENARIOS", "HandbookWorld", "Population", "available_terminals"]
 
 SCENARIOS: dict[int, str] = {1: "amount_over_220", 2: "compromised_terminal", 3: "compromised_card"}
 """The Handbook's ``TX_FRAUD_SCENARIO`` number -> fraudstream's ``fraud_pattern``."""
@@ -110,16 +110,15 @@ def available_terminals(customer_xy: np.ndarray, terminal_xy: np.ndarray,
             sizes = last - first
             owner = np.repeat(np.arange(n_customers), sizes)
             position = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-            pieces_customer.append(owner)
-            pieces_terminal.append(by_cell[np.repeat(first, sizes) + position])
+            candidate = by_cell[np.repeat(first, sizes) + position]
+            near = np.hypot(*(customer_xy[owner] - terminal_xy[candidate]).T) < radius
+            pieces_customer.append(owner[near])
+            pieces_terminal.append(candidate[near])
     owner = np.concatenate(pieces_customer)
-    candidate = np.concatenate(pieces_terminal)
-    distance = np.hypot(*(customer_xy[owner] - terminal_xy[candidate]).T)
-    owner, candidate = owner[distance < radius], candidate[distance < radius]
-    order = np.lexsort((candidate, owner))
+    pair = np.sort(owner * np.int64(len(terminal_xy)) + np.concatenate(pieces_terminal))
     offsets = np.zeros(n_customers + 1, dtype=np.int64)
     np.cumsum(np.bincount(owner, minlength=n_customers), out=offsets[1:])
-    return offsets, candidate[order].astype(np.int64)
+    return offsets, pair % len(terminal_xy)
 
 
 def _rng(seed: int, block: int, stream: int) -> np.random.Generator:
@@ -148,6 +147,13 @@ def _pairs(keys: np.ndarray, event_keys: np.ndarray) -> tuple[np.ndarray, np.nda
     events = order[np.repeat(first, sizes) + position]
     by_event = np.lexsort((rows, events))
     return rows[by_event], events[by_event]
+
+
+def _flags(size: int, ids: np.ndarray) -> np.ndarray:
+    """A boolean lookup table of ``size`` entries, true at ``ids``."""
+    flags = np.zeros(size, dtype=bool)
+    flags[ids] = True
+    return flags
 
 
 def _day_keys(ids: np.ndarray, days: np.ndarray) -> np.ndarray:
@@ -229,7 +235,7 @@ class HandbookWorld(World):
         pick = np.minimum((rng.random(len(customer)) * n_available).astype(np.int64), n_available - 1)
         terminal = population.terminals[population.offsets[customer] + pick]
         time_s = day * DAY_S + seconds
-        order = np.argsort(time_s, kind="stable")
+        order = np.argsort(time_s * len(time_s) + np.arange(len(time_s)))  # unique keys: stable
         return {"customer": customer[order], "terminal": terminal[order], "day": day[order],
                 "time_s": time_s[order], "amount": np.round(amount[order], 2)}
 
@@ -285,7 +291,9 @@ class HandbookWorld(World):
 
             scenario = np.where(current["amount"] > AMOUNT_THRESHOLD, 1, 0).astype(np.int8)
             keys, _ = _window_keys(terminal_ids, terminal_days, p.terminal_compromise_days)
-            scenario[np.isin(_day_keys(current["terminal"], current["day"]), keys)] = 2
+            suspect = np.flatnonzero(_flags(p.n_terminals, terminal_ids)[current["terminal"]])
+            hit = np.isin(_day_keys(current["terminal"][suspect], current["day"][suspect]), keys)
+            scenario[suspect[hit]] = 2
 
             card_chosen = np.concatenate([card_chosen, self._card_frauds(
                 rng, raw, customers.ravel(), days.repeat(customers.shape[1]))])
@@ -304,7 +312,8 @@ class HandbookWorld(World):
                      customers: np.ndarray, days: np.ndarray) -> np.ndarray:
         """Tx ids chosen by scenario 3 for card windows opening on ``days``: of each window's
         ``n`` transactions, ``n // 3`` at random. ``raw`` must cover every window to its end."""
-        parts = [{k: b[k][np.isin(b["customer"], customers)] for k in ("customer", "day", "tx_id")}
+        compromised = _flags(self.params.n_customers, customers)
+        parts = [{k: b[k][compromised[b["customer"]]] for k in ("customer", "day", "tx_id")}
                  for b in raw]
         customer = np.concatenate([part["customer"] for part in parts])
         day = np.concatenate([part["day"] for part in parts])
