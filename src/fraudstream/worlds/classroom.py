@@ -63,7 +63,7 @@ _TABLE = UserTable.build()
 MAX_TX_PER_DAY = MAX_LOAD * min(capacity(_TABLE, False), capacity(_TABLE, True))
 """Largest allowed ``tx_per_day`` (219.6: 90 % of the 244 transactions a weekend day allows)."""
 
-_HOUR_CDF = _TABLE.hour_cdf()
+_HOURS, _HOUR_UNITS = _TABLE.hour_units()
 _MERCHANT_NAMES = np.array([f"M{i}" for i in range(1000)], dtype=object)
 _ITEM_NAMES = np.array([f"{c}{n}" for c in CATEGORIES for n in range(1000, 10_000)], dtype=object)
 _CATEGORY_NAMES = np.array(CATEGORIES, dtype=object)
@@ -169,12 +169,11 @@ class ClassroomWorld(World):
         episodes = fraud.expand_episodes(rng, slots, group_user, self._episode_q,
                                          _TABLE.patterns, _TABLE.single_patterns)
         t, user, pattern, first = self._times(rng, episodes, group_user[episodes.group],
-                                              np.repeat(day, TOTAL_USERS)[episodes.group],
-                                              np.repeat(weekend, TOTAL_USERS)[episodes.group])
+                                              np.repeat(day, TOTAL_USERS)[episodes.group])
         amount = self._amounts(rng, user, pattern, first)
         item, merchant = self._items_and_merchants(rng, user, pattern)
-        repeat = np.where(pattern == _CODE["duplicate_amount"], first, np.arange(len(t)))
-        item, merchant = item[repeat], merchant[repeat]  # a duplicate repeats its charge exactly
+        repeat = np.flatnonzero(pattern == _CODE["duplicate_amount"])
+        item[repeat], merchant[repeat] = item[first[repeat]], merchant[first[repeat]]  # the same charge
 
         keep = np.flatnonzero(t[first] >= self._start_s)  # whole episodes on the first, partial day
         order = keep[np.argsort((t[keep] << 24) + np.arange(len(keep)))]  # unique keys: one order
@@ -188,6 +187,9 @@ class ClassroomWorld(World):
         n = len(t)
         tx_id = np.arange(carry.next_tx_id, carry.next_tx_id + n, dtype=np.int64)
         carry.next_tx_id += n
+        is_fraud = pattern != fraud.LEGIT
+        labels = np.empty(n, dtype=object)  # None
+        labels[is_fraud] = _PATTERN_LABELS[pattern[is_fraud]]
         return pd.DataFrame({
             "tx_id": tx_id,
             "ts": pd.DatetimeIndex((t * 1_000_000_000).view("datetime64[ns]")).tz_localize("UTC"),
@@ -200,20 +202,21 @@ class ClassroomWorld(World):
             "hour_of_day": (t % DAY_S) // 3600,
             "days_since_last_transaction": days_since,
             "user_profile": _TABLE.profile[user],
-            "is_fraud": pattern != fraud.LEGIT,
-            "fraud_pattern": _PATTERN_LABELS[pattern],
+            "is_fraud": is_fraud,
+            "fraud_pattern": labels,
         }, copy=False)
 
     def _times(self, rng: np.random.Generator, episodes: fraud.Episodes, user: np.ndarray,
-               day: np.ndarray, weekend: np.ndarray) -> tuple[np.ndarray, ...]:
+               day: np.ndarray) -> tuple[np.ndarray, ...]:
         """Event times of every transaction (epoch s), with its user, pattern and the row of its
         episode's first transaction."""
         n = len(user)
-        rows = weekend * TOTAL_USERS + user
-        hour = np.minimum(np.searchsorted(_HOUR_CDF, rows + rng.random(n), side="right") - 24 * rows, 23)
-        off_peak = _TABLE.off_peak[user, (rng.random(n) * _TABLE.n_off_peak[user]).astype(np.intp)]
-        hour = np.where(episodes.pattern == _CODE["unusual_time"], off_peak, hour)
-        hour = np.where(episodes.pattern == _CODE["midnight_purchase"], rng.integers(0, 5, n), hour)
+        hour = _HOURS[user, (rng.random(n) * _HOUR_UNITS[user]).astype(np.intp)]
+        unusual = np.flatnonzero(episodes.pattern == _CODE["unusual_time"])
+        u = user[unusual]
+        hour[unusual] = _TABLE.off_peak[u, (rng.random(len(u)) * _TABLE.n_off_peak[u]).astype(np.intp)]
+        midnight = np.flatnonzero(episodes.pattern == _CODE["midnight_purchase"])
+        hour[midnight] = rng.integers(0, 5, len(midnight))
         anchor = day * DAY_S + hour * 3600 + rng.integers(0, 3600, n)
 
         episode = np.repeat(np.arange(n), episodes.size)
@@ -230,36 +233,46 @@ class ClassroomWorld(World):
                  first: np.ndarray) -> np.ndarray:
         """Clipped gauss for legit transactions; the original's formula for each fraud pattern."""
         low, high = _TABLE.low[user], _TABLE.high[user]
-        legit = np.clip(rng.normal((low + high) / 2, _TABLE.std[user]), low, high)
-        duplicate = pattern == _CODE["duplicate_amount"]
-        draw = rng.random(len(user))
-        draw = np.where(duplicate, draw[first], draw)
-        amount = _TABLE.fraud_base[pattern, user] + _TABLE.fraud_spread[pattern, user] * draw
-        amount = np.where(duplicate, np.round(amount), amount)
-        amount = np.where(pattern == _CODE["round_numbers"], np.round(amount, -2), amount)
-        return np.where(pattern == fraud.LEGIT, legit, amount)
+        amount = np.clip(rng.normal((low + high) / 2, _TABLE.std[user]), low, high)
+        rows = np.flatnonzero(pattern != fraud.LEGIT)
+        kind, u = pattern[rows], user[rows]
+        draw = rng.random(len(user))  # indexed by row, so that a duplicate reuses its first draw
+        duplicate = kind == _CODE["duplicate_amount"]
+        value = _TABLE.fraud_base[kind, u] + _TABLE.fraud_spread[kind, u] * draw[
+            np.where(duplicate, first[rows], rows)]
+        value = np.where(duplicate, np.round(value), value)
+        amount[rows] = np.where(kind == _CODE["round_numbers"], np.round(value, -2), value)
+        return amount
 
     def _items_and_merchants(self, rng: np.random.Generator, user: np.ndarray,
                              pattern: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Item codes (``category * 9000 + number - 1000``) and merchant numbers."""
         n = len(user)
         habits = self._habits
-        favourite = habits.favourites[user, (rng.random(n) * habits.n_favourites[user]).astype(np.intp)]
-        category = _TABLE.categories[user, (rng.random(n) * _TABLE.n_categories[user]).astype(np.intp)]
-        number = rng.integers(0, 9000, n)
-        item = np.where(rng.random(n) < FAVOURITE_SHARE, favourite, category * 9000 + number)
-        outside = _TABLE.outside[user, (rng.random(n) * _TABLE.n_outside[user]).astype(np.intp)]
-        off_profile = _OFF_PROFILE[pattern]
-        item = np.where(off_profile, outside * 9000 + number, item)
+        pick = rng.random(n)
+        count = habits.n_favourites[user]
+        favourite = habits.favourites[user, np.minimum((pick / FAVOURITE_SHARE * count).astype(np.intp), count - 1)]
+        drawn = (rng.random(n) * (_TABLE.n_categories[user] * 9000)).astype(np.intp)  # category and number
+        item = np.where(pick < FAVOURITE_SHARE, favourite, _TABLE.categories[user, drawn // 9000] * 9000
+                        + drawn % 9000)
+        rows = np.flatnonzero(pattern != fraud.LEGIT)
+        kind, u = pattern[rows], user[rows]
+        off_profile = _OFF_PROFILE[kind]
+        drawn = (rng.random(len(rows)) * (_TABLE.n_outside[u] * 9000)).astype(np.intp)
+        item[rows] = np.where(off_profile, _TABLE.outside[u, drawn // 9000] * 9000 + drawn % 9000, item[rows])
         if self.params.classic:
-            tell = np.where(rng.random(n) < 0.5, _E, _F) * 9000 + rng.integers(7000, 9000, n)
-            item = np.where((pattern != fraud.LEGIT) & ~off_profile, tell, item)
-            merchant = np.where(pattern == fraud.LEGIT, rng.integers(100, 1000, n), rng.integers(900, 1000, n))
-        else:
-            usual = habits.usual[user, (rng.random(n) * habits.n_usual[user]).astype(np.intp)]
-            occasional = habits.occasional[user, rng.integers(0, habits.occasional.shape[1], n)]
-            merchant = np.where(rng.random(n) < USUAL_MERCHANT_SHARE, usual, occasional)
-        return item, merchant
+            tell = np.where(rng.random(len(rows)) < 0.5, _E, _F) * 9000 + rng.integers(7000, 9000, len(rows))
+            item[rows] = np.where(off_profile, item[rows], tell)
+            merchant = rng.integers(100, 1000, n)
+            merchant[rows] = rng.integers(900, 1000, len(rows))
+            return item, merchant
+        pick = rng.random(n)
+        count = habits.n_usual[user]
+        usual = habits.usual[user, np.minimum((pick / USUAL_MERCHANT_SHARE * count).astype(np.intp), count - 1)]
+        others = habits.occasional.shape[1]
+        occasional = habits.occasional[user, np.clip(
+            ((pick - USUAL_MERCHANT_SHARE) / (1 - USUAL_MERCHANT_SHARE) * others).astype(np.intp), 0, others - 1)]
+        return item, np.where(pick < USUAL_MERCHANT_SHARE, usual, occasional)
 
     @staticmethod
     def _follow_users(t: np.ndarray, user: np.ndarray, carry: _Carry) -> tuple[np.ndarray, np.ndarray]:

@@ -135,29 +135,32 @@ def expand_episodes(rng: np.random.Generator, slots: np.ndarray, group_user: np.
     total = int(slots.sum())
     group = np.repeat(np.arange(len(slots)), slots)  # one candidate episode per slot
     user = group_user[group]
-    is_fraud = rng.random(total) < q[user]
-    pattern = np.where(is_fraud, user_patterns[user, rng.integers(0, 3, total)], LEGIT)
-    burst = rng.choice(np.asarray(BURST_SIZES), total)
-    size = np.where(pattern == _RAPID, burst, np.where(pattern == _DUPLICATE, 2, 1))
+    pattern = np.full(total, LEGIT, dtype=np.intp)
+    size = np.ones(total, dtype=np.int64)
+    fraud = np.flatnonzero(rng.random(total) < q[user])
+    chosen = user_patterns[user[fraud], rng.integers(0, 3, len(fraud))]
+    burst = rng.choice(np.asarray(BURST_SIZES), len(fraud))
+    pattern[fraud] = chosen
+    size[fraud] = np.where(chosen == _RAPID, burst, np.where(chosen == _DUPLICATE, 2, 1))
     # where each candidate starts in its day once earlier candidates took their slots
     begin = np.cumsum(size) - size
     first = np.cumsum(slots) - slots  # first candidate of each user-day
     start = begin - begin[first[group]]
     keep = start < slots[group]
     size = np.minimum(size, slots[group] - start)
-    cut_to_one = keep & (size == 1) & ((pattern == _RAPID) | (pattern == _DUPLICATE))
-    single = user_single_patterns[user, rng.integers(0, 2, total)]
-    pattern = np.where(cut_to_one, single, pattern)
+    cut = fraud[keep[fraud] & (size[fraud] == 1) & ((chosen == _RAPID) | (chosen == _DUPLICATE))]
+    pattern[cut] = user_single_patterns[user[cut], rng.integers(0, 2, len(cut))]
     return Episodes(group=group[keep], pattern=pattern[keep], size=size[keep])
 
 
 def episode_gaps(rng: np.random.Generator, pattern: np.ndarray, member: np.ndarray) -> np.ndarray:
     """Seconds from the previous transaction of the same episode (0 for its first)."""
-    n = len(pattern)
-    burst_gap = rng.integers(BURST_GAP_S[0], BURST_GAP_S[1] + 1, n)
-    duplicate_gap = rng.integers(DUPLICATE_GAP_S[0], DUPLICATE_GAP_S[1] + 1, n)
-    gap = np.where(pattern == _RAPID, burst_gap, np.where(pattern == _DUPLICATE, duplicate_gap, 0))
-    return np.where(member > 0, gap, 0)
+    gap = np.zeros(len(pattern), dtype=np.int64)
+    later = np.flatnonzero(member > 0)
+    burst_gap = rng.integers(BURST_GAP_S[0], BURST_GAP_S[1] + 1, len(later))
+    duplicate_gap = rng.integers(DUPLICATE_GAP_S[0], DUPLICATE_GAP_S[1] + 1, len(later))
+    gap[later] = np.where(pattern[later] == _RAPID, burst_gap, duplicate_gap)
+    return gap
 
 
 def fraud_amount_terms(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,9 @@ the per-user draws fixed by the seed (favourite items, usual merchants).
 >>> table = UserTable.build()
 >>> table.limit[:3].tolist(), int(table.peak[0].sum())
 ([20, 5, 15], 8)
+>>> hours, units = table.hour_units()
+>>> int(units[0]), hours[0, :6].tolist()
+(56, [0, 1, 2, 3, 4, 5])
 >>> means = daily_means(table, 200.0)
 >>> [round(float(expected_clipped(means[d], table.limit).sum()), 6) for d in (0, 1)]
 [200.0, 200.0]
@@ -121,15 +124,19 @@ class UserTable:
             fraud_base=base, fraud_spread=spread,
         )
 
-    def hour_cdf(self) -> np.ndarray:
-        """``(2 * users * 24,)`` increasing array: row ``k = day_type * users + user`` holds
-        ``k + cumulative share of hours`` (for one vectorised ``searchsorted``)."""
-        weight = self.hour_weight.reshape(-1, 24)
-        total = weight.sum(axis=1, keepdims=True)
-        share = np.where(total > 0, weight / np.where(total > 0, total, 1.0), 1 / 24)
-        cdf = np.cumsum(share, axis=1)
-        cdf[:, -1] = 1.0
-        return (cdf + np.arange(len(cdf))[:, None]).ravel()
+    def hour_units(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(table, units)``: user ``u``'s hour of day is ``table[u, floor(uniform * units[u])]``.
+
+        Peak hours weigh 1.5 and the others 0.3, exactly 5 : 1, so each peak hour appears 5
+        times in the user's row and each other hour once (frequency and the weekend multiplier
+        scale a user's whole day, not its shape).
+        """
+        units = np.where(self.peak, round(PEAK_WEIGHT / OFF_PEAK_WEIGHT), 1)
+        table = np.zeros((_USERS, int(units.sum(axis=1).max())), dtype=np.int64)
+        for u in range(_USERS):
+            hours = np.repeat(np.arange(24), units[u])
+            table[u, :len(hours)] = hours
+        return table, units.sum(axis=1)
 
 
 def capacity(table: UserTable, weekend: bool) -> int:
