@@ -2,9 +2,9 @@
 
 Time features use UTC (the canonical event time): the record model carries no local time zone.
 
->>> import pandas as pd
 >>> ts = pd.Series(pd.to_datetime(["2024-01-06T06:59:59", "2024-01-08T07:00:00"], utc=True))
->>> night_flag(ts).tolist(), weekend_flag(ts).tolist()
+>>> flags = calendar_features(event_ns(ts))
+>>> flags["is_night"].tolist(), flags["is_weekend"].tolist()
 ([1.0, 0.0], [1.0, 0.0])
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["cyclic_time", "event_ns", "haversine_km", "night_flag", "round_flag", "weekend_flag"]
+__all__ = ["calendar_features", "event_ns", "haversine_km", "round_flag"]
 
 _DAY_NS = 86400 * 10**9
 
@@ -23,22 +23,22 @@ def event_ns(ts: pd.Series) -> np.ndarray:
     return np.asarray(ts.dt.as_unit("ns").array.asi8, dtype=np.int64)
 
 
-def night_flag(ts: pd.Series) -> np.ndarray:
-    """1.0 when the hour (UTC) is 0..6 (the Handbook's ``hour <= 6``), else 0.0."""
-    return (ts.dt.hour.to_numpy() <= 6).astype(np.float64)
+def calendar_features(ts_ns: np.ndarray) -> dict[str, np.ndarray]:
+    """Weekend and night flags and cyclic time of day / week, from int64 ns (UTC), in numpy.
 
-
-def weekend_flag(ts: pd.Series) -> np.ndarray:
-    """1.0 on Saturday and Sunday (weekday >= 5, Monday = 0), else 0.0."""
-    return (ts.dt.weekday.to_numpy() >= 5).astype(np.float64)
-
-
-def cyclic_time(ts: pd.Series) -> dict[str, np.ndarray]:
-    """``hour_sin/cos``: angle 2*pi*(time of day)/24 h; ``weekday_sin/cos``: 2*pi*weekday/7."""
-    ns = event_ns(ts)
-    day_angle = 2 * np.pi * (ns % _DAY_NS) / _DAY_NS
-    week_angle = 2 * np.pi * ts.dt.weekday.to_numpy() / 7
-    return {"hour_sin": np.sin(day_angle), "hour_cos": np.cos(day_angle),
+    >>> ns = event_ns(pd.Series(pd.to_datetime(["2024-01-06T06:59:59"], utc=True)))
+    >>> {k: round(float(v[0]), 3) for k, v in calendar_features(ns).items()}  # doctest: +NORMALIZE_WHITESPACE
+    {'is_weekend': 1.0, 'is_night': 1.0, 'hour_sin': 0.966, 'hour_cos': -0.259, 'weekday_sin': -0.975,
+     'weekday_cos': -0.223}
+    """
+    day = ts_ns // _DAY_NS
+    second_ns = ts_ns - day * _DAY_NS
+    weekday = (day + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
+    day_angle = 2 * np.pi * second_ns / _DAY_NS
+    week_angle = 2 * np.pi * weekday / 7
+    return {"is_weekend": (weekday >= 5).astype(np.float64),
+            "is_night": (second_ns < 7 * 3600 * 10**9).astype(np.float64),
+            "hour_sin": np.sin(day_angle), "hour_cos": np.cos(day_angle),
             "weekday_sin": np.sin(week_angle), "weekday_cos": np.cos(week_angle)}
 
 

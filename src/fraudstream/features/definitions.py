@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 
 from fraudstream.errors import ConfigError
-from fraudstream.features.calendar import cyclic_time, haversine_km, night_flag, round_flag, weekend_flag
+from fraudstream.features.calendar import calendar_features, haversine_km, round_flag
 from fraudstream.features.handbook import HANDBOOK_NAMES
 from fraudstream.features.spec import ENTITY_COLUMN, STATS, FeatureSpec, window_ns
 
-__all__ = ["KindPlan", "Layout", "assemble", "bind_layout", "feature_names", "plan_kinds"]
+__all__ = ["KindPlan", "Layout", "Recipe", "bind_layout", "feature_names", "plan_kinds"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,34 +161,41 @@ def feature_names(spec: FeatureSpec, layout: Layout) -> list[str]:
     return names
 
 
-def assemble(spec: FeatureSpec, layout: Layout, frame: pd.DataFrame, cents: np.ndarray,
-             outputs: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> pd.DataFrame:
-    """Named feature columns from the kernel outputs, in the input row order."""
-    wanted = set(spec.select) if spec.select is not None else None
-    cols: dict[str, np.ndarray] = {}
+class Recipe:
+    """How each output column is made from the kernel outputs; built once per engine.
 
-    def want(name: str) -> bool:
-        return wanted is None or name in wanted
+    ``assemble`` stacks the columns of a micro-batch into one float64 matrix (input row order).
+    """
 
-    amount = frame["amount"].to_numpy(np.float64)
-    if spec.amount:
+    def __init__(self, spec: FeatureSpec, layout: Layout) -> None:
+        self.spec, self.layout = spec, layout
+        self.plans = plan_kinds(spec, layout)
+        self.names = feature_names(spec, layout)
+        self._internal = spec.select if spec.select is not None else _all_names(spec, layout)
+        self._sources: dict[str, tuple[str, int, int]] = {}  # name -> (kind, window index, stat index)
+        for plan in self.plans:
+            for w_index, window in enumerate(plan.windows):
+                for output in plan.output_windows:
+                    if window_ns(output) == window_ns(window):
+                        for s_index, stat in enumerate(STATS):
+                            self._sources[f"{plan.kind}_{stat}_{output}"] = (plan.kind, w_index, s_index)
+
+    def assemble(self, arrays: dict[str, np.ndarray],
+                 outputs: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
+        """The feature matrix of a batch from its input ``arrays`` (ts, amount, cents, geo)."""
+        spec, layout = self.spec, self.layout
+        cols: dict[str, np.ndarray] = {}
+        amount = arrays["amount"]
+        ts = arrays["ts"]
         cols["amount"] = amount
-    if spec.calendar:
-        ts = frame["ts"]
-        cols["is_weekend"] = weekend_flag(ts)
-        cols["is_night"] = night_flag(ts)
-        if any(want(n) for n in ("hour_sin", "hour_cos", "weekday_sin", "weekday_cos")):
-            cols.update(cyclic_time(ts))
-    if spec.amount_flags:
-        cols["amount_is_round"] = round_flag(cents)
-    for plan in plan_kinds(spec, layout):
-        out_win, out_cust, out_risk = outputs[plan.kind]
-        for w_index, window in enumerate(plan.windows):
-            for output in plan.output_windows:
-                if window_ns(output) == window_ns(window):
-                    for s_index, stat in enumerate(STATS):
-                        cols[f"{plan.kind}_{stat}_{output}"] = out_win[:, w_index, s_index]
-        if plan.kind == "customer":
+        if spec.calendar:
+            cols.update(calendar_features(ts))
+        if spec.amount_flags:
+            cols["amount_is_round"] = round_flag(arrays["cents"])
+        for name, (kind, w_index, s_index) in self._sources.items():
+            cols[name] = outputs[kind][0][:, w_index, s_index]
+        if "customer" in outputs:
+            out_cust = outputs["customer"][1]
             cols["customer_seconds_since_prev"] = out_cust[:, 0]
             if spec.history_window:
                 h = spec.history_window
@@ -203,16 +210,15 @@ def assemble(spec: FeatureSpec, layout: Layout, frame: pd.DataFrame, cents: np.n
                 cols[f"customer_new_category_{spec.novelty_window}"] = out_cust[:, 6]
             if layout.geo != "none":
                 cols[f"customer_distance_km_{spec.history_window}"] = out_cust[:, 8]
-        for j, w in enumerate(plan.risk_windows):
-            count, frauds = out_risk[:, j, 0], out_risk[:, j, 1]
-            cols[f"merchant_delayed_count_{w}"] = count
-            cols[f"merchant_delayed_frauds_{w}"] = frauds
-            with np.errstate(invalid="ignore", divide="ignore"):
+        if "merchant" in outputs:
+            out_risk = outputs["merchant"][2]
+            for j, w in enumerate(spec.risk_windows):
+                count, frauds = out_risk[:, j, 0], out_risk[:, j, 1]
+                cols[f"merchant_delayed_count_{w}"] = count
+                cols[f"merchant_delayed_frauds_{w}"] = frauds
                 cols[f"merchant_risk_{w}"] = np.where(count > 0, frauds / np.maximum(count, 1), 0.0)
-    if layout.has_home:
-        cols["home_distance_km"] = haversine_km(
-            frame["lat"].to_numpy(np.float64), frame["lon"].to_numpy(np.float64),
-            frame["merchant_lat"].to_numpy(np.float64), frame["merchant_lon"].to_numpy(np.float64))
-    names = spec.select if spec.select is not None else _all_names(spec, layout)
-    data = {HANDBOOK_NAMES.get(n, n) if spec.naming == "handbook" else n: cols[n] for n in names}
-    return pd.DataFrame(data, index=frame.index)
+        if layout.has_home:
+            cols["home_distance_km"] = haversine_km(arrays["lat"], arrays["lon"], arrays["merchant_lat"],
+                                                    arrays["merchant_lon"])
+        return np.column_stack([cols[n] for n in self._internal]) if self._internal else np.zeros(
+            (len(amount), 0))

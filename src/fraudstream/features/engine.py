@@ -25,8 +25,7 @@ import pandas as pd
 
 from fraudstream.errors import ConfigError, InvalidRecord, ModelFileError
 from fraudstream.features.calendar import event_ns
-from fraudstream.features.definitions import (
-    KindPlan, Layout, assemble, bind_layout, feature_names, plan_kinds)
+from fraudstream.features.definitions import KindPlan, Layout, Recipe, bind_layout, feature_names
 from fraudstream.features.kernels import N_CUSTOMER_OUT, advance
 from fraudstream.features.labels import LabelStore, tx_keys
 from fraudstream.features.spec import FeatureSpec, window_ns
@@ -88,20 +87,23 @@ class FeatureEngine:
             return pd.DataFrame({name: np.zeros(0) for name in self.feature_names}, index=frame.index)
         ts = event_ns(frame["ts"])
         ts = self._apply_lateness(frame, ts)
-        keys = tx_keys(frame["tx_id"].to_numpy())
-        order = _event_order(ts, frame["tx_id"].to_numpy(), keys)
-        cents = np.rint(frame["amount"].to_numpy(np.float64) * 100).astype(np.int64)
-        mkey = tx_keys(frame["merchant_id"].to_numpy())
-        ckey = (tx_keys(frame["category"].to_numpy()) if self.layout.has_category
-                else np.zeros(n, np.int64))
-        lat, lon = self._points(frame)
-        batch = {"ts": ts[order], "cents": cents[order], "mkey": mkey[order], "ckey": ckey[order],
-                 "lat": lat[order], "lon": lon[order], "txkey": keys[order], "rows": order}
+        tx_id = frame["tx_id"].to_numpy()
+        keys = tx_keys(tx_id)
+        order = _event_order(ts, tx_id, keys)
+        amount = frame["amount"].to_numpy(np.float64)
+        cents = np.rint(amount * 100).astype(np.int64)
+        arrays = {"ts": ts, "amount": amount, "cents": cents}
+        for column in ("lat", "lon", "merchant_lat", "merchant_lon"):
+            if column in frame.columns:
+                arrays[column] = frame[column].to_numpy(np.float64)
+        batch = {"ts": ts[order], "cents": cents[order], "txkey": keys[order], "rows": order}
+        for name, values in zip(("mkey", "ckey", "lat", "lon"), self._per_event(frame, arrays), strict=True):
+            batch[name] = values[order] if len(values) else values
         outputs = {plan.kind: self._run_kind(plan, frame, order, batch, n) for plan in self.plans}
-        features = assemble(self.spec, self.layout, frame, cents, outputs)
+        matrix = self._recipe.assemble(arrays, outputs)
         self.watermark_ns = max(self.watermark_ns, int(ts.max()))
         self._maybe_evict()
-        return features
+        return pd.DataFrame(matrix, index=frame.index, columns=self._recipe.names, copy=False)
 
     def transform_one(self, tx: Mapping[str, Any]) -> dict[str, float]:
         """Features of one transaction (a mapping of canonical fields); a batch of one."""
@@ -191,7 +193,8 @@ class FeatureEngine:
         engine.labels.known_at = arrays["labels.known_at"]
         if meta["layout"] is not None:
             engine.layout = Layout(**meta["layout"])
-            engine.plans = plan_kinds(engine.spec, engine.layout)
+            engine._recipe = Recipe(engine.spec, engine.layout)
+            engine.plans = engine._recipe.plans
             for plan in engine.plans:
                 engine.states[plan.kind] = EntityState.from_arrays(
                     arrays, f"{plan.kind}.", len(plan.windows), len(plan.risk_windows), plan.event_columns)
@@ -201,8 +204,8 @@ class FeatureEngine:
     # -- internals ----------------------------------------------------------------------------
     def _bind(self, frame: pd.DataFrame) -> None:
         self.layout = bind_layout(frame.columns, self.spec)
-        self.plans = plan_kinds(self.spec, self.layout)
-        feature_names(self.spec, self.layout)  # raises early if select names missing features
+        self._recipe = Recipe(self.spec, self.layout)  # raises early if select names missing features
+        self.plans = self._recipe.plans
         for plan in self.plans:
             self.states[plan.kind] = EntityState(len(plan.windows), len(plan.risk_windows),
                                                  plan.event_columns)
@@ -228,13 +231,18 @@ class FeatureEngine:
             if column == "category" and frame[column].isna().any():
                 raise InvalidRecord(f"category must not be empty (row {int(frame[column].isna().argmax())})")
 
-    def _points(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    def _per_event(self, frame: pd.DataFrame, arrays: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Merchant key, category key and location of each event, where the spec needs them."""
         assert self.layout is not None
+        novelty = self.spec.novelty_window is not None
+        mkey = tx_keys(frame["merchant_id"].to_numpy()) if novelty else _EMPTY_I
+        ckey = (tx_keys(frame["category"].to_numpy()) if novelty and self.layout.has_category
+                else np.zeros(len(frame), np.int64) if novelty else _EMPTY_I)
         if self.layout.geo == "merchant":
-            return frame["merchant_lat"].to_numpy(np.float64), frame["merchant_lon"].to_numpy(np.float64)
+            return [mkey, ckey, arrays["merchant_lat"], arrays["merchant_lon"]]
         if self.layout.geo == "customer":
-            return frame["lat"].to_numpy(np.float64), frame["lon"].to_numpy(np.float64)
-        return np.zeros(len(frame)), np.zeros(len(frame))
+            return [mkey, ckey, arrays["lat"], arrays["lon"]]
+        return [mkey, ckey, _EMPTY_F, _EMPTY_F]
 
     def _apply_lateness(self, frame: pd.DataFrame, ts: np.ndarray) -> np.ndarray:
         if self.watermark_ns == _NO_WATERMARK:
