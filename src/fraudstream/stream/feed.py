@@ -141,13 +141,15 @@ class Feed:
     """Paced, encoded micro-batches of a world's stream.
 
     ``chunk_rows`` rows are generated and encoded per step in a worker thread (one step ahead);
-    a :class:`Batch` holds at most ``max_batch`` rows. ``rows`` limits the stream (``None``:
+    a :class:`Batch` holds at most ``max_batch`` rows, and batches are at least
+    ``min_interval_s`` apart unless full (at high rates this bounds the writes per client to
+    ~200/s; it adds at most that much latency). ``rows`` limits the stream (``None``:
     forever, or until the world's natural end).
     """
 
     def __init__(self, world: World, pacer: Pacer, *, labels: LabelPolicy | None = None,
                  encoder: Encoder | None = None, rows: int | None = None,
-                 chunk_rows: int = 4096, max_batch: int = 1000) -> None:
+                 chunk_rows: int = 4096, max_batch: int = 1000, min_interval_s: float = 0.005) -> None:
         if chunk_rows < 1 or max_batch < 1:
             raise ConfigError(f"chunk_rows and max_batch must be >= 1, got {chunk_rows}, {max_batch}")
         self.world = world
@@ -157,6 +159,8 @@ class Feed:
         self.rows = rows
         self.chunk_rows = chunk_rows
         self.max_batch = max_batch
+        self.min_interval_s = min_interval_s
+        self._last_release = float("-inf")
         self.generated = 0
         """Transactions released so far."""
         self.first_tx_id: object = None
@@ -212,6 +216,11 @@ class Feed:
             if ready <= start:
                 await asyncio.sleep(max(0.0, float(due[start] - now)))
                 continue
+            wait = self._last_release + self.min_interval_s - now
+            if wait > 0 and ready - start < self.max_batch:
+                await asyncio.sleep(wait)
+                continue
+            self._last_release = now
             stop = min(ready, start + self.max_batch)
             if self.first_tx_id is None:
                 self.first_tx_id = _plain(ids.iloc[start])

@@ -1,0 +1,59 @@
+"""Total transactions/s delivered to 100 clients: fraudstream serve vs the threaded baseline.
+
+Server and clients are separate processes on loopback. For each offered rate (transactions/s
+generated), 100 clients connect, read for ``--seconds`` and count lines, checking the ids are
+consecutive (``stream_clients.py``). Delivered = lines received by all clients per second. A run
+is *lossless* when no client saw a gap or was dropped. The baseline (seed-000-style threads and
+one ``sendall`` per client per transaction) is run as fast as it can go (it blocks instead of
+dropping). Target: >= 1,000,000 lines/s in total for fraudstream.
+
+    python benchmarks/stream_throughput.py                       # default rates, 5 s each
+    python benchmarks/stream_throughput.py --rates 5000 20000 --seconds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from stream_bench import clients, cpu_s, free_port_pair, machine, server
+
+
+def measure(kind: str, rate: float, n: int, seconds: float) -> dict:
+    port = free_port_pair()
+    with server(kind, port, rate) as process:
+        cpu0 = cpu_s(process.pid)
+        result = clients("count", port, n, seconds)
+        result["server_cpu_s"] = cpu_s(process.pid) - cpu0
+    lossless = result["id_errors"] == 0 and result["disconnected"] == 0
+    print(f"{kind:11s} offered {rate or 'max':>8} tx/s x {n} clients: delivered "
+          f"{result['lines_per_s_total']:>12,.0f} lines/s total "
+          f"(per client {result['min_client_lines'] / result['seconds']:,.0f}..{result['max_client_lines'] / result['seconds']:,.0f}/s), "
+          f"id errors {result['id_errors']}, dropped {result['disconnected']}, "
+          f"server CPU {result['server_cpu_s']:.1f} s {'LOSSLESS' if lossless else 'LOSSY'}", flush=True)
+    result["lossless"] = lossless
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rates", type=float, nargs="+", default=[5000, 10000, 20000, 40000])
+    parser.add_argument("--skip-baseline", action="store_true")
+    args = parser.parse_args()
+    print(machine())
+    best = 0.0
+    for rate in args.rates:
+        result = measure("fraudstream", rate, args.clients, args.seconds)
+        if result["lossless"]:
+            best = max(best, result["lines_per_s_total"])
+    base = 0.0
+    if not args.skip_baseline:
+        result = measure("baseline", 0, args.clients, args.seconds)
+        base = result["lines_per_s_total"] if result["lossless"] else 0.0
+    print(f"fraudstream best lossless: {best:,.0f} lines/s total; baseline: {base:,.0f} lines/s total"
+          + (f"; ratio {best / base:.1f}x" if base else ""))
+
+
+if __name__ == "__main__":
+    main()
