@@ -204,3 +204,14 @@ def test_bad_specs_are_refused() -> None:
     with pytest.raises(ConfigError, match="select names"):
         build_features(random_frame(1, n=5), FeatureSpec(select=("no_such_feature",)))
     assert FeatureSpec.from_dict(FeatureSpec.handbook().to_dict()) == FeatureSpec.handbook()
+
+
+def test_compaction_between_every_batch_changes_nothing() -> None:
+    frame = random_frame(27, n=500, days=6)
+    plain, compacted = FeatureEngine(SHORT_SPEC), FeatureEngine(SHORT_SPEC)
+    for batch in micro_batches(frame, 5):
+        expected = plain.transform_many(batch)
+        got = compacted.transform_many(batch)
+        _assert_same(got, expected)
+        for state in compacted.states.values():
+            state.compact()

@@ -90,8 +90,10 @@ def plan_kinds(spec: FeatureSpec, layout: Layout) -> list[KindPlan]:
     customer_windows = spec.customer_windows()
     novelty = spec.novelty_window is not None
     geo = layout.geo != "none"
-    columns = ("ts", "cents", "pg") + (("m", "c") if novelty else ()) + (("lat", "lon") if geo else ())
     out_windows = spec.windows if "customer" in spec.entities else ()
+    customer_max = ("max" in spec.stats and bool(out_windows)) or spec.history_window is not None
+    columns = (("ts", "cents") + (("pg",) if customer_max else ()) + (("m", "c") if novelty else ())
+               + (("lat", "lon") if geo else ()))
     plans.append(KindPlan(
         "customer", "customer_id", customer_windows, out_windows + spec.velocity,
         tuple("max" in spec.stats and any(window_ns(w) == window_ns(o) for o in out_windows)
@@ -103,12 +105,13 @@ def plan_kinds(spec: FeatureSpec, layout: Layout) -> list[KindPlan]:
         plans.append(KindPlan(
             "merchant", "merchant_id", merchant_windows, merchant_windows,
             tuple("max" in spec.stats for _ in merchant_windows), -1, -1, -1, False, False,
-            spec.risk_windows, ("ts", "cents", "pg") + (("key",) if spec.risk_windows else ())))
+            spec.risk_windows, ("ts", "cents") + (("pg",) if "max" in spec.stats and merchant_windows else ())
+            + (("key",) if spec.risk_windows else ())))
     if "category" in spec.entities and layout.has_category:
         windows = tuple(sorted(set(spec.windows), key=window_ns))
         plans.append(KindPlan("category", ENTITY_COLUMN["category"], windows, windows,
                               tuple("max" in spec.stats for _ in windows), -1, -1, -1, False, False, (),
-                              ("ts", "cents", "pg")))
+                              ("ts", "cents") + (("pg",) if "max" in spec.stats else ())))
     return plans
 
 

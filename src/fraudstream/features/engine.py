@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 _FORMAT = "fraudstream-feature-engine/1"
 _NO_WATERMARK = np.iinfo(np.int64).min
 _EMPTY_I = np.zeros(0, np.int64)
+_EMPTY_I32 = np.zeros(0, np.int32)
 _EMPTY_F = np.zeros(0, np.float64)
 _DAY_NS = 86400 * 10**9
 
@@ -111,7 +112,7 @@ class FeatureEngine:
         if "ts" in frame and not isinstance(frame["ts"].dtype, pd.DatetimeTZDtype):
             frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
         row = self.transform_many(frame)
-        return {name: float(row[name].iloc[0]) for name in row.columns}
+        return dict(zip(self._recipe.names, row.to_numpy()[0].tolist(), strict=True))
 
     def fit_transform(self, history: pd.DataFrame, labels: Any = None, *,
                       label_delay: str | pd.Timedelta | None = None) -> pd.DataFrame:
@@ -235,9 +236,9 @@ class FeatureEngine:
         """Merchant key, category key and location of each event, where the spec needs them."""
         assert self.layout is not None
         novelty = self.spec.novelty_window is not None
-        mkey = tx_keys(frame["merchant_id"].to_numpy()) if novelty else _EMPTY_I
-        ckey = (tx_keys(frame["category"].to_numpy()) if novelty and self.layout.has_category
-                else np.zeros(len(frame), np.int64) if novelty else _EMPTY_I)
+        mkey = _fold32(tx_keys(frame["merchant_id"].to_numpy())) if novelty else _EMPTY_I32
+        ckey = (_fold32(tx_keys(frame["category"].to_numpy())) if novelty and self.layout.has_category
+                else np.zeros(len(frame), np.int32) if novelty else _EMPTY_I32)
         if self.layout.geo == "merchant":
             return [mkey, ckey, arrays["merchant_lat"], arrays["merchant_lon"]]
         if self.layout.geo == "customer":
@@ -277,10 +278,10 @@ class FeatureEngine:
             batch["lon"], batch["txkey"], batch["rows"],
             state.offset, state.cap, state.start, state.end, state.last_ts, state.heads, state.sums,
             state.sumsq, state.geo_sums, state.enter, state.leave,
-            ev["ts"], ev["cents"], ev["pg"], ev.get("m", _EMPTY_I), ev.get("c", _EMPTY_I),
+            ev["ts"], ev["cents"], ev.get("pg", _EMPTY_I32), ev.get("m", _EMPTY_I32), ev.get("c", _EMPTY_I32),
             ev.get("lat", _EMPTY_F), ev.get("lon", _EMPTY_F), ev.get("key", _EMPTY_I),
             cfg["win_ns"], cfg["win_max"], plan.hist_w, plan.repeat_w, plan.novelty_w, plan.use_geo,
-            plan.use_novelty, self._delay_ns, cfg["risk_ns"], self.labels.keys, self.labels.known_at,
+            plan.use_novelty, "pg" in ev, self._delay_ns, cfg["risk_ns"], self.labels.keys, self.labels.known_at,
             out_win, out_cust, out_risk)
         return out_win, out_cust, out_risk
 
@@ -301,6 +302,11 @@ class FeatureEngine:
 def _kernel_config(plan: KindPlan) -> dict[str, np.ndarray]:
     return {"win_ns": plan.win_ns(), "win_max": np.asarray(plan.win_max, np.bool_),
             "risk_ns": plan.risk_ns()}
+
+
+def _fold32(keys: np.ndarray) -> np.ndarray:
+    """32-bit codes of int64 keys (high half xor low half), stored per event for novelty."""
+    return ((keys ^ (keys >> 32)) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
 
 
 def _event_order(ts: np.ndarray, tx_id: np.ndarray, keys: np.ndarray) -> np.ndarray:

@@ -76,7 +76,7 @@ def advance(
     slots, ts, cents, mkey, ckey, lat, lon, txkey, rows,
     offset, cap, start, end, last_ts, heads, sums, sumsq, geo_sums, enter, leave,
     ev_ts, ev_cents, ev_pg, ev_m, ev_c, ev_lat, ev_lon, ev_key,
-    win_ns, win_max, hist_w, repeat_w, novelty_w, use_geo, use_novelty,
+    win_ns, win_max, hist_w, repeat_w, novelty_w, use_geo, use_novelty, use_pg,
     delay_ns, risk_ns, fraud_keys, fraud_at,
     out_win, out_cust, out_risk,
 ):
@@ -156,18 +156,19 @@ def advance(
                         break
                 out_cust[r, 7] = rep
         # 3. append
-        lo = start[s]
-        k = e - 1
-        while k >= lo:
-            p = _pos(off, cp, k)
-            if ev_cents[p] > a:
-                break
-            d = ev_pg[p]
-            k = k - d if d > 0 else lo - 1
         p = _pos(off, cp, e)
+        if use_pg:
+            lo = start[s]
+            k = e - 1
+            while k >= lo:
+                pk = _pos(off, cp, k)
+                if ev_cents[pk] > a:
+                    break
+                d = ev_pg[pk]
+                k = k - d if d > 0 else lo - 1
+            ev_pg[p] = e - k if k >= lo else 0
         ev_ts[p] = t
         ev_cents[p] = a
-        ev_pg[p] = e - k if k >= lo else 0
         if use_novelty:
             ev_m[p] = mkey[i]
             ev_c[p] = ckey[i]

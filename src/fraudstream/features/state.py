@@ -2,7 +2,7 @@
 
 An :class:`EntityState` maps entity ids (customer, merchant or category ids) to *slots*: rows
 of preallocated columnar arrays (``heads``, ``sums``, ``sumsq``, ...). Each slot owns a ring
-buffer in a flat arena (see :mod:`fraudstream.features.kernels`); a ring grows (x1.5) before a
+buffer in a flat arena (see :mod:`fraudstream.features.kernels`); a ring grows (x1.25) before a
 micro-batch that could overflow it, so it always holds every event still inside the longest
 look-back. Memory stays bounded because
 
@@ -10,10 +10,10 @@ look-back. Memory stays bounded because
 * idle entities are *evicted* (slot freed, ring released) once their last event is older than
   the spec's ``ttl``, and the least recently seen ones beyond ``max_entities``,
 * the arena is compacted (rings re-laid end to end, shrunk to fit) when more than half of it is
-  released space.
+  released space (rings shrink to 1.25 x their live events).
 
 >>> import numpy as np
->>> state = EntityState(n_windows=2, n_risk=0, columns=("ts", "cents", "pg"))
+>>> state = EntityState(n_windows=2, n_risk=0, columns=("ts", "cents"))
 >>> state.slots_for(np.array(["a", "b", "a"], dtype=object)).tolist()
 [0, 1, 0]
 >>> len(state)
@@ -35,13 +35,14 @@ __all__ = ["EVENT_COLUMNS", "EntityState"]
 log = logging.getLogger(__name__)
 
 EVENT_COLUMNS: dict[str, Any] = {
-    "ts": np.int64, "cents": np.int64, "pg": np.int32, "m": np.int64, "c": np.int64,
+    "ts": np.int64, "cents": np.int64, "pg": np.int32, "m": np.int32, "c": np.int32,
     "lat": np.float64, "lon": np.float64, "key": np.int64,
 }
 """Per-event ring columns and their dtypes (only the ones a spec needs are allocated)."""
 
 _NONE_TS = np.iinfo(np.int64).min
 _MIN_CAP = 4
+_GROWTH = 1.25
 
 
 class EntityState:
@@ -98,7 +99,8 @@ class EntityState:
         """Slot of every id, creating slots for new entities (vectorised over unique ids)."""
         codes, uniques = pd.factorize(ids)
         keys = uniques.tolist()
-        found = np.fromiter((self.index.get(k, -1) for k in keys), np.int64, len(keys))
+        get = self.index.get
+        found = np.asarray([get(k, -1) for k in keys], np.int64)
         missing = np.flatnonzero(found < 0)
         if len(missing):
             reuse = min(len(missing), len(self.free))
@@ -123,14 +125,18 @@ class EntityState:
         """Make every ring in ``slots`` (one entry per coming event) big enough for the batch."""
         uniq, counts = np.unique(slots, return_counts=True)
         need = self.end[uniq] - self.start[uniq] + counts
-        short = need > self.cap[uniq]
-        if not short.any():
-            return
-        grow = uniq[short]
-        new_cap = np.maximum(_MIN_CAP, np.ceil(need[short] * 1.5).astype(np.int64))
-        total = int(new_cap.sum())
-        if self.top + total > len(self.events["ts"]) and self.garbage > len(self.events["ts"]) // 2:
-            self.compact()
+        for attempt in range(2):
+            short = need > self.cap[uniq]
+            if not short.any():
+                return
+            grow = uniq[short]
+            new_cap = np.maximum(_MIN_CAP, np.ceil(need[short] * _GROWTH).astype(np.int64))
+            total = int(new_cap.sum())
+            arena = len(self.events["ts"])
+            if attempt == 0 and self.top + total > arena and self.garbage > arena // 2:
+                self.compact()  # shrinks rings: decide again which ones must grow
+                continue
+            break
         self._ensure_arena(self.top + total)
         new_offset = self.top + np.concatenate(([0], np.cumsum(new_cap)[:-1]))
         self._move(grow, new_offset, new_cap)
@@ -162,10 +168,10 @@ class EntityState:
                        live, src, dst)
 
     def compact(self) -> None:
-        """Re-lay every live ring end to end, shrunk to 1.5 x its live events."""
+        """Re-lay every live ring end to end, shrunk to 1.25 x its live events."""
         slots = np.asarray(sorted(self.index.values()), np.int64)
         live = self.end[slots] - self.start[slots]
-        new_cap = np.where(live > 0, np.maximum(_MIN_CAP, np.ceil(live * 1.5)), 0).astype(np.int64)
+        new_cap = np.where(live > 0, np.maximum(_MIN_CAP, np.ceil(live * _GROWTH)), 0).astype(np.int64)
         new_offset = np.concatenate(([0], np.cumsum(new_cap)[:-1])).astype(np.int64)
         size = max(int(new_cap.sum()) * 2, 4096)
         target = {name: np.zeros(size, arr.dtype) for name, arr in self.events.items()}
