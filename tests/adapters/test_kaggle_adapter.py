@@ -46,7 +46,7 @@ def test_registered_under_its_name():
 def test_cli_writes_exactly_the_kaggle_columns_in_order(tmp_path):
     out = tmp_path / "cards.csv"
     result = CliRunner().invoke(cli, ["generate", "--world", "sparkov", "--days", "30", "--schema", "kaggle",
-                                      "--out", str(out), "--quiet", "-p", "n_customers=200"])
+                                      "--out", str(out)])
     assert result.exit_code == 0, result.output
     with open(out, newline="") as handle:
         header = next(csv.reader(handle))
