@@ -129,11 +129,19 @@ class World(ABC):
                 block = block.iloc[:remaining]
                 done = True
             if len(block):
-                yield block.reset_index(drop=True)
+                yield _fresh_index(block)
             if remaining is not None:
                 remaining -= len(block)
             if done:
                 return
+
+
+def _fresh_index(block: pd.DataFrame) -> pd.DataFrame:
+    """``block`` indexed 0..n-1, without a copy when it already is."""
+    index = block.index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return block
+    return block.reset_index(drop=True)
 
 
 def _convert(key: str, value: Any, kind: Any) -> Any:
