@@ -51,3 +51,15 @@ def test_rate_releases_rows_by_count_whatever_their_times():
 def test_bad_pacing_is_a_config_error(kwargs):
     with pytest.raises(ConfigError):
         Pacer(**kwargs)
+
+
+@pytest.mark.parametrize("pacer", [Pacer(), Pacer(speed=3600.0), Pacer(rate=50.0)])
+def test_pacing_never_changes_what_is_generated(pacer):
+    from fraudstream.worlds import get_world
+
+    bulk = pd.concat(get_world("classroom")(seed=5).generate(rows=400), ignore_index=True)
+    clock = FakeClock()
+    batches = list(paced(get_world("classroom")(seed=5).generate(rows=400), pacer, max_batch=64,
+                         clock=clock, sleep=clock.sleep))
+    assert max(len(b) for b in batches) <= 64
+    pd.testing.assert_frame_equal(pd.concat(batches, ignore_index=True), bulk)
