@@ -333,6 +333,9 @@ class Store(ABC):
         order = order or f"{time_column}, tx_id"
         frame = self._frame(f"SELECT {', '.join(table.column_names)} FROM {name} {where} ORDER BY {order}",
                             params, table)
+        for column in ("tx_id", "customer_id"):
+            if column in frame.columns:
+                frame[column] = frames.restore_ids(frame[column])
         for column in table.columns:
             if column.type == "json":
                 frame[column.name] = [json.loads(v) if isinstance(v, str) else v for v in frame[column.name]]

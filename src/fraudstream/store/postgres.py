@@ -1,0 +1,300 @@
+"""The PostgreSQL back end: psycopg 3, ``COPY`` into a temporary table, then one
+``INSERT ... SELECT ... ON CONFLICT`` per write.
+
+URL: any libpq URL (``postgresql://user:secret@host:5432/db``) plus an optional ``schema=NAME``
+query parameter (created when missing, and put first on the ``search_path``).
+
+``transactions``, ``decisions`` and ``alerts`` are range-partitioned by month of their event
+time ``ts``; partitions (``transactions_p202401`` ...) are created on demand. When the
+TimescaleDB extension can be created they become hypertables with one-month chunks instead.
+Because a unique key on a partitioned table must include the partition key, ``tx_id``
+uniqueness lives in the plain table ``tx_keys (tx_id PRIMARY KEY, ts)``: a transaction is
+inserted only when its key is new, in the same statement.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from fraudstream.errors import ConfigError, StoreError
+from fraudstream.store.base import Store, StoreUnavailable
+from fraudstream.store.schema import TABLES_BY_NAME, Table
+
+__all__ = ["PostgresStore", "month_partitions", "split_url"]
+
+log = logging.getLogger(__name__)
+
+PARTITIONED = ("transactions", "decisions", "alerts")
+_IDENT_OK = set("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def split_url(url: str) -> tuple[str, str | None, str]:
+    """(libpq URL without ``schema=``, schema or None, ``host:port`` for messages).
+
+    >>> split_url("postgresql://u:pw@127.0.0.1:5432/test?schema=fs_1&connect_timeout=3")
+    ('postgresql://u:pw@127.0.0.1:5432/test?connect_timeout=3', 'fs_1', '127.0.0.1:5432')
+    """
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query)
+    schema = next((v for k, v in query if k == "schema"), None)
+    if schema is not None and (not schema or set(schema) - _IDENT_OK or schema[0].isdigit()):
+        raise ConfigError(f"schema must be a lower-case SQL name (a-z, 0-9, _), got {schema!r}")
+    rest = urlencode([(k, v) for k, v in query if k != "schema"])
+    where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, rest, parts.fragment)), schema, where
+
+
+def month_partitions(ts: pa.Array) -> list[pd.Timestamp]:
+    """First instants (UTC) of the months that ``ts`` touches, sorted.
+
+    >>> month_partitions(pa.array(pd.to_datetime(["2024-01-31T23:59", "2024-03-01"], utc=True)))
+    [Timestamp('2024-01-01 00:00:00+0000', tz='UTC'), Timestamp('2024-03-01 00:00:00+0000', tz='UTC')]
+    """
+    if len(ts) == 0:
+        return []
+    values = pc.cast(ts, pa.int64()).to_numpy(zero_copy_only=False).astype("datetime64[ns]")
+    months = np.unique(values.astype("datetime64[M]"))
+    return [pd.Timestamp(m).tz_localize("UTC") for m in months]
+
+
+def _psycopg() -> Any:
+    try:
+        import psycopg
+    except ImportError:
+        raise ConfigError("PostgreSQL support needs psycopg: pip install 'fraudstream[postgres]'") from None
+    return psycopg
+
+
+class PostgresStore(Store):
+    """A store in a PostgreSQL database (optionally in its own schema)."""
+
+    dialect = "postgresql"
+    placeholder = "%s"
+
+    def __init__(self, url: str, *, connect_timeout_s: float = 5.0) -> None:
+        super().__init__(url)
+        self._psycopg = _psycopg()
+        self.conninfo, self.schema, self.where = split_url(url)
+        self.connect_timeout_s = connect_timeout_s
+        self._conn: Any = None
+        self._months: dict[str, set[pd.Timestamp]] = {}
+        self._mode: str | None = None
+        self.reconnect()
+        self.migrate()
+
+    def describe(self) -> str:
+        return f"PostgreSQL at {self.where}"
+
+    def reconnect(self) -> None:
+        self.close()
+        self._months = {}
+        with self._errors():
+            conn = self._psycopg.connect(self.conninfo, autocommit=True,
+                                         connect_timeout=max(1, int(self.connect_timeout_s)))
+            if self.schema:
+                conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+                conn.execute(f"SET search_path TO {self.schema}, public")
+        self._conn = conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+    def backend_pid(self) -> int:
+        """The server process id of this store's connection."""
+        return int(self.conn.info.backend_pid)
+
+    @property
+    def conn(self) -> Any:
+        if self._conn is None:
+            raise StoreUnavailable(f"{self.describe()}: not connected")
+        return self._conn
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        psycopg = self._psycopg
+        try:
+            yield
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            raise StoreUnavailable(f"{self.describe()}: {str(exc).strip() or type(exc).__name__}") from exc
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.describe()}: {str(exc).strip()}") from exc
+
+    def _begin(self) -> None:
+        self.conn.execute("BEGIN")
+
+    def _commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def _rollback_quietly(self) -> None:
+        if self._conn is not None and not self._conn.closed:
+            try:
+                self._conn.execute("ROLLBACK")
+            except self._psycopg.Error:
+                pass
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        with self._errors():
+            self.conn.execute(sql, params or None)
+
+    def _query_with_names(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cursor = self.conn.execute(sql, params or None)
+        return [d.name for d in cursor.description], cursor.fetchall()
+
+    # ---- partitions ---------------------------------------------------------------------------
+
+    def _lock_for_migration(self) -> None:
+        self._execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.fraudstream_migrate'))")
+
+    def _partitioning(self) -> str:
+        """``timescale`` when the TimescaleDB extension can be created here, else ``native``."""
+        if not self._query("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"):
+            return "native"
+        self._execute("SAVEPOINT timescale")
+        try:
+            self._execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+        except StoreError as exc:
+            self._execute("ROLLBACK TO SAVEPOINT timescale")
+            log.info("TimescaleDB is installed but cannot be enabled (%s): using native partitions", exc)
+            return "native"
+        self._execute("RELEASE SAVEPOINT timescale")
+        return "timescale"
+
+    @property
+    def partitioning(self) -> str:
+        """``native`` (declarative monthly partitions) or ``timescale`` (hypertables)."""
+        if self._mode is None:
+            kind = self._query("SELECT relkind FROM pg_class WHERE oid = to_regclass('transactions')")
+            self._mode = "native" if kind and kind[0][0] == "p" else "timescale"
+        return self._mode
+
+    def _ensure_partitions(self, table: str, ts: pa.Array) -> None:
+        if self.partitioning != "native":
+            return
+        known = self._months.setdefault(table, set())
+        for month in month_partitions(ts):
+            if month in known:
+                continue
+            upper = month + pd.offsets.MonthBegin(1)
+            self._execute(f"CREATE TABLE IF NOT EXISTS {table}_p{month:%Y%m} PARTITION OF {table} "
+                          f"FOR VALUES FROM ('{month:%Y-%m-%d} 00:00:00+00') TO ('{upper:%Y-%m-%d} 00:00:00+00')")
+            known.add(month)
+
+    def partitions(self, table: str = "transactions") -> list[str]:
+        """Names of the partitions of ``table`` (native partitioning), sorted."""
+        rows = self._query("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                           "WHERE i.inhparent = to_regclass(%s) ORDER BY 1", (table,))
+        return [r[0] for r in rows]
+
+    def drop_older_than(self, days: float, now: Any = None) -> list[str]:
+        cutoff = (pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)) - pd.Timedelta(days=days)
+        cutoff = cutoff.tz_localize("UTC") if cutoff.tzinfo is None else cutoff.tz_convert("UTC")
+        dropped: list[str] = []
+        with self.batch():
+            if self.partitioning == "timescale":  # not exercised where TimescaleDB is absent
+                for table in PARTITIONED:
+                    rows = self._query("SELECT drop_chunks(%s, older_than => %s)", (table, cutoff.to_pydatetime()))
+                    dropped += [str(r[0]) for r in rows]
+                self._execute("DELETE FROM tx_keys k WHERE k.ts < %s AND NOT EXISTS (SELECT 1 FROM transactions t "
+                              "WHERE t.tx_id = k.tx_id AND t.ts = k.ts)", (cutoff.to_pydatetime(),))
+                return dropped
+            boundary = None
+            for table in PARTITIONED:
+                for name in self.partitions(table):
+                    month = pd.Timestamp(f"{name[-6:-2]}-{name[-2:]}-01", tz="UTC")
+                    upper = month + pd.offsets.MonthBegin(1)
+                    if upper <= cutoff:
+                        self._execute(f"DROP TABLE {name}")
+                        self._months.get(table, set()).discard(month)
+                        dropped.append(name)
+                        boundary = upper if boundary is None else max(boundary, upper)
+            if boundary is not None:
+                self._execute("DELETE FROM tx_keys WHERE ts < %s", (boundary.to_pydatetime(),))
+        return dropped
+
+    # ---- bulk writes ----------------------------------------------------------------------------
+
+    def _stage(self, table: Table, rows: pa.Table) -> str:
+        """COPY ``rows`` into an empty temporary table shaped like ``table``; return its name."""
+        stage = f"stage_{table.name}"
+        self._execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table.name})")
+        self._execute(f"TRUNCATE {stage}")
+        buffer = io.BytesIO()
+        pacsv.write_csv(rows, buffer, pacsv.WriteOptions(include_header=False))
+        with self._errors(), self.conn.cursor() as cursor, \
+                cursor.copy(f"COPY {stage} ({', '.join(rows.column_names)}) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(buffer.getbuffer())
+        return stage
+
+    def _dedupe(self, rows: pa.Table, keys: Sequence[str], keep: str) -> pa.Table:
+        key_frame = pd.DataFrame({k: rows.column(k).to_numpy(zero_copy_only=False) for k in keys})
+        duplicated = key_frame.duplicated(keep=keep).to_numpy()
+        return rows.filter(pa.array(~duplicated)) if duplicated.any() else rows
+
+    def _run_count(self, sql: str) -> int:
+        with self._errors():
+            return int(self.conn.execute(sql).rowcount)
+
+    def _upsert(self, table: Table, rows: pa.Table, *, update: bool) -> int:
+        rows = self._dedupe(rows, table.primary_key, "last" if update else "first")
+        with self.batch():
+            if table.time_key:
+                self._ensure_partitions(table.name, rows.column(table.time_key))
+            stage = self._stage(table, rows)
+            names = rows.column_names
+            others = [c for c in names if c not in table.primary_key]
+            conflict = (f"DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in others)}" if update and others
+                        else "DO NOTHING")
+            return self._run_count(f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {', '.join(names)} "
+                                   f"FROM {stage} ON CONFLICT ({', '.join(table.primary_key)}) {conflict}")
+
+    def _insert_transactions(self, rows: pa.Table) -> int:
+        table = TABLES_BY_NAME["transactions"]
+        with self.batch():
+            self._ensure_partitions("transactions", rows.column("ts"))
+            stage = self._stage(table, rows)
+            names = ", ".join(rows.column_names)
+            staged = ", ".join(f"s.{c}" for c in rows.column_names)
+            return self._run_count(
+                f"WITH fresh AS (INSERT INTO tx_keys (tx_id, ts) SELECT tx_id, ts FROM {stage} "
+                f"ON CONFLICT (tx_id) DO NOTHING RETURNING tx_id) "
+                f"INSERT INTO transactions ({names}) SELECT {staged} FROM {stage} s JOIN fresh USING (tx_id)")
+
+    def _upsert_profiles(self, rows: pa.Table) -> int:
+        table = TABLES_BY_NAME["profiles"]
+        rows = self._dedupe(rows, table.primary_key, "last")
+        with self.batch():
+            stage = self._stage(table, rows)
+            names = rows.column_names
+            others = [c for c in names if c != "customer_id"]
+            return self._run_count(
+                f"INSERT INTO profiles ({', '.join(names)}) SELECT {', '.join(names)} FROM {stage} "
+                f"ON CONFLICT (customer_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in others)} "
+                "WHERE excluded.latest_ts >= profiles.latest_ts")
+
+    def _event_times(self, tx_ids: list[str]) -> list[tuple[str, Any]]:
+        return [(r[0], r[1]) for r in self._query("SELECT tx_id, ts FROM tx_keys WHERE tx_id = ANY(%s)", (tx_ids,))]
+
+    def _ts_param(self, value: Any) -> Any:
+        stamp = pd.Timestamp(value)
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        return stamp.to_pydatetime()
+
+    def _times_from_db(self, values: pd.Series) -> pd.Series:
+        return pd.to_datetime(values, utc=True).astype("datetime64[ns, UTC]")
+
+
