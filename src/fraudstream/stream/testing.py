@@ -1,0 +1,126 @@
+"""A tiny real stream server for tests and for trying a client offline.
+
+:class:`LineServer` listens on a loopback port (a free one by default) and sends every client
+the welcome line, then the given lines, at a fixed interval — real TCP, real protocol lines, in
+a background thread with its own asyncio loop. Label lines (``"type": "label"``) go only to
+clients that sent the subscription line, like ``fraudstream serve``. What clients send is kept
+in ``received``. ``stop()`` and ``start()`` again on the same port simulate a server restart.
+
+>>> from fraudstream.stream import reader
+>>> lines = [b'{"transactionID": 1, "userID": 3, "amount": 9.5, "timestamp": "2024-01-01T00:00:00", "itemID": "B1000"}']
+>>> with LineServer(lines) as server:
+...     with reader.stream(("127.0.0.1", server.port), reconnect=reader.Reconnect(attempts=0)) as txs:
+...         [tx["amount"] for tx in txs]
+[9.5]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+
+from fraudstream.stream.protocol import is_label_subscription, welcome_message
+
+__all__ = ["LineServer"]
+
+
+class LineServer:
+    """Sends ``welcome`` + ``lines`` (``\\n`` added where missing) to each client, then closes
+    the connection (``close_after=True``) or keeps it open, idle, until ``stop()``."""
+
+    def __init__(self, lines: Sequence[bytes], *, welcome: bytes | None = None, host: str = "127.0.0.1",
+                 port: int = 0, interval_s: float = 0.0, close_after: bool = True) -> None:
+        self.lines = [line if line.endswith(b"\n") else line + b"\n" for line in lines]
+        self.welcome = welcome if welcome is not None else welcome_message(datetime(2024, 1, 1))
+        self.host = host
+        self.port = port
+        self.interval_s = interval_s
+        self.close_after = close_after
+        self.received: list[bytes] = []
+        self.connections = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._stopping: asyncio.Event | None = None
+
+    def start(self) -> LineServer:
+        ready = threading.Event()
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                loop.run_until_complete(self._serve(ready))
+            except BaseException as error:  # reported to start()
+                errors.append(error)
+                ready.set()
+            finally:
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="LineServer", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        if errors:
+            raise errors[0]
+        return self
+
+    async def _serve(self, ready: threading.Event) -> None:
+        self._stopping = asyncio.Event()
+        self._server = await asyncio.start_server(self._handle, self.host, self.port, reuse_address=True)
+        self.port = self._server.sockets[0].getsockname()[1]
+        ready.set()
+        await self._stopping.wait()
+        self._server.close()
+        for writer in list(self._writers):
+            writer.close()
+        await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self._writers.add(writer)
+        subscribed = asyncio.Event()
+
+        async def listen() -> None:
+            while line := await reader.readline():
+                self.received.append(line)
+                if is_label_subscription(line):
+                    subscribed.set()
+
+        listener = asyncio.ensure_future(listen())
+        try:
+            writer.write(self.welcome)
+            await writer.drain()
+            for line in self.lines:
+                if self.interval_s:
+                    await asyncio.sleep(self.interval_s)
+                if b'"type": "label"' in line and not subscribed.is_set():
+                    continue
+                writer.write(line)
+                await writer.drain()
+            if not self.close_after:
+                assert self._stopping is not None
+                await self._stopping.wait()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            listener.cancel()
+            self._writers.discard(writer)
+            writer.close()
+
+    def stop(self) -> None:
+        """Close the listening socket and every connection (the port stays reusable)."""
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        if self._thread is not None:
+            self._thread.join(10)
+        self._thread = None
+
+    def __enter__(self) -> LineServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
