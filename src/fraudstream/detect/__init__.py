@@ -10,6 +10,7 @@ kind               class                                        extra needed
 ``ann``            :class:`~.ann.NeuralNetDetector`             ``torch``
 ``online``         :class:`~.online.OnlineDetector`             ``online``
 ``ensemble``       :class:`~.ensemble.EnsembleDetector`         -
+``forest``         :class:`~.forest.RandomForestDetector`       -
 =================  ==========================================  =============
 
 Modules are imported lazily so that a missing optional library only matters when its detector
@@ -32,6 +33,7 @@ DETECTOR_CLASSES: dict[str, str] = {
     "ann": "fraudstream.detect.ann:NeuralNetDetector",
     "online": "fraudstream.detect.online:OnlineDetector",
     "ensemble": "fraudstream.detect.ensemble:EnsembleDetector",
+    "forest": "fraudstream.detect.forest:RandomForestDetector",
 }
 """Detector kind -> "module:Class"."""
 
