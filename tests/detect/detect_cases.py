@@ -38,6 +38,7 @@ def _factories() -> dict[str, Callable[[], Detector]]:
     from fraudstream.detect.ann import NeuralNetDetector
     from fraudstream.detect.autoencoder import AutoencoderDetector
     from fraudstream.detect.ensemble import EnsembleDetector
+    from fraudstream.detect.forest import RandomForestDetector
     from fraudstream.detect.gbm import GradientBoostingDetector
     from fraudstream.detect.iforest import IsolationForestDetector
     from fraudstream.detect.online import OnlineDetector
@@ -48,6 +49,7 @@ def _factories() -> dict[str, Callable[[], Detector]]:
         "iforest": lambda: IsolationForestDetector(n_estimators=50, random_state=3),
         "autoencoder": lambda: AutoencoderDetector(hidden=(8, 4), epochs=3, random_state=3),
         "gbm": lambda: GradientBoostingDetector(n_estimators=40, random_state=3),
+        "forest": lambda: RandomForestDetector(n_estimators=20, random_state=3),
         "ann": lambda: NeuralNetDetector(hidden=(16,), epochs=10, batch_size=64, learning_rate=0.01, random_state=3),
         "online": lambda: OnlineDetector(random_state=3),
         "online_hst": lambda: OnlineDetector(model="hst", n_trees=10, height=6, random_state=3),
