@@ -147,8 +147,22 @@ def row_ids(frame: pd.DataFrame) -> np.ndarray:
 def format_times(ts: pd.Series) -> np.ndarray:
     """``%Y-%m-%d %H:%M:%S`` strings (UTC) as an object array."""
     seconds = ts.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[s]")
-    text = pd.Series(np.datetime_as_string(seconds, unit="s")).str.replace("T", " ", regex=False)
-    return text.to_numpy(dtype=object)
+    days = seconds.astype("datetime64[D]")
+    months = days.astype("datetime64[M]")
+    year = months.astype(np.int64) // 12 + 1970
+    if len(year) and not (1000 <= year.min() and year.max() <= 9999):
+        text = pd.Series(np.datetime_as_string(seconds, unit="s")).str.replace("T", " ", regex=False)
+        return text.to_numpy(dtype=object)
+    of_day = (seconds - days).astype(np.int64)
+    month, day = months.astype(np.int64) % 12 + 1, (days - months).astype(np.int64) + 1
+    fields = [(year, 4, 0), (month, 2, 5), (day, 2, 8),
+              (of_day // 3600, 2, 11), (of_day // 60 % 60, 2, 14), (of_day % 60, 2, 17)]
+    text = np.empty((len(seconds), 19), dtype=np.uint8)  # ASCII digits written column by column
+    text[:, [4, 7]], text[:, 10], text[:, [13, 16]] = ord("-"), ord(" "), ord(":")
+    for value, width, at in fields:
+        for digit in range(width):
+            text[:, at + digit] = value // 10 ** (width - 1 - digit) % 10 + ord("0")
+    return text.view("S19").ravel().astype("U19").astype(object)
 
 
 class KaggleAdapter(Adapter):
@@ -170,7 +184,7 @@ class KaggleAdapter(Adapter):
         ts = parse_times(frame["trans_date_trans_time"], "trans_date_trans_time", self.name)
         out = pd.DataFrame({
             "tx_id": tx_id,
-            "ts": ts.to_numpy(),
+            "ts": ts.array,
             "customer_id": parse_integers(frame["cc_num"], "cc_num", self.name, _CARD).to_numpy(),
             "merchant_id": frame["merchant"].array,
             "amount": parse_numbers(frame["amt"], "amt", self.name, minimum=0).to_numpy(),

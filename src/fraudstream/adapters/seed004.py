@@ -84,7 +84,7 @@ class Seed004Adapter(Adapter):
         out = pd.DataFrame({
             "tx_id": row_ids(frame),
             "ts": parse_times(frame["trans_date_trans_time"], "trans_date_trans_time", self.name,
-                              fmt="ISO8601").to_numpy(),
+                              fmt="ISO8601").array,
             "customer_id": _card_ids(frame["cc_num"]),
             "merchant_id": strings(frame["merchant"]),
             "amount": parse_numbers(frame["amt"], "amt", self.name, minimum=0).to_numpy(),
