@@ -152,3 +152,13 @@ def test_missing_columns_are_named(cards_csv):
     with pytest.raises(InvalidRecord, match=r"canonical: missing column\(s\) amount"):
         ADAPTER.from_canonical(pd.DataFrame({"tx_id": [1], "ts": pd.to_datetime(["2024-01-01"], utc=True),
                                              "customer_id": [1], "merchant_id": ["m"]}))
+
+
+def test_timestamp_text_matches_strftime_over_a_century():
+    from fraudstream.adapters.kaggle import format_times
+
+    ts = pd.Series(pd.date_range("1999-12-31 23:59:59", periods=20_000, freq="52h17min3s", tz="UTC"))
+    ts = pd.concat([ts, pd.Series(pd.to_datetime(["2020-02-29 12:00:00", "2019-12-31 23:59:59"], utc=True))])
+    expected = ts.dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy()
+    assert (format_times(ts) == expected).all()
+    assert len(format_times(ts.iloc[:0])) == 0
