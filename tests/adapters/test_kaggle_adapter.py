@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from fraudstream import records
 from fraudstream.adapters import get_adapter
-from fraudstream.adapters.kaggle import KAGGLE_COLUMNS, KaggleAdapter
+from fraudstream.adapters.kaggle import KAGGLE_COLUMNS, KaggleAdapter, format_times
 from fraudstream.adapters.seed004 import Seed004Adapter
 from fraudstream.cli.main import cli
 from fraudstream.errors import InvalidRecord
@@ -155,8 +155,6 @@ def test_missing_columns_are_named(cards_csv):
 
 
 def test_timestamp_text_matches_strftime_over_a_century():
-    from fraudstream.adapters.kaggle import format_times
-
     ts = pd.Series(pd.date_range("1999-12-31 23:59:59", periods=20_000, freq="52h17min3s", tz="UTC"))
     ts = pd.concat([ts, pd.Series(pd.to_datetime(["2020-02-29 12:00:00", "2019-12-31 23:59:59"], utc=True))])
     expected = ts.dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy()
