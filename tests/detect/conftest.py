@@ -10,4 +10,4 @@ from detect_cases import feature_frame
 
 @pytest.fixture(scope="session")
 def data() -> tuple[pd.DataFrame, np.ndarray]:
-    return feature_frame()
+    return feature_frame(n=1200)

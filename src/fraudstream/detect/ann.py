@@ -35,6 +35,7 @@ from fraudstream.detect.base import Detector, Reason, top_reasons
 from fraudstream.detect.gbm import best_f1_threshold
 from fraudstream.detect.torch_support import (
     Standardiser,
+    limited_threads,
     load_state_dict,
     mlp,
     save_state_dict,
@@ -57,7 +58,7 @@ class NeuralNetDetector(Detector):
                  dropout: float = 0.1, epochs: int = 50, batch_size: int = 256,
                  learning_rate: float = 1e-3, weight_decay: float = 0.0,
                  class_weight: str | float | None = "balanced", validation_fraction: float = 0.2,
-                 patience: int = 5, random_state: int | None = 42) -> None:
+                 patience: int = 5, random_state: int | None = 42, n_jobs: int = 1) -> None:
         self.features = features
         self.hidden = hidden
         self.dropout = dropout
@@ -69,6 +70,7 @@ class NeuralNetDetector(Detector):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     def _validate_params(self) -> None:
         torch_module()
@@ -91,7 +93,7 @@ class NeuralNetDetector(Detector):
             return float(np.sqrt(ratio))
         return 1.0 if self.class_weight is None else float(self.class_weight)
 
-    def _fit(self, X: pd.DataFrame, y: np.ndarray | None) -> None:
+    def _fit_torch(self, X: pd.DataFrame, y: np.ndarray | None) -> None:
         torch = torch_module()
         if y is None:
             raise InvalidRecord("NeuralNetDetector.fit: y is required (a supervised detector)")
@@ -143,16 +145,28 @@ class NeuralNetDetector(Detector):
         with torch.no_grad():
             return torch.sigmoid(self.net_(scaled).squeeze(1)).numpy().astype(np.float64)
 
-    def _score(self, X: pd.DataFrame) -> np.ndarray:
+    def _score_torch(self, X: pd.DataFrame) -> np.ndarray:
         torch = torch_module()
         return self._probabilities(torch.from_numpy(self.scaler_.transform(X.to_numpy(dtype=np.float64))))
 
-    def _reasons(self, X: pd.DataFrame, top: int) -> list[list[Reason]]:
+    def _reasons_torch(self, X: pd.DataFrame, top: int) -> list[list[Reason]]:
         torch = torch_module()
         scaled = torch.from_numpy(self.scaler_.transform(X.to_numpy(dtype=np.float64))).requires_grad_(True)
         (gradient,) = torch.autograd.grad(self.net_(scaled).sum(), scaled)
         attribution = (gradient * scaled).detach().numpy().astype(np.float64)
         return top_reasons(attribution, self.feature_names_, top)
+
+    def _fit(self, X: pd.DataFrame, y: np.ndarray | None) -> None:
+        with limited_threads(self.n_jobs):
+            self._fit_torch(X, y)
+
+    def _score(self, X: pd.DataFrame) -> np.ndarray:
+        with limited_threads(self.n_jobs):
+            return self._score_torch(X)
+
+    def _reasons(self, X: pd.DataFrame, top: int) -> list[list[Reason]]:
+        with limited_threads(self.n_jobs):
+            return self._reasons_torch(X, top)
 
     # -- persistence (used by fraudstream.detect.registry) ----------------------------------------
     def _save_state(self, folder: Path) -> list[str]:

@@ -42,6 +42,7 @@ import pandas as pd
 from fraudstream.detect.base import Detector, Reason, top_reasons
 from fraudstream.detect.torch_support import (
     Standardiser,
+    limited_threads,
     load_state_dict,
     mlp,
     save_state_dict,
@@ -73,7 +74,7 @@ class AutoencoderDetector(Detector):
     def __init__(self, features: Sequence[str] | None = None, hidden: Sequence[int] | None = None,
                  bottleneck: int | None = None, output: str = "linear", epochs: int = 50,
                  batch_size: int = 32, learning_rate: float = 1e-3, validation_fraction: float = 0.2,
-                 threshold_sigma: float = 3.0, random_state: int | None = 42) -> None:
+                 threshold_sigma: float = 3.0, random_state: int | None = 42, n_jobs: int = 1) -> None:
         self.features = features
         self.hidden = hidden
         self.bottleneck = bottleneck
@@ -84,6 +85,7 @@ class AutoencoderDetector(Detector):
         self.validation_fraction = validation_fraction
         self.threshold_sigma = threshold_sigma
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     @classmethod
     def seed002(cls, features: Sequence[str] | None = None, faithful: bool = False,
@@ -113,7 +115,7 @@ class AutoencoderDetector(Detector):
         bottleneck = self.bottleneck if self.bottleneck is not None else auto_bottleneck
         return [n_features, *hidden, bottleneck, *reversed(hidden), n_features]
 
-    def _fit(self, X: pd.DataFrame, y: np.ndarray | None) -> None:
+    def _fit_torch(self, X: pd.DataFrame, y: np.ndarray | None) -> None:
         torch = torch_module()
         values = X.to_numpy(dtype=np.float64)
         if y is not None and (y == 0).any():
@@ -146,12 +148,24 @@ class AutoencoderDetector(Detector):
             batch = torch.from_numpy(scaled)
             return torch.abs(self.net_(batch) - batch).numpy().astype(np.float64)
 
-    def _score(self, X: pd.DataFrame) -> np.ndarray:
+    def _score_torch(self, X: pd.DataFrame) -> np.ndarray:
         return self._errors(self.scaler_.transform(X.to_numpy(dtype=np.float64))).mean(axis=1)
 
-    def _reasons(self, X: pd.DataFrame, top: int) -> list[list[Reason]]:
+    def _reasons_torch(self, X: pd.DataFrame, top: int) -> list[list[Reason]]:
         errors = self._errors(self.scaler_.transform(X.to_numpy(dtype=np.float64)))
         return top_reasons(errors, self.feature_names_, top)
+
+    def _fit(self, X: pd.DataFrame, y: np.ndarray | None) -> None:
+        with limited_threads(self.n_jobs):
+            self._fit_torch(X, y)
+
+    def _score(self, X: pd.DataFrame) -> np.ndarray:
+        with limited_threads(self.n_jobs):
+            return self._score_torch(X)
+
+    def _reasons(self, X: pd.DataFrame, top: int) -> list[list[Reason]]:
+        with limited_threads(self.n_jobs):
+            return self._reasons_torch(X, top)
 
     # -- persistence (used by fraudstream.detect.registry) ----------------------------------------
     def _save_state(self, folder: Path) -> list[str]:
