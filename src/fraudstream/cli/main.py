@@ -20,6 +20,8 @@ COMMANDS: dict[str, str] = {
     "generate": "fraudstream.cli.generate:generate",
     "worlds": "fraudstream.cli.generate:worlds",
     "serve": "fraudstream.cli.serve:serve_command",
+    "watch": "fraudstream.cli.watch:watch",
+    "demo": "fraudstream.cli.demo:demo",
 }
 """Subcommand name -> "module:attribute" of its click command (imported when used)."""
 
