@@ -17,13 +17,19 @@ in ``received``. ``stop()`` and ``start()`` again on the same port simulate a se
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
+import socket
+import subprocess
+import sys
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from fraudstream.stream.protocol import is_label_subscription, welcome_message
 
-__all__ = ["LineServer"]
+__all__ = ["LineServer", "free_port", "serve_subprocess"]
 
 
 class LineServer:
@@ -124,3 +130,46 @@ class LineServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago on ``host``."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve_subprocess(*args: str, port: int | None = None, ready_s: float = 30.0) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """Run ``fraudstream serve ARGS --host 127.0.0.1 --port P --http-port P2`` as a subprocess on
+    free ports; yields ``(P, process)`` once the port accepts connections, then stops it (SIGINT)."""
+    port = port or free_port()
+    http_port = free_port()
+    command = [sys.executable, "-m", "fraudstream", "serve", "--host", "127.0.0.1", "--port", str(port),
+               "--http-port", str(http_port), *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + ready_s
+        while True:
+            if process.poll() is not None:
+                out, err = process.communicate()
+                raise RuntimeError(f"fraudstream serve exited with {process.returncode}: {err.decode()[-2000:]}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"fraudstream serve did not listen on {port} within {ready_s} s") from None
+                time.sleep(0.05)
+        yield port, process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for pipe in (process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()
