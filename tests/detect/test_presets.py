@@ -124,3 +124,16 @@ def test_online_learns_delayed_labels():
     assert detector.learn_labels([200], [True]) == 0  # already learned and forgotten
     assert detector.score_many(X[y].iloc[:20]).mean() > before
     assert detector.n_learned_ == 2000
+
+
+def test_learn_one_is_a_batch_of_one_and_only_online_detectors_learn():
+    from fraudstream.detect.online import OnlineDetector
+
+    X, y = feature_frame(n=300)
+    one = OnlineDetector().fit(X.iloc[:100], y[:100])
+    many = OnlineDetector().fit(X.iloc[:100], y[:100])
+    one.learn_one(X.iloc[100].to_dict(), bool(y[100]))
+    many.learn_many(X.iloc[[100]], y[[100]])
+    np.testing.assert_array_equal(one.score_many(X), many.score_many(X))
+    with pytest.raises(NotImplementedError, match="not an online detector"):
+        IsolationForestDetector(n_estimators=5).fit(X).learn_many(X, y)
