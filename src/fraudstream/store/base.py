@@ -156,7 +156,7 @@ class Store(ABC):
         with self.batch():
             stored = self._insert_transactions(rows) if len(rows) else 0
             if labels is not None and len(labels):
-                self._upsert(TABLES_BY_NAME["labels"], labels, update=False)
+                self._insert_labels_of_new(labels, rows.num_rows == stored)
             self._checkpoint_in(checkpoint)
         return stored
 
@@ -337,7 +337,7 @@ class Store(ABC):
             if column in frame.columns:
                 frame[column] = frames.restore_ids(frame[column])
         for column in table.columns:
-            if column.type == "json":
+            if column.type in ("json", "jsontext"):
                 frame[column.name] = [json.loads(v) if isinstance(v, str) else v for v in frame[column.name]]
         return frame
 
@@ -404,6 +404,11 @@ class Store(ABC):
 
     @abstractmethod
     def _upsert_profiles(self, rows: pa.Table) -> int: ...
+
+    def _insert_labels_of_new(self, labels: pa.Table, all_new: bool) -> None:
+        """Labels that arrived with transactions (``all_new``: every one of those transactions
+        was new); a label never replaces a stored one here."""
+        self._upsert(TABLES_BY_NAME["labels"], labels, update=False)
 
     @abstractmethod
     def _event_times(self, tx_ids: list[str]) -> list[tuple[str, Any]]: ...

@@ -163,7 +163,8 @@ def transaction_rows(frame: pd.DataFrame, *, source: str | None,
 
 
 _ARROW_TYPES = {"text": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(),
-                "ts": pa.timestamp("ns", tz="UTC"), "json": pa.string()}
+                "ts": pa.timestamp("ns", tz="UTC"), "json": pa.string(),
+                "jsontext": pa.string()}
 
 
 def _complete(table: Table, columns: dict[str, pa.Array], n: int) -> pa.Table:

@@ -223,21 +223,24 @@ class PostgresStore(Store):
                         dropped.append(name)
                         boundary = upper if boundary is None else max(boundary, upper)
             if boundary is not None:
-                self._execute("DELETE FROM tx_keys WHERE ts < %s", (boundary.to_pydatetime(),))
+                self._execute("DELETE FROM tx_keys WHERE ts < %s", (boundary.to_pydatetime(),))  # a rare seq scan
         return dropped
 
     # ---- bulk writes ----------------------------------------------------------------------------
+
+    def _copy(self, table: str, rows: pa.Table) -> None:
+        buffer = io.BytesIO()
+        pacsv.write_csv(rows, buffer, pacsv.WriteOptions(include_header=False))
+        with self._errors(), self.conn.cursor() as cursor, \
+                cursor.copy(f"COPY {table} ({', '.join(rows.column_names)}) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(buffer.getbuffer())
 
     def _stage(self, table: Table, rows: pa.Table) -> str:
         """COPY ``rows`` into an empty temporary table shaped like ``table``; return its name."""
         stage = f"stage_{table.name}"
         self._execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table.name})")
         self._execute(f"TRUNCATE {stage}")
-        buffer = io.BytesIO()
-        pacsv.write_csv(rows, buffer, pacsv.WriteOptions(include_header=False))
-        with self._errors(), self.conn.cursor() as cursor, \
-                cursor.copy(f"COPY {stage} ({', '.join(rows.column_names)}) FROM STDIN (FORMAT csv)") as copy:
-            copy.write(buffer.getbuffer())
+        self._copy(stage, rows)
         return stage
 
     def _dedupe(self, rows: pa.Table, keys: Sequence[str], keep: str) -> pa.Table:
@@ -263,16 +266,31 @@ class PostgresStore(Store):
                                    f"FROM {stage} ON CONFLICT ({', '.join(table.primary_key)}) {conflict}")
 
     def _insert_transactions(self, rows: pa.Table) -> int:
-        table = TABLES_BY_NAME["transactions"]
-        with self.batch():
+        """Claim the ids in ``tx_keys`` (a narrow staged insert that returns the new ones), then
+        COPY only the new rows straight into the partitioned table: no wide staging copy."""
+        keys = self._stage(TABLES_BY_NAME["tx_keys"], rows.select(["tx_id", "ts"]))
+        with self._errors():
+            fresh = self.conn.execute(f"INSERT INTO tx_keys (tx_id, ts) SELECT tx_id, ts FROM {keys} "
+                                      "ON CONFLICT (tx_id) DO NOTHING RETURNING tx_id").fetchall()
+        if len(fresh) < rows.num_rows:
+            rows = rows.filter(pc.is_in(rows.column("tx_id"), value_set=pa.array([r[0] for r in fresh], pa.string())))
+        if rows.num_rows:
             self._ensure_partitions("transactions", rows.column("ts"))
-            stage = self._stage(table, rows)
-            names = ", ".join(rows.column_names)
-            staged = ", ".join(f"s.{c}" for c in rows.column_names)
-            return self._run_count(
-                f"WITH fresh AS (INSERT INTO tx_keys (tx_id, ts) SELECT tx_id, ts FROM {stage} "
-                f"ON CONFLICT (tx_id) DO NOTHING RETURNING tx_id) "
-                f"INSERT INTO transactions ({names}) SELECT {staged} FROM {stage} s JOIN fresh USING (tx_id)")
+            self._copy("transactions", rows)
+        return rows.num_rows
+
+    def _insert_labels_of_new(self, labels: pa.Table, all_new: bool) -> None:
+        """When every transaction was new, COPY their labels straight in (falling back to the
+        staged upsert if one of them was already there); else the staged upsert."""
+        if all_new:
+            self._execute("SAVEPOINT labels")
+            try:
+                self._copy("labels", labels)
+                self._execute("RELEASE SAVEPOINT labels")
+                return
+            except StoreError:
+                self._execute("ROLLBACK TO SAVEPOINT labels")
+        self._upsert(TABLES_BY_NAME["labels"], labels, update=False)
 
     def _upsert_profiles(self, rows: pa.Table) -> int:
         table = TABLES_BY_NAME["profiles"]

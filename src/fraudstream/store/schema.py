@@ -10,7 +10,8 @@ int        BIGINT                INTEGER
 float      DOUBLE PRECISION      REAL
 bool       BOOLEAN               INTEGER (0/1)
 ts         TIMESTAMPTZ           INTEGER (nanoseconds since 1970-01-01 UTC)
-json       JSONB                 TEXT (JSON, keys sorted)
+json       JSONB                 TEXT (JSON)
+jsontext   JSON (kept as text)   TEXT (JSON)
 =========  ====================  ==========================================
 
 Tables whose ``time_key`` is set are range-partitioned by month on PostgreSQL (or become
@@ -40,9 +41,9 @@ __all__ = [
 
 TYPES: dict[str, dict[str, str]] = {
     "postgresql": {"text": "TEXT", "int": "BIGINT", "float": "DOUBLE PRECISION", "bool": "BOOLEAN",
-                   "ts": "TIMESTAMPTZ", "json": "JSONB"},
+                   "ts": "TIMESTAMPTZ", "json": "JSONB", "jsontext": "JSON"},
     "sqlite": {"text": "TEXT", "int": "INTEGER", "float": "REAL", "bool": "INTEGER", "ts": "INTEGER",
-               "json": "TEXT"},
+               "json": "TEXT", "jsontext": "TEXT"},
 }
 """Logical type -> SQL type, per dialect."""
 
@@ -84,13 +85,12 @@ def _cols(spec: str) -> tuple[Column, ...]:
 TRANSACTION_COLUMNS = _cols(
     "tx_id text!, ts ts!, customer_id text!, merchant_id text!, amount float!, category text, "
     "channel text, item_id text, lat float, lon float, merchant_lat float, merchant_lon float, "
-    "country text, region text, attrs json, source text, stored_at ts!")
+    "country text, region text, attrs jsontext, source text, stored_at ts!")
 
 TABLES: tuple[Table, ...] = (
     Table("transactions", TRANSACTION_COLUMNS, ("tx_id",),
           indexes=(("ts",), ("customer_id", "ts")), time_key="ts"),
-    Table("tx_keys", _cols("tx_id text!, ts ts!"), ("tx_id",), indexes=(("ts",),),
-          dialects=("postgresql",)),
+    Table("tx_keys", _cols("tx_id text!, ts ts!"), ("tx_id",), dialects=("postgresql",)),
     Table("decisions", _cols("tx_id text!, ts ts!, model_version text!, score float!, verdict text!, "
                              "reasons json, decided_at ts!"),
           ("tx_id", "model_version", "ts"), indexes=(("decided_at",),), time_key="ts"),
