@@ -86,7 +86,7 @@ def clients(mode: str, port: int, n: int, seconds: float, warmup: float = 1.0,
             "--seconds", str(seconds), "--warmup", str(warmup)]
     if http_port:
         args += ["--http-port", str(http_port)]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=seconds + warmup + 120)
+    done = subprocess.run(args, capture_output=True, text=True, timeout=seconds + warmup + 600)
     if done.returncode:
         raise RuntimeError(done.stderr)
     return json.loads(done.stdout)

@@ -96,15 +96,19 @@ class Clients:
 
 async def connect_many(port: int, n: int, app: Clients, rcvbuf: int | None = None) -> list[Counter]:
     loop = asyncio.get_running_loop()
-    clients = []
-    for _ in range(n):
+
+    async def one() -> Counter:
         sock = socket.socket()
         if rcvbuf:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         sock.setblocking(False)
         await loop.sock_connect(sock, ("127.0.0.1", port))
         _, protocol = await loop.create_connection(lambda: Counter(app), sock=sock)
-        clients.append(protocol)
+        return protocol
+
+    clients: list[Counter] = []
+    while len(clients) < n:  # 50 at a time: within the server's listen backlog
+        clients += await asyncio.gather(*(one() for _ in range(min(50, n - len(clients)))))
     return clients
 
 
