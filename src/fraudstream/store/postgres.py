@@ -58,7 +58,7 @@ def split_url(url: str) -> tuple[str, str | None, str]:
 def month_partitions(ts: pa.Array) -> list[pd.Timestamp]:
     """First instants (UTC) of the months that ``ts`` touches, sorted.
 
-    >>> month_partitions(pa.array(pd.to_datetime(["2024-01-31T23:59", "2024-03-01"], utc=True)))
+    >>> month_partitions(pa.array(pd.to_datetime(["2024-01-31T23:59", "2024-03-01T00:00"], utc=True)))
     [Timestamp('2024-01-01 00:00:00+0000', tz='UTC'), Timestamp('2024-03-01 00:00:00+0000', tz='UTC')]
     """
     if len(ts) == 0:
