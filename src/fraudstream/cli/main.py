@@ -18,6 +18,7 @@ from fraudstream.errors import FraudStreamError
 
 COMMANDS: dict[str, str] = {
     "generate": "fraudstream.cli.generate:generate",
+    "import": "fraudstream.cli.import_:import_command",
     "worlds": "fraudstream.cli.generate:worlds",
     "serve": "fraudstream.cli.serve:serve_command",
     "watch": "fraudstream.cli.watch:watch",

@@ -70,7 +70,8 @@ class SQLiteStore(Store):
     def reconnect(self) -> None:
         self.close()
         with self._errors():
-            conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
+            conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None,
+                                   check_same_thread=False)  # one thread at a time (BufferedWriter)
             if self.path != ":memory:":
                 conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")

@@ -1,0 +1,222 @@
+"""A background writer in front of a store: batching, backpressure and outage handling.
+
+Producers call ``write_transactions`` / ``write_decisions`` / ``write_alerts`` /
+``write_labels`` with micro-batches (and optionally a checkpoint). The batches wait in a
+bounded queue of ``max_pending`` items that one writer thread drains into the store, merging
+consecutive batches of the same kind into one write (the checkpoint of the last one goes with
+it, in the same database transaction).
+
+* **Backpressure**: when the store is slower than the producers the queue fills and the next
+  ``write_*`` call blocks until there is room, so memory stays bounded by ``max_pending``
+  batches instead of growing.
+* **Outage**: when the database goes away (:class:`~fraudstream.store.base.StoreUnavailable`)
+  the writer keeps the batch, reconnects with exponential backoff and writes it again (writes
+  are idempotent, so a batch whose commit reached the database before the connection broke is
+  not doubled). After ``retry_for_s`` seconds without success it gives up, and every later
+  call (``write_*``, ``flush``, ``close``) raises a :class:`StoreError` that says where the
+  database is, for how long it was unreachable, and the last checkpoint stored: the data
+  after it is not stored.
+
+>>> import pandas as pd
+>>> from fraudstream.store import open_store
+>>> store = open_store("sqlite:///:memory:")
+>>> frame = pd.DataFrame({"tx_id": [1], "ts": pd.to_datetime(["2024-01-01"], utc=True),
+...     "customer_id": [7], "merchant_id": ["M1"], "amount": [5.0]})
+>>> with BufferedWriter(lambda: store, max_pending=4) as writer:
+...     writer.write_transactions(frame, checkpoint=("stream", 1))
+>>> store.count("transactions"), store.read_checkpoint("stream")
+(1, 1)
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from fraudstream.errors import ConfigError, StoreError
+from fraudstream.store.base import Checkpoint, Store, StoreUnavailable
+
+__all__ = ["BufferedWriter"]
+
+log = logging.getLogger(__name__)
+
+_KINDS = ("transactions", "decisions", "alerts", "labels")
+_STOP = object()
+
+
+@dataclass
+class _Item:
+    kind: str
+    frame: pd.DataFrame
+    checkpoint: Checkpoint | None
+
+
+class BufferedWriter:
+    """Writes micro-batches to a store from a background thread (see the module docstring).
+
+    ``open_store`` is called in the writer thread (SQLite connections belong to one thread);
+    pass ``lambda: store`` to share an existing store object.
+    """
+
+    def __init__(self, open_store: Callable[[], Store], *, max_pending: int = 16, merge_rows: int = 50_000,
+                 retry_for_s: float = 30.0, backoff_s: float = 0.05, max_backoff_s: float = 2.0) -> None:
+        if max_pending < 1:
+            raise ConfigError(f"max_pending must be >= 1, got {max_pending}")
+        if retry_for_s < 0:
+            raise ConfigError(f"retry_for_s must be >= 0, got {retry_for_s}")
+        self.max_pending, self.merge_rows = max_pending, merge_rows
+        self.retry_for_s, self.backoff_s, self.max_backoff_s = retry_for_s, backoff_s, max_backoff_s
+        self._open_store = open_store
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_pending)
+        self._failure: StoreError | None = None
+        self._ready = threading.Event()
+        self.store: Store | None = None
+        self.written_rows = 0
+        self.last_checkpoint: Checkpoint | None = None
+        self.reconnects = 0
+        self.max_seen_pending = 0
+        self._thread = threading.Thread(target=self._run, name="fraudstream-store-writer", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        self._raise_if_failed()
+
+    # ---- producer side ------------------------------------------------------------------------
+
+    def __enter__(self) -> BufferedWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close()
+
+    @property
+    def pending(self) -> int:
+        """Batches waiting in the queue (at most ``max_pending``)."""
+        return self._queue.qsize()
+
+    def write_transactions(self, frame: pd.DataFrame, *, checkpoint: Checkpoint | None = None) -> None:
+        self._put(_Item("transactions", frame, checkpoint))
+
+    def write_decisions(self, frame: pd.DataFrame, *, checkpoint: Checkpoint | None = None) -> None:
+        self._put(_Item("decisions", frame, checkpoint))
+
+    def write_alerts(self, frame: pd.DataFrame, *, checkpoint: Checkpoint | None = None) -> None:
+        self._put(_Item("alerts", frame, checkpoint))
+
+    def write_labels(self, frame: pd.DataFrame, *, checkpoint: Checkpoint | None = None) -> None:
+        self._put(_Item("labels", frame, checkpoint))
+
+    def _put(self, item: Any) -> None:
+        while True:  # block while the queue is full, but wake up to notice a failure
+            self._raise_if_failed()
+            try:
+                self._queue.put(item, timeout=0.1)
+                break
+            except queue.Full:
+                continue
+        self.max_seen_pending = max(self.max_seen_pending, self._queue.qsize())
+
+    def flush(self) -> None:
+        """Wait until every batch given so far is stored (or raise the writer's failure)."""
+        while self._queue.unfinished_tasks:
+            self._raise_if_failed()
+            with self._queue.all_tasks_done:
+                self._queue.all_tasks_done.wait(timeout=0.1)
+        self._raise_if_failed()
+
+    def close(self) -> None:
+        """Flush, stop the writer thread and close the store it opened."""
+        try:
+            if self._thread.is_alive() and self._failure is None:
+                self._put(_STOP)
+                self.flush()
+        finally:
+            self._thread.join(timeout=5)
+        self._raise_if_failed()
+
+    def _raise_if_failed(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    # ---- writer thread --------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self.store = self._open_store()
+        except StoreError as exc:
+            self._failure = exc
+        finally:
+            self._ready.set()
+        if self._failure is not None:
+            return
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                self._queue.task_done()
+                return
+            items = [item]
+            rows = len(item.frame)
+            while rows < self.merge_rows:  # merge what is already waiting, same kind, in order
+                try:
+                    following = self._queue.queue[0]
+                except IndexError:
+                    break
+                if following is _STOP or following.kind != item.kind:
+                    break
+                items.append(self._queue.get_nowait())
+                rows += len(following.frame)
+            try:
+                self._write(items)
+            except StoreError as exc:
+                self._failure = exc
+                log.error("%s", exc)
+                return
+            finally:
+                for _ in items:
+                    self._queue.task_done()
+
+    def _write(self, items: list[_Item]) -> None:
+        frame = items[0].frame if len(items) == 1 else pd.concat([i.frame for i in items], ignore_index=True)
+        checkpoint = next((i.checkpoint for i in reversed(items) if i.checkpoint is not None), None)
+        assert self.store is not None
+        method = getattr(self.store, f"write_{items[0].kind}")
+        first_failure: float | None = None
+        delay = self.backoff_s
+        while True:
+            try:
+                method(frame, checkpoint=checkpoint)
+                break
+            except StoreUnavailable as exc:
+                now = time.monotonic()
+                first_failure = now if first_failure is None else first_failure
+                if now - first_failure >= self.retry_for_s:
+                    raise StoreError(
+                        f"{self.store.describe()} unreachable for {now - first_failure:.0f} s: {exc}; data since checkpoint "
+                        f"{self.last_checkpoint!r} is not stored ({len(items)} batch(es) of {items[0].kind}, "
+                        f"{len(frame) + self._queued_rows():,} rows, still queued)") from exc
+                log.warning("%s; retrying in %.2f s", exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, self.max_backoff_s)
+                try:
+                    self.store.reconnect()
+                    self.reconnects += 1
+                except StoreUnavailable:
+                    pass
+        self.written_rows += len(frame)
+        if checkpoint is not None:
+            self.last_checkpoint = checkpoint
+
+    def _queued_rows(self) -> int:
+        return sum(len(i.frame) for i in list(self._queue.queue) if isinstance(i, _Item))
+
+
+def _cause(exc: StoreUnavailable) -> str:
+    """The driver's message without the store's own ``<where>: `` prefix."""
+    text = str(exc)
+    return text.split(": ", 1)[1] if ": " in text else text
