@@ -21,6 +21,8 @@ COMMANDS: dict[str, str] = {
     "import": "fraudstream.cli.import_:import_command",
     "worlds": "fraudstream.cli.generate:worlds",
     "serve": "fraudstream.cli.serve:serve_command",
+    "train": "fraudstream.cli.train:train",
+    "evaluate": "fraudstream.cli.train:evaluate",
     "watch": "fraudstream.cli.watch:watch",
     "demo": "fraudstream.cli.demo:demo",
 }
