@@ -98,8 +98,12 @@ def demo(duration_s: float | None, rate: float, seed: int | None, rows: int) -> 
       fraudstream demo                  # until Ctrl-C
       fraudstream demo --duration 10    # ten seconds, then a summary
     """
-    with BackgroundServer(make_demo_server(rate, seed)) as background:
-        state = run_watch("127.0.0.1", background.port, "classroom", duration_s=duration_s, rows=rows,
-                          title="fraudstream demo", reconnect=Reconnect(attempts=0))
+    try:
+        with BackgroundServer(make_demo_server(rate, seed)) as background:
+            state = run_watch("127.0.0.1", background.port, "classroom", duration_s=duration_s, rows=rows,
+                              title="fraudstream demo", reconnect=Reconnect(attempts=0))
+    except KeyboardInterrupt:  # Ctrl-C outside the live view (while starting or stopping)
+        click.echo("demo stopped", err=True)
+        return
     click.echo(f"demo: {state.count:,} transactions of the simulated classroom world, "
                f"{state.frauds} fraud (labels from the simulator)", err=True)
