@@ -144,16 +144,14 @@ class FeatureEngine:
         fraud = np.asarray(is_fraud)
         if fraud.dtype != bool:
             raise InvalidRecord(f"is_fraud must be bool, got dtype {fraud.dtype}")
-        at = pd.to_datetime(pd.Series(np.broadcast_to(np.asarray(known_at), keys.shape)), utc=True)
-        if at.isna().any():
-            raise InvalidRecord("known_at must be a time for every label, got a missing value")
         if not (len(keys) == len(fraud)):
             raise InvalidRecord(f"tx_ids ({len(keys)}) and is_fraud ({len(fraud)}) differ in length")
-        self.labels.learn(keys, fraud, event_ns(at))
+        self.labels.learn(keys, fraud, _known_at_ns(known_at, len(keys)))
 
     def nbytes(self) -> int:
         """Bytes of numpy state (rings, aggregates, labels); the id dictionaries are extra."""
-        return sum(s.nbytes() for s in self.states.values()) + self.labels.keys.nbytes * 2
+        return (sum(s.nbytes() for s in self.states.values()) + self.labels.keys.nbytes * 2
+                + self.labels.bitmap.nbytes)
 
     def n_entities(self) -> dict[str, int]:
         """Live entities per kind."""
@@ -192,6 +190,7 @@ class FeatureEngine:
         engine.evicted = meta["evicted"]
         engine.labels.keys = arrays["labels.keys"]
         engine.labels.known_at = arrays["labels.known_at"]
+        engine.labels._rebuild_bitmap()
         if meta["layout"] is not None:
             engine.layout = Layout(**meta["layout"])
             engine._recipe = Recipe(engine.spec, engine.layout)
@@ -282,6 +281,7 @@ class FeatureEngine:
             ev.get("lat", _EMPTY_F), ev.get("lon", _EMPTY_F), ev.get("key", _EMPTY_I),
             cfg["win_ns"], cfg["win_max"], plan.hist_w, plan.repeat_w, plan.novelty_w, plan.use_geo,
             plan.use_novelty, "pg" in ev, self._delay_ns, cfg["risk_ns"], self.labels.keys, self.labels.known_at,
+            self.labels.bitmap,
             out_win, out_cust, out_risk)
         return out_win, out_cust, out_risk
 
@@ -302,6 +302,21 @@ class FeatureEngine:
 def _kernel_config(plan: KindPlan) -> dict[str, np.ndarray]:
     return {"win_ns": plan.win_ns(), "win_max": np.asarray(plan.win_max, np.bool_),
             "risk_ns": plan.risk_ns()}
+
+
+def _known_at_ns(known_at: Any, n: int) -> np.ndarray:
+    """int64 ns (UTC) of label times given as a Series, index, array or one scalar time."""
+    if isinstance(known_at, pd.Series) and isinstance(known_at.dtype, pd.DatetimeTZDtype):
+        at = known_at
+    elif isinstance(known_at, (pd.Series, pd.Index, np.ndarray, list, tuple)):
+        at = pd.Series(pd.to_datetime(known_at, utc=True))
+    else:
+        at = pd.Series(pd.to_datetime([known_at] * n, utc=True))
+    if len(at) != n:
+        raise InvalidRecord(f"known_at must have one time per label ({n}), got {len(at)}")
+    if at.isna().any():
+        raise InvalidRecord("known_at must be a time for every label, got a missing value")
+    return event_ns(at)
 
 
 def _fold32(keys: np.ndarray) -> np.ndarray:

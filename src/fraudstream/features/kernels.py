@@ -63,8 +63,11 @@ def _haversine_km(lat1, lon1, lat2, lon2):
 
 
 @nb.njit(cache=True)
-def _fraud_known_at(keys, known_at, key):
+def _fraud_known_at(keys, known_at, bitmap, key):
     """known_at of a fraud label for ``key`` (sorted ``keys``), or int64 max when none."""
+    bit = (np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - 24)
+    if not (bitmap[bit >> np.uint64(3)] >> (bit & np.uint64(7))) & 1:
+        return np.iinfo(np.int64).max
     i = np.searchsorted(keys, key)
     if i < keys.shape[0] and keys[i] == key:
         return known_at[i]
@@ -77,7 +80,7 @@ def advance(
     offset, cap, start, end, last_ts, heads, sums, sumsq, geo_sums, enter, leave,
     ev_ts, ev_cents, ev_pg, ev_m, ev_c, ev_lat, ev_lon, ev_key,
     win_ns, win_max, hist_w, repeat_w, novelty_w, use_geo, use_novelty, use_pg,
-    delay_ns, risk_ns, fraud_keys, fraud_at,
+    delay_ns, risk_ns, fraud_keys, fraud_at, fraud_bitmap,
     out_win, out_cust, out_risk,
 ):
     """Process events in the given order for one entity kind; see the module docstring.
@@ -219,7 +222,7 @@ def advance(
                 out_risk[r, j, 1] = 0.0
             if fraud_keys.shape[0] > 0:
                 for q2 in range(oldest, q):
-                    if _fraud_known_at(fraud_keys, fraud_at, ev_key[_pos(off, cp, q2)]) <= t:
+                    if _fraud_known_at(fraud_keys, fraud_at, fraud_bitmap, ev_key[_pos(off, cp, q2)]) <= t:
                         for j in range(n_r):
                             if q2 >= leave[s, j]:
                                 out_risk[r, j, 1] += 1.0

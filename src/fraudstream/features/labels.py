@@ -6,7 +6,8 @@ transaction key and ``known_at`` (event time in ns when the label became known).
 transaction ``x`` counts in a feature computed at time ``t`` only if ``ts_x <= t - delay`` and
 ``known_at <= t``, so a label fed early never shows before its time. Labels are dropped once
 ``known_at`` is older than the longest look-back (assuming a label is never known before its
-transaction happened).
+transaction happened). A bitmap of hashed keys (2 MiB) lets the kernel skip the binary search for
+almost every transaction that has no fraud label.
 
 >>> import numpy as np
 >>> store = LabelStore()
@@ -23,7 +24,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["LabelStore", "tx_keys"]
+__all__ = ["BITMAP_BITS", "LabelStore", "key_bit", "tx_keys"]
+
+BITMAP_BITS = 24
+"""log2 of the number of bits in the label bitmap."""
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def key_bit(keys: np.ndarray) -> np.ndarray:
+    """Bitmap position of each key (multiplicative hash, top BITMAP_BITS bits)."""
+    with np.errstate(over="ignore"):
+        return (keys.view(np.uint64) * _GOLDEN) >> np.uint64(64 - BITMAP_BITS)
 
 
 def tx_keys(tx_ids: np.ndarray | pd.Series) -> np.ndarray:
@@ -47,6 +59,13 @@ class LabelStore:
     def __init__(self) -> None:
         self.keys = np.zeros(0, np.int64)
         self.known_at = np.zeros(0, np.int64)
+        self.bitmap = np.zeros(1 << (BITMAP_BITS - 3), np.uint8)
+
+    def _rebuild_bitmap(self) -> None:
+        self.bitmap[:] = 0
+        bits = key_bit(self.keys)
+        np.bitwise_or.at(self.bitmap, (bits >> np.uint64(3)).astype(np.int64),
+                         (np.uint8(1) << (bits & np.uint64(7)).astype(np.uint8)))
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -60,9 +79,11 @@ class LabelStore:
         merged = merged[merged["fraud"].to_numpy(bool)].sort_values("key")
         self.keys = merged["key"].to_numpy(np.int64)
         self.known_at = merged["at"].to_numpy(np.int64)
+        self._rebuild_bitmap()
 
     def forget_before(self, known_before_ns: int) -> None:
         """Drop labels known before ``known_before_ns`` (their transactions left every window)."""
         keep = self.known_at >= known_before_ns
         if not keep.all():
             self.keys, self.known_at = self.keys[keep], self.known_at[keep]
+            self._rebuild_bitmap()
