@@ -265,6 +265,7 @@ class Store(ABC):
                             "ORDER BY labelled_at, tx_id, source", params, TABLES_BY_NAME["labels"])
         if latest_only and len(frame):
             frame = frame.drop_duplicates("tx_id", keep="last").reset_index(drop=True)
+        frame["tx_id"] = frames.restore_ids(frame["tx_id"])
         return frame
 
     def transactions(self, start: Any = None, end: Any = None, customer_id: Any = None, *,
@@ -299,7 +300,7 @@ class Store(ABC):
             frame[column] = frames.restore_ids(frame[column])
         frame = frames.expand_attrs(frame.drop(columns=["stored_at"]))
         if with_labels:
-            frame["is_fraud"] = frame["is_fraud"].astype(object)
+            frame["is_fraud"] = [None if pd.isna(v) else bool(v) for v in frame["is_fraud"]]
         return frame
 
     def decisions(self, since: Any = None) -> pd.DataFrame:
@@ -340,6 +341,22 @@ class Store(ABC):
             if column.type in ("json", "jsontext"):
                 frame[column.name] = [json.loads(v) if isinstance(v, str) else v for v in frame[column.name]]
         return frame
+
+    @staticmethod
+    def _cutoff(days: float, now: Any) -> pd.Timestamp:
+        """``now - days`` as a UTC timestamp (``now`` default: the current time; naive = UTC)."""
+        stamp = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        return stamp - pd.Timedelta(days=days)
+
+    def _open(self) -> None:
+        """Connect and migrate; close again if that fails (used by the back ends' ``__init__``)."""
+        try:
+            self.reconnect()
+            self.migrate()
+        except BaseException:
+            self.close()
+            raise
 
     def _since(self, column: str | None, since: Any) -> tuple[str, list[Any]]:
         if since is None:

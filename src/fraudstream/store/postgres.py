@@ -90,8 +90,7 @@ class PostgresStore(Store):
         self._conn: Any = None
         self._months: dict[str, set[pd.Timestamp]] = {}
         self._mode: str | None = None
-        self.reconnect()
-        self.migrate()
+        self._open()
 
     def describe(self) -> str:
         return f"PostgreSQL at {self.where}"
@@ -201,8 +200,7 @@ class PostgresStore(Store):
         return [r[0] for r in rows]
 
     def drop_older_than(self, days: float, now: Any = None) -> list[str]:
-        cutoff = (pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)) - pd.Timedelta(days=days)
-        cutoff = cutoff.tz_localize("UTC") if cutoff.tzinfo is None else cutoff.tz_convert("UTC")
+        cutoff = self._cutoff(days, now)
         dropped: list[str] = []
         with self.batch():
             if self.partitioning == "timescale":  # not exercised where TimescaleDB is absent

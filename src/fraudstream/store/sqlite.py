@@ -61,8 +61,7 @@ class SQLiteStore(Store):
             raise ConfigError(f"cannot open store {self.path!r}: folder {str(Path(self.path).parent)!r} "
                               "does not exist")
         self._conn: sqlite3.Connection | None = None
-        self.reconnect()
-        self.migrate()
+        self._open()
 
     def describe(self) -> str:
         return f"SQLite at {self.path}"
@@ -177,8 +176,8 @@ class SQLiteStore(Store):
         return pd.to_datetime(values.astype("Int64"), unit="ns", utc=True)
 
     def drop_older_than(self, days: float, now: Any = None) -> list[str]:
-        cutoff = (pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)) - pd.Timedelta(days=days)
-        boundary = cutoff.tz_convert("UTC").tz_localize(None).to_period("M").to_timestamp().tz_localize("UTC")
+        cutoff = self._cutoff(days, now)
+        boundary = cutoff.tz_localize(None).to_period("M").to_timestamp().tz_localize("UTC")
         dropped = []
         with self.batch():
             for name in _TIME_TABLES:
