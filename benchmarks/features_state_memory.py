@@ -48,7 +48,8 @@ def day_frame(rng: np.random.Generator, day: int, args: argparse.Namespace, firs
     order = np.argsort(seconds)
     return pd.DataFrame({
         "tx_id": np.arange(first_id, first_id + n, dtype=np.int64),
-        "ts": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(day * 86400 + np.floor(seconds[order]), unit="s"),
+        "ts": pd.Timestamp("2024-01-01", tz="UTC")
+        + pd.to_timedelta(day * 86400 + np.floor(seconds[order]), unit="s"),
         "customer_id": customers[order],
         "merchant_id": rng.integers(0, args.merchants, n).astype(np.int64),
         "amount": np.round(rng.gamma(2.0, 25.0, n), 2),
@@ -83,7 +84,8 @@ def main() -> None:
         rows += len(frame)
         del frame
         gc.collect()
-        print(f"day {day + 1}/{args.days}: {rows:,} tx, state {engine.nbytes() / GIB:.3f} GiB", file=sys.stderr)
+        print(f"day {day + 1}/{args.days}: {rows:,} tx, state {engine.nbytes() / GIB:.3f} GiB",
+              file=sys.stderr)
     seconds = time.perf_counter() - t0
     numpy_bytes = engine.nbytes()
     ids = dict_bytes(engine)

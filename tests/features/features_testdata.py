@@ -20,7 +20,8 @@ def random_frame(seed: int, n: int = 600, days: float = 8.0, n_customers: int = 
     customers = rng.integers(0, n_customers, n).astype(np.int64)
     burst = np.flatnonzero(rng.random(n) < 0.25)[1:]  # the same customer again, at once or soon
     customers[burst] = customers[burst - 1]
-    seconds[burst] = seconds[burst - 1] + np.where(rng.random(len(burst)) < 0.5, 0, rng.integers(1, 90, len(burst)))
+    soon = np.where(rng.random(len(burst)) < 0.5, 0, rng.integers(1, 90, len(burst)))
+    seconds[burst] = seconds[burst - 1] + soon
     seconds[rng.random(n) < 0.2] //= 600  # whole 10-minute marks ...
     seconds = np.where(seconds < days * 86400 / 600, seconds * 600, seconds)  # ... -> more ties
     tx_id = rng.permutation(np.arange(1000, 1000 + n))

@@ -134,7 +134,8 @@ def test_eviction_bounds_entities_and_memory_without_changing_window_features() 
 
 
 def test_max_entities_evicts_the_least_recently_seen() -> None:
-    spec = FeatureSpec(entities=("customer",), windows=("1h",), velocity=(), risk_windows=(), max_entities=100)
+    spec = FeatureSpec(entities=("customer",), windows=("1h",), velocity=(), risk_windows=(),
+                       max_entities=100)
     engine = FeatureEngine(spec)
     frame = _churning_customers(days=5)
     for start in range(0, len(frame), 100):

@@ -51,7 +51,8 @@ def oracle(frame: pd.DataFrame, spec, fraud: np.ndarray, known_at: pd.Series) ->
     def inside(window: str) -> np.ndarray:
         return ts[None, :] > ts[:, None] - _td(window).to_timedelta64()
 
-    for entity, column in (("customer", "customer_id"), ("merchant", "merchant_id"), ("category", "category")):
+    entities = (("customer", "customer_id"), ("merchant", "merchant_id"), ("category", "category"))
+    for entity, column in entities:
         ids = f[column].to_numpy()
         same = ids[None, :] == ids[:, None]
         for window in spec.windows:
@@ -80,7 +81,8 @@ def oracle(frame: pd.DataFrame, spec, fraud: np.ndarray, known_at: pd.Series) ->
         mean = (prev * amount[None, :]).sum(1) / cnt
         std = np.sqrt((prev * (amount[None, :] - mean[:, None]) ** 2).sum(1) / cnt)
         top = np.where(prev, amount[None, :], -np.inf).max(1)
-        out[f"customer_amount_zscore_{h}"] = np.where(cnt > 0, (amount - mean) / np.maximum(std, 0.01), np.nan)
+        zscore = (amount - mean) / np.maximum(std, 0.01)
+        out[f"customer_amount_zscore_{h}"] = np.where(cnt > 0, zscore, np.nan)
         out[f"customer_amount_to_mean_{h}"] = np.where(cnt > 0, amount / np.maximum(mean, 0.01), np.nan)
         out[f"customer_amount_to_max_{h}"] = np.where(cnt > 0, amount / np.maximum(top, 0.01), np.nan)
         plat, plon = f["merchant_lat"].to_numpy(), f["merchant_lon"].to_numpy()
@@ -93,7 +95,8 @@ def oracle(frame: pd.DataFrame, spec, fraud: np.ndarray, known_at: pd.Series) ->
     nov = same & before & inside(spec.novelty_window)
     for what, column in (("merchant", "merchant_id"), ("category", "category")):
         v = f[column].to_numpy()
-        out[f"customer_new_{what}_{spec.novelty_window}"] = (~(nov & (v[None, :] == v[:, None])).any(1)).astype(float)
+        seen = (nov & (v[None, :] == v[:, None])).any(1)
+        out[f"customer_new_{what}_{spec.novelty_window}"] = (~seen).astype(float)
     merch = f["merchant_id"].to_numpy()
     same_m = merch[None, :] == merch[:, None]
     delay = _td(spec.risk_delay).to_timedelta64()

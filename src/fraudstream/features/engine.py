@@ -280,7 +280,8 @@ class FeatureEngine:
             ev["ts"], ev["cents"], ev.get("pg", _EMPTY_I32), ev.get("m", _EMPTY_I32), ev.get("c", _EMPTY_I32),
             ev.get("lat", _EMPTY_F), ev.get("lon", _EMPTY_F), ev.get("key", _EMPTY_I),
             cfg["win_ns"], cfg["win_max"], plan.hist_w, plan.repeat_w, plan.novelty_w, plan.use_geo,
-            plan.use_novelty, "pg" in ev, self._delay_ns, cfg["risk_ns"], self.labels.keys, self.labels.known_at,
+            plan.use_novelty, "pg" in ev, self._delay_ns, cfg["risk_ns"], self.labels.keys,
+            self.labels.known_at,
             self.labels.bitmap,
             out_win, out_cust, out_risk)
         return out_win, out_cust, out_risk
@@ -340,7 +341,8 @@ def build_features(frame: pd.DataFrame, spec: FeatureSpec | None = None, labels:
     """Training features of ``frame`` (inputs only): a fresh engine run over it.
 
     >>> import pandas as pd
-    >>> frame = pd.DataFrame({"tx_id": [1, 2], "ts": pd.to_datetime(["2024-01-01T00:00:00", "2024-01-08T12:00:00"], utc=True),
+    >>> times = pd.to_datetime(["2024-01-01T00:00:00", "2024-01-08T12:00:00"], utc=True)
+    >>> frame = pd.DataFrame({"tx_id": [1, 2], "ts": times,
     ...     "customer_id": [1, 2], "merchant_id": [5, 5], "amount": [10.0, 20.0]})
     >>> build_features(frame, FeatureSpec.handbook(), labels=[True, False], label_delay="0d")[
     ...     ["TERMINAL_ID_NB_TX_1DAY_WINDOW", "TERMINAL_ID_RISK_1DAY_WINDOW"]].to_numpy().tolist()
