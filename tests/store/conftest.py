@@ -8,20 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from fraudstream.store import Store, open_store
-
-
-def require_service(name: str) -> tuple[str, int]:
-    """tests/conftest.py's helper (conftest modules cannot be imported by name)."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location("_root_conftest", Path(__file__).parents[1] / "conftest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.require_service(name)  # type: ignore[no-any-return]
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+from store_proxy import PG_ADMIN, require_service
 
 
 def drop_schema(schema: str) -> None:

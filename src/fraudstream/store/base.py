@@ -94,6 +94,15 @@ class Store(ABC):
 
     def migrate(self) -> list[int]:
         """Apply the pending migrations in order (idempotent); return the versions applied."""
+        try:
+            if not pending(self.schema_version()):
+                return []  # up to date: no write lock needed
+        except StoreUnavailable:
+            raise
+        except StoreError as exc:
+            if "newer" in str(exc) or "knows versions" in str(exc):
+                raise
+            self._rollback_quietly()  # no schema_version table yet
         applied = []
         with self.batch():
             self._lock_for_migration()

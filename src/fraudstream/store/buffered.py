@@ -22,7 +22,7 @@ it, in the same database transaction).
 >>> store = open_store("sqlite:///:memory:")
 >>> frame = pd.DataFrame({"tx_id": [1], "ts": pd.to_datetime(["2024-01-01"], utc=True),
 ...     "customer_id": [7], "merchant_id": ["M1"], "amount": [5.0]})
->>> with BufferedWriter(lambda: store, max_pending=4) as writer:
+>>> with BufferedWriter(lambda: store, max_pending=4, owns_store=False) as writer:
 ...     writer.write_transactions(frame, checkpoint=("stream", 1))
 >>> store.count("transactions"), store.read_checkpoint("stream")
 (1, 1)
@@ -61,12 +61,14 @@ class _Item:
 class BufferedWriter:
     """Writes micro-batches to a store from a background thread (see the module docstring).
 
-    ``open_store`` is called in the writer thread (SQLite connections belong to one thread);
-    pass ``lambda: store`` to share an existing store object.
+    ``open_store`` is called in the writer thread, and retried like a write while the database
+    is unreachable; the writer closes that store when it stops unless ``owns_store`` is False
+    (pass ``lambda: store, owns_store=False`` to share an open store).
     """
 
     def __init__(self, open_store: Callable[[], Store], *, max_pending: int = 16, merge_rows: int = 50_000,
-                 retry_for_s: float = 30.0, backoff_s: float = 0.05, max_backoff_s: float = 2.0) -> None:
+                 retry_for_s: float = 30.0, backoff_s: float = 0.05, max_backoff_s: float = 2.0,
+                 owns_store: bool = True) -> None:
         if max_pending < 1:
             raise ConfigError(f"max_pending must be >= 1, got {max_pending}")
         if retry_for_s < 0:
@@ -74,6 +76,7 @@ class BufferedWriter:
         self.max_pending, self.merge_rows = max_pending, merge_rows
         self.retry_for_s, self.backoff_s, self.max_backoff_s = retry_for_s, backoff_s, max_backoff_s
         self._open_store = open_store
+        self.owns_store = owns_store
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_pending)
         self._failure: StoreError | None = None
         self._ready = threading.Event()
@@ -148,13 +151,23 @@ class BufferedWriter:
 
     def _run(self) -> None:
         try:
-            self.store = self._open_store()
+            self._retrying(self._open, "opening the store")
         except StoreError as exc:
             self._failure = exc
         finally:
             self._ready.set()
         if self._failure is not None:
             return
+        try:
+            self._drain()
+        finally:
+            if self.owns_store and self.store is not None:
+                self.store.close()
+
+    def _open(self) -> None:
+        self.store = self._open_store()
+
+    def _drain(self) -> None:
         while True:
             item = self._queue.get()
             if item is _STOP:
@@ -184,33 +197,42 @@ class BufferedWriter:
     def _write(self, items: list[_Item]) -> None:
         frame = items[0].frame if len(items) == 1 else pd.concat([i.frame for i in items], ignore_index=True)
         checkpoint = next((i.checkpoint for i in reversed(items) if i.checkpoint is not None), None)
-        assert self.store is not None
-        method = getattr(self.store, f"write_{items[0].kind}")
+
+        def write() -> None:
+            assert self.store is not None
+            getattr(self.store, f"write_{items[0].kind}")(frame, checkpoint=checkpoint)
+
+        self._retrying(write, f"{len(items)} batch(es) of {items[0].kind}, {len(frame) + self._queued_rows():,} rows")
+        self.written_rows += len(frame)
+        if checkpoint is not None:
+            self.last_checkpoint = checkpoint
+
+    def _retrying(self, action: Callable[[], None], pending: str) -> None:
+        """Run ``action`` until it succeeds, reconnecting with backoff while the store is
+        unavailable, for at most ``retry_for_s`` seconds; then raise the loud StoreError."""
         first_failure: float | None = None
         delay = self.backoff_s
         while True:
             try:
-                method(frame, checkpoint=checkpoint)
-                break
+                action()
+                return
             except StoreUnavailable as exc:
                 now = time.monotonic()
                 first_failure = now if first_failure is None else first_failure
                 if now - first_failure >= self.retry_for_s:
+                    where = self.store.describe() if self.store is not None else str(exc).split(": ", 1)[0]
                     raise StoreError(
-                        f"{self.store.describe()} unreachable for {now - first_failure:.0f} s: {exc}; data since checkpoint "
-                        f"{self.last_checkpoint!r} is not stored ({len(items)} batch(es) of {items[0].kind}, "
-                        f"{len(frame) + self._queued_rows():,} rows, still queued)") from exc
+                        f"{where} unreachable for {now - first_failure:.0f} s: {_cause(exc)}; data since "
+                        f"checkpoint {self.last_checkpoint!r} is not stored ({pending}, still queued)") from exc
                 log.warning("%s; retrying in %.2f s", exc, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, self.max_backoff_s)
-                try:
-                    self.store.reconnect()
-                    self.reconnects += 1
-                except StoreUnavailable:
-                    pass
-        self.written_rows += len(frame)
-        if checkpoint is not None:
-            self.last_checkpoint = checkpoint
+                if self.store is not None:
+                    try:
+                        self.store.reconnect()
+                        self.reconnects += 1
+                    except StoreUnavailable:
+                        pass
 
     def _queued_rows(self) -> int:
         return sum(len(i.frame) for i in list(self._queue.queue) if isinstance(i, _Item))
