@@ -95,14 +95,14 @@ class Store(ABC):
     def migrate(self) -> list[int]:
         """Apply the pending migrations in order (idempotent); return the versions applied."""
         try:
-            if not pending(self.schema_version()):
-                return []  # up to date: no write lock needed
+            current: int | None = self.schema_version()
         except StoreUnavailable:
             raise
-        except StoreError as exc:
-            if "newer" in str(exc) or "knows versions" in str(exc):
-                raise
-            self._rollback_quietly()  # no schema_version table yet
+        except StoreError:  # no schema_version table yet
+            self._rollback_quietly()
+            current = None
+        if current is not None and not pending(current):
+            return []  # up to date: no write lock needed
         applied = []
         with self.batch():
             self._lock_for_migration()
