@@ -5,14 +5,14 @@ and the SQL statements for a dialect. :func:`pending` says which ones a database
 a database newer than this code is refused with a :class:`StoreError` rather than used.
 
 >>> [m.version for m in MIGRATIONS]
-[1]
->>> [m.version for m in pending(0)], pending(1)
-([1], [])
+[1, 2]
+>>> [m.version for m in pending(0)], [m.version for m in pending(1)], pending(2)
+([1, 2], [2], [])
 >>> pending(99)
 Traceback (most recent call last):
 ...
 fraudstream.errors.StoreError: the database has schema version 99 but this fraudstream knows \
-versions up to 1: upgrade fraudstream (or use another database)
+versions up to 2: upgrade fraudstream (or use another database)
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ class Migration:
 
 
 def _load() -> tuple[Migration, ...]:
-    from fraudstream.store.migrations import m0001_initial
+    from fraudstream.store.migrations import m0001_initial, m0002_dashboard
 
-    found = (m0001_initial.MIGRATION,)
+    found = (m0001_initial.MIGRATION, m0002_dashboard.MIGRATION)
     versions = [m.version for m in found]
     if versions != list(range(1, len(found) + 1)):
         raise StoreError(f"migration versions must run 1, 2, 3, ... without gaps, got {versions}")
