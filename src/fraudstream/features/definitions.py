@@ -66,10 +66,6 @@ class KindPlan:
     risk_windows: tuple[str, ...]
     event_columns: tuple[str, ...]
 
-    @property
-    def customer_outputs(self) -> bool:
-        return self.kind == "customer"
-
     def win_ns(self) -> np.ndarray:
         return np.asarray([window_ns(w) for w in self.windows], np.int64)
 

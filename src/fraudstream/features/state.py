@@ -75,9 +75,10 @@ class EntityState:
         self.geo_sums = np.zeros((n, 2), np.float64)
         self.enter = np.zeros(n, np.int64)
         self.leave = np.zeros((n, nr), np.int64)
+        self.live = np.zeros(n, np.bool_)
 
     SLOT_ARRAYS = ("offset", "cap", "start", "end", "last_ts", "heads", "sums", "sumsq", "geo_sums",
-                   "enter", "leave")
+                   "enter", "leave", "live")
 
     def __len__(self) -> int:
         return len(self.index)
@@ -114,6 +115,7 @@ class EntityState:
                 self.ids[slot] = keys[j]
                 found[j] = slot
             self._reset(np.asarray(new_slots, np.int64))
+            self.live[new_slots] = True
         return found[codes]
 
     def _reset(self, slots: np.ndarray) -> None:
@@ -169,7 +171,7 @@ class EntityState:
 
     def compact(self) -> None:
         """Re-lay every live ring end to end, shrunk to 1.25 x its live events."""
-        slots = np.asarray(sorted(self.index.values()), np.int64)
+        slots = np.flatnonzero(self.live)
         live = self.end[slots] - self.start[slots]
         new_cap = np.where(live > 0, np.maximum(_MIN_CAP, np.ceil(live * _GROWTH)), 0).astype(np.int64)
         new_offset = np.concatenate(([0], np.cumsum(new_cap)[:-1])).astype(np.int64)
@@ -191,7 +193,7 @@ class EntityState:
         ``max_entities``, of the least recently seen ones. Returns how many were evicted."""
         if not self.index:
             return 0
-        slots = np.fromiter(self.index.values(), np.int64, len(self.index))
+        slots = np.flatnonzero(self.live)
         last = self.last_ts[slots]
         drop = last < older_than_ns if older_than_ns is not None else np.zeros(len(slots), bool)
         if max_entities is not None and len(slots) - drop.sum() > max_entities:
