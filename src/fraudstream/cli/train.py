@@ -146,7 +146,7 @@ def train(world: str | None, data: Path | None, schema: str | None, seed: int, d
     threshold = ThresholdSpec(budget=threshold_budget, target_precision=target_precision)
     run = experiment.train(source, feature_set, split, detector, threshold, out=out, overwrite=overwrite, k=k,
                            investigation_cost=investigation_cost)
-    console = Console()
+    console = Console(soft_wrap=True)
     _print_summary(console, run.result, f"{detector_name} on {feature_set} features")
     console.print(f"model saved to {run.folder}")
     if report_dir is not None:
@@ -189,6 +189,6 @@ def evaluate(model_dir: Path, world: str | None, data: Path | None, schema: str 
     cost_given = ctx.get_parameter_source("investigation_cost") == click.core.ParameterSource.COMMANDLINE
     result = experiment.evaluate_model(model_dir, source, split, k=k if k_given else None,
                                        investigation_cost=investigation_cost if cost_given else None)
-    console = Console()
+    console = Console(soft_wrap=True)
     _print_summary(console, result, f"model {model_dir}")
     console.print(f"report written to {write_report(result, report_dir) / 'report.html'}")

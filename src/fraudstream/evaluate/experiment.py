@@ -50,7 +50,7 @@ from fraudstream.worlds import get_world
 
 __all__ = [
     "DataSource", "DetectorSpec", "Prepared", "SplitSpec", "ThresholdSpec", "TrainRun",
-    "choose_threshold", "evaluate_model", "fit_on_split", "make_detector", "make_splits", "prepare", "train",
+    "choose_threshold", "evaluate_model", "evaluate_on_split", "fit_on_split", "make_detector", "make_splits", "prepare", "train",
 ]
 
 log = logging.getLogger(__name__)
@@ -278,7 +278,7 @@ def fit_on_split(prepared: Prepared, split: Split, detector_spec: DetectorSpec,
     detector = make_detector(detector_spec, X)
     supervised = detector.kind in ("gbm", "ann", "forest", "online", "ensemble")
     detector.fit(X, y if supervised else None)
-    days = prepared.frame["ts"].to_numpy()[split.train]
+    days = prepared.frame["ts"].iloc[split.train].dt.floor("D").to_numpy()
     info = choose_threshold(detector, threshold_spec or ThresholdSpec(), X, y, days)
     return detector, info
 
