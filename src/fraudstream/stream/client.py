@@ -144,10 +144,12 @@ class DataStreamClient:
                                read_timeout_s=self.read_timeout_s, should_stop=lambda: not self.running)
         self._print(f"Connecting to {self.host}:{self.port}...")
         self.running = True
+        messages = reader.messages()
         try:
-            messages = reader.messages()
             first = True
             for message in messages:
+                if not self.running:  # set by a hook: not one more transaction after that
+                    break
                 if first:
                     self._print(f"Connected as {self.client_id}")
                     self._print("Receiving data stream. Press Ctrl+C to stop\n")
@@ -156,6 +158,7 @@ class DataStreamClient:
         except KeyboardInterrupt:
             self._print("\n\nDisconnecting from stream...")
         finally:
+            messages.close()
             was_connected = reader.connections > 0
             self.running = False
             if was_connected:
