@@ -59,6 +59,7 @@ HANDBOOK_START = pd.Timestamp("2018-07-25", tz="UTC")
 """First training day of the Handbook's protocol (test week 2018-08-08..14)."""
 
 SPLIT_KINDS = ("handbook", "temporal", "prequential")
+SUPERVISED_KINDS = ("gbm", "ann", "forest", "online", "ensemble")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,6 +173,15 @@ class DetectorSpec:
     kind: str = "gbm"
     preset: str | None = None
     params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    use_labels: bool | None = None
+    """Pass training labels to ``fit``: default yes for supervised kinds and for the autoencoder
+    preset ``seed002`` (which, as the seed, learns legitimate rows only), no otherwise."""
+
+    @property
+    def fits_with_labels(self) -> bool:
+        if self.use_labels is not None:
+            return self.use_labels
+        return self.kind in SUPERVISED_KINDS or (self.kind, self.preset) == ("autoencoder", "seed002")
 
     @classmethod
     def parse(cls, text: str, params: Mapping[str, Any] | None = None) -> DetectorSpec:
@@ -184,7 +194,7 @@ class DetectorSpec:
         return cls(kind, preset or None, dict(params or {}))
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.kind, "preset": self.preset, "params": dict(self.params)}
+        return {"kind": self.kind, "preset": self.preset, "params": dict(self.params), "use_labels": self.use_labels}
 
 
 def make_detector(spec: DetectorSpec, features: pd.DataFrame) -> Detector:
@@ -276,8 +286,7 @@ def fit_on_split(prepared: Prepared, split: Split, detector_spec: DetectorSpec,
     if shuffle_labels_seed is not None:
         y = np.random.default_rng(shuffle_labels_seed).permutation(y)
     detector = make_detector(detector_spec, X)
-    supervised = detector.kind in ("gbm", "ann", "forest", "online", "ensemble")
-    detector.fit(X, y if supervised else None)
+    detector.fit(X, y if detector_spec.fits_with_labels else None)
     days = prepared.frame["ts"].iloc[split.train].dt.floor("D").to_numpy()
     info = choose_threshold(detector, threshold_spec or ThresholdSpec(), X, y, days)
     return detector, info
