@@ -212,7 +212,7 @@ def table_rows(table: Table, frame: pd.DataFrame, defaults: dict[str, Any] | Non
     return _complete(table, columns, n)
 
 
-_INTEGER_TEXT = r"-?(0|[1-9][0-9]{0,17})"
+_INTEGER_TEXT = r"-?(0|[1-9][0-9]{0,18})"
 
 
 def restore_ids(values: pd.Series) -> pd.Series:
@@ -222,7 +222,10 @@ def restore_ids(values: pd.Series) -> pd.Series:
     ([1, 20], ['1', 'C7'])
     """
     if len(values) and values.notna().all() and values.astype(str).str.fullmatch(_INTEGER_TEXT).all():
-        return values.astype(np.int64)
+        try:
+            return values.astype(np.int64)
+        except (OverflowError, ValueError):  # beyond int64
+            return values
     return values
 
 
