@@ -150,3 +150,27 @@ def test_browser_page_is_self_contained_and_live(server_port):
     assert "http://" not in page and "https://" not in page  # no CDN, nothing external
     assert data is not None and data["count"] > 0 and data["client_id"] == "Web"
     assert len(data["rows"]) == min(20, data["count"]) and len(data["rows"][0]) == 5
+
+
+def test_watch_view_highlights_inline_fraud_and_delayed_labels():
+    from rich.console import Console
+
+    from fraudstream.cli.watch_view import WatchState
+
+    state = WatchState("V", "127.0.0.1:1", rows=3)
+    state.add({"type": "connection", "message": "hi"})
+    for i in range(1, 5):
+        state.add({"transactionID": i, "userID": i, "amount": 10.0 * i, "itemID": f"B{i}",
+                   "timestamp": "2024-01-01T00:00:00", "isFraud": i == 3, **({"fraudPattern": "round_numbers"}
+                                                                                 if i == 3 else {})}, now=float(i))
+    state.add({"type": "label", "transactionID": 4, "isFraud": True, "fraudPattern": "sudden_spike"})
+    state.add({"type": "label", "transactionID": 1, "isFraud": False})  # no longer shown: ignored in the table
+    assert [row["id"] for row in state.rows] == [2, 3, 4]
+    assert [row["fraud"] for row in state.rows] == [False, True, True]
+    assert (state.count, state.frauds, state.labels, state.labelled_fraud) == (4, 1, 2, 1)
+    assert state.stats.get_statistics()["total_amount"] == 100.0
+    console = Console(record=True, width=120, force_terminal=True, color_system="truecolor")
+    console.print(state.render())
+    html = console.export_html(inline_styles=True)
+    assert "FRAUD round_numbers" in html and "FRAUD sudden_spike" in html
+    assert html.count("background-color: #800000") >= 2  # the two fraud rows, white on red

@@ -141,3 +141,22 @@ def test_async_refused(free_port):
 
     with pytest.raises(TransportError, match="no server at"):
         asyncio.run(run())
+
+
+@pytest.mark.parametrize("mode", ["inline", "hidden"])
+def test_batch_decoding_equals_the_adapter(classroom_frame, mode):
+    """Oracle: the columnar batch decoder gives the adapter's frame, fraud and hidden labels too."""
+    from fraudstream.adapters.classroom import encode_lines
+    from fraudstream.stream.messages import frame_of
+
+    rows = [decode_line(line) for line in encode_lines(classroom_frame(40, fraud_every=7), labels=mode)]
+    expected = ClassroomAdapter().to_canonical(pd.DataFrame.from_records(rows))
+    pd.testing.assert_frame_equal(frame_of(rows), expected)
+
+
+def test_batch_decoding_names_a_missing_field():
+    from fraudstream.errors import InvalidRecord
+    from fraudstream.stream.messages import frame_of
+
+    with pytest.raises(InvalidRecord, match="missing field itemID"):
+        frame_of([{"transactionID": 1, "userID": 2, "amount": 3.0, "timestamp": "2024-01-01T00:00:00"}])

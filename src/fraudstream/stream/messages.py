@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from fraudstream.adapters.classroom import ClassroomAdapter
@@ -105,10 +106,47 @@ def to_canonical_label(label: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def frame_of(transactions: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """Many transactions of one stream as a canonical DataFrame (columnar decoding)."""
-    raw = pd.DataFrame.from_records(list(transactions))
-    if len(raw) and "transactionID" in raw.columns:
-        return ClassroomAdapter().to_canonical(raw)
+    """Many transactions of one stream as a canonical DataFrame (columnar decoding).
+
+    Classroom lines give the same frame as
+    :meth:`~fraudstream.adapters.classroom.ClassroomAdapter.to_canonical`, built column by column.
+    """
+    rows = list(transactions)
+    if rows and "transactionID" in rows[0]:
+        return _classroom_frame(rows)
+    raw = pd.DataFrame.from_records(rows)
     if "ts" in raw.columns:
         raw["ts"] = pd.to_datetime(raw["ts"], utc=True, format="ISO8601")
     return raw
+
+
+def _classroom_frame(rows: list[Mapping[str, Any]]) -> pd.DataFrame:
+    keys: set[str] = set().union(*rows)
+    missing = [field for field in ClassroomAdapter.required if field not in keys]
+    if missing:
+        return ClassroomAdapter().to_canonical(pd.DataFrame.from_records(rows))  # raises, naming the field
+
+    def column(key: str) -> list[Any]:
+        return [row.get(key) for row in rows]
+
+    items = column("itemID")
+    stamps = np.array(column("timestamp"), dtype="datetime64[s]").astype("datetime64[ns]")
+    out: dict[str, Any] = {
+        "tx_id": np.array(column("transactionID"), dtype=np.int64),
+        "ts": pd.DatetimeIndex(stamps).tz_localize("UTC"),
+        "customer_id": np.array(column("userID"), dtype=np.int64),
+        "merchant_id": column("merchantID") if "merchantID" in keys else ["unknown"] * len(rows),
+        "amount": np.array(column("amount"), dtype=np.float64),
+        "category": [item[:1] if item else None for item in items],
+        "item_id": items,
+    }
+    for wire in ("isWeekend", "hourOfDay", "daysSinceLastTransaction", "userProfile"):
+        if wire in keys:
+            out[_CLASSROOM_TO_CANONICAL[wire]] = column(wire)
+    if "isFraud" in keys:
+        is_fraud = np.array(column("isFraud"), dtype=bool)
+        out["is_fraud"] = is_fraud
+        out["fraud_pattern"] = pd.Series(
+            [pattern if fraud else None for pattern, fraud in zip(column("fraudPattern"), is_fraud, strict=True)],
+            dtype=object)
+    return pd.DataFrame(out)

@@ -122,7 +122,7 @@ class AsyncTransactionStream:
                 log.warning("connection to %s lost: %s", self.address, error)
                 return
             if not data:
-                log.warning("connection closed by server %s", self.address)
+                log.info("connection closed by server %s", self.address)
                 return
             for line in splitter.feed(data):
                 message = parse_message(line)
