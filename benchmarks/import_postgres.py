@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -36,6 +36,14 @@ import psycopg
 from fraudstream.store import open_store
 from fraudstream.store.importer import import_file
 
+UPSERT_BEHAVIOUR = (
+    "INSERT INTO customer_behavior VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (customer_id) DO UPDATE SET "
+    "event_timestamp = excluded.event_timestamp, "
+    "latest_transaction_timestamp = excluded.latest_transaction_timestamp, "
+    "total_spent_last_month = excluded.total_spent_last_month, "
+    "most_common_category = excluded.most_common_category, "
+    "last_merchant_city_state = excluded.last_merchant_city_state"
+)
 SEED004_COLUMNS = ["trans_date_trans_time", "cc_num", "merchant", "category", "amt", "city", "state"]
 
 
@@ -43,8 +51,26 @@ def kaggle_file(rows: int, seed: int) -> Path:
     path = Path(tempfile.gettempdir()) / f"fraudstream_bench_kaggle_{rows}_{seed}.csv"
     if not path.exists():
         partial = path.with_suffix(".partial.csv")
-        subprocess.run([sys.executable, "-m", "fraudstream", "generate", "--world", "sparkov", "--schema", "kaggle",
-                        "--rows", str(rows), "--seed", str(seed), "--out", str(partial), "--quiet"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "fraudstream",
+                "generate",
+                "--world",
+                "sparkov",
+                "--schema",
+                "kaggle",
+                "--rows",
+                str(rows),
+                "--seed",
+                str(seed),
+                "--out",
+                str(partial),
+                "--quiet",
+            ],
+            check=True,
+        )
         partial.rename(path)
     return path
 
@@ -55,12 +81,16 @@ def baseline(path: Path, url: str, schema: str, chunk_rows: int) -> tuple[float,
     stored = 0
     with psycopg.connect(url) as conn:
         conn.execute(f"SET search_path TO {schema}")
-        conn.execute("CREATE TABLE IF NOT EXISTS transactions (trans_date_trans_time TIMESTAMP, cc_num VARCHAR(255), "
-                     "merchant VARCHAR(255), category VARCHAR(255), amt DECIMAL(10,2), city VARCHAR(255), "
-                     "state VARCHAR(255))")
-        conn.execute("CREATE TABLE IF NOT EXISTS customer_behavior (customer_id TEXT PRIMARY KEY, "
-                     "event_timestamp TEXT, latest_transaction_timestamp TEXT, total_spent_last_month NUMERIC, "
-                     "most_common_category TEXT, last_merchant_city_state TEXT)")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS transactions (trans_date_trans_time TIMESTAMP, cc_num VARCHAR(255), "
+            "merchant VARCHAR(255), category VARCHAR(255), amt DECIMAL(10,2), city VARCHAR(255), "
+            "state VARCHAR(255))"
+        )
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS customer_behavior (customer_id TEXT PRIMARY KEY, "
+            "event_timestamp TEXT, latest_transaction_timestamp TEXT, total_spent_last_month NUMERIC, "
+            "most_common_category TEXT, last_merchant_city_state TEXT)"
+        )
         conn.commit()
         for chunk in pd.read_csv(path, chunksize=chunk_rows):
             chunk.columns = [c.lower() for c in chunk.columns]
@@ -68,10 +98,10 @@ def baseline(path: Path, url: str, schema: str, chunk_rows: int) -> tuple[float,
             buffer = io.StringIO()
             chunk[SEED004_COLUMNS].to_csv(buffer, sep="\t", header=False, index=False)
             buffer.seek(0)
-            with conn.cursor() as cursor:
-                with cursor.copy(f"COPY transactions ({', '.join(SEED004_COLUMNS)}) FROM STDIN") as copy:
-                    while data := buffer.read(1 << 20):
-                        copy.write(data)
+            copy_sql = f"COPY transactions ({', '.join(SEED004_COLUMNS)}) FROM STDIN"
+            with conn.cursor() as cursor, cursor.copy(copy_sql) as copy:
+                while data := buffer.read(1 << 20):
+                    copy.write(data)
             conn.commit()
             stored += len(chunk)
             chunk["trans_date_trans_time"] = pd.to_datetime(chunk["trans_date_trans_time"])
@@ -81,24 +111,30 @@ def baseline(path: Path, url: str, schema: str, chunk_rows: int) -> tuple[float,
                     latest = group.loc[group["trans_date_trans_time"].idxmax()]
                     recent = group[group["trans_date_trans_time"] >= one_month_ago]
                     cursor.execute(
-                        "INSERT INTO customer_behavior VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (customer_id) "
-                        "DO UPDATE SET event_timestamp = excluded.event_timestamp, latest_transaction_timestamp = "
-                        "excluded.latest_transaction_timestamp, total_spent_last_month = "
-                        "excluded.total_spent_last_month, most_common_category = excluded.most_common_category, "
-                        "last_merchant_city_state = excluded.last_merchant_city_state",
-                        (str(cc_num), latest["trans_date_trans_time"].isoformat(),
-                         latest["trans_date_trans_time"].isoformat(), str(recent["amt"].sum()),
-                         group["category"].mode()[0], f"{latest['city']}, {latest['state']}"))
+                        UPSERT_BEHAVIOUR,
+                        (
+                            str(cc_num),
+                            latest["trans_date_trans_time"].isoformat(),
+                            latest["trans_date_trans_time"].isoformat(),
+                            str(recent["amt"].sum()),
+                            group["category"].mode()[0],
+                            f"{latest['city']}, {latest['state']}",
+                        ),
+                    )
             conn.commit()
     return time.perf_counter() - start, stored
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=1_800_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--chunk-rows", type=int, default=75_000)
-    parser.add_argument("--url", default=os.environ.get("FRAUDSTREAM_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--url", default=os.environ.get("FRAUDSTREAM_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+    )
     parser.add_argument("--skip-baseline", action="store_true")
     args = parser.parse_args()
     path = kaggle_file(args.rows, args.seed)
@@ -112,17 +148,21 @@ def main() -> None:
         print(report.summary())
         if not args.skip_baseline:
             seconds, stored = baseline(path, args.url, base_schema, args.chunk_rows)
-            print(f"baseline (seed 004 pandas chunks + COPY + per-customer upserts): {stored:,} rows in "
-                  f"{seconds:.1f} s, {stored / seconds:,.0f} rows/s")
+            print(
+                f"baseline (seed 004 pandas chunks + COPY + per-customer upserts): {stored:,} rows in "
+                f"{seconds:.1f} s, {stored / seconds:,.0f} rows/s"
+            )
             print(f"ratio baseline/fraudstream time: {seconds / report.seconds:.2f}x")
     finally:
         for schema in (ours_schema, base_schema):
             admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         admin.close()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, load {load:.1f}; "
-          f"python {platform.python_version()}; date {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; "
-          f"simulated data (sparkov world, seed {args.seed}), {args.rows:,} rows")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, load {load:.1f}; "
+        f"python {platform.python_version()}; date {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "
+        f"simulated data (sparkov world, seed {args.seed}), {args.rows:,} rows"
+    )
 
 
 if __name__ == "__main__":

@@ -49,8 +49,20 @@ def run(*args: str) -> str:
 
 def generate(tmp_path: Path, world: str, schema: str, rows: int, name: str) -> Path:
     out = tmp_path / name
-    run("generate", "--world", world, "--schema", schema, "--rows", str(rows), "--seed", "5", "--out", str(out),
-        "--quiet")
+    run(
+        "generate",
+        "--world",
+        world,
+        "--schema",
+        schema,
+        "--rows",
+        str(rows),
+        "--seed",
+        "5",
+        "--out",
+        str(out),
+        "--quiet",
+    )
     return out
 
 
@@ -67,7 +79,9 @@ def test_kaggle_file_maps_stores_profiles_and_reimports_nothing(tmp_path, url):
         stored = store.transactions(limit=1000, with_labels=True)
         assert sorted(stored["tx_id"]) == sorted(f"cards:{i}" for i in range(400))
         row = stored.set_index("tx_id").loc["cards:7"]
-        assert row["customer_id"] == source.loc[7, "cc_num"] and row["merchant_id"] == source.loc[7, "merchant"]
+        assert (
+            row["customer_id"] == source.loc[7, "cc_num"] and row["merchant_id"] == source.loc[7, "merchant"]
+        )
         assert row["amount"] == source.loc[7, "amt"] and row["region"] == source.loc[7, "state"]
         assert row["city"] == source.loc[7, "city"] and row["trans_num"] == source.loc[7, "trans_num"]
         assert row["ts"] == pd.Timestamp(source.loc[7, "trans_date_trans_time"], tz="UTC")
@@ -98,15 +112,30 @@ def test_handbook_csv_and_parquet(tmp_path, url):
 def test_ulb_like_and_paysim_like_csv(tmp_path, url):
     rng = np.random.default_rng(1)
     n = 250
-    ulb = pd.DataFrame({"Time": np.sort(rng.uniform(0, 172_000, n)).round(0),
-                        **{f"V{i}": rng.normal(size=n).round(6) for i in range(1, 29)},
-                        "Amount": rng.gamma(2, 40, n).round(2), "Class": (rng.random(n) < 0.05).astype(int)})
+    ulb = pd.DataFrame(
+        {
+            "Time": np.sort(rng.uniform(0, 172_000, n)).round(0),
+            **{f"V{i}": rng.normal(size=n).round(6) for i in range(1, 29)},
+            "Amount": rng.gamma(2, 40, n).round(2),
+            "Class": (rng.random(n) < 0.05).astype(int),
+        }
+    )
     ulb.to_csv(tmp_path / "creditcard.csv", index=False)
-    paysim = pd.DataFrame({"step": np.sort(rng.integers(1, 40, n)), "type": rng.choice(["PAYMENT", "TRANSFER"], n),
-                           "amount": rng.gamma(2, 500, n).round(2), "nameOrig": [f"C{i % 60}" for i in range(n)],
-                           "oldbalanceOrg": 1000.0, "newbalanceOrig": 0.0,
-                           "nameDest": [f"M{i % 17}" for i in range(n)], "oldbalanceDest": 0.0,
-                           "newbalanceDest": 0.0, "isFraud": (rng.random(n) < 0.1).astype(int), "isFlaggedFraud": 0})
+    paysim = pd.DataFrame(
+        {
+            "step": np.sort(rng.integers(1, 40, n)),
+            "type": rng.choice(["PAYMENT", "TRANSFER"], n),
+            "amount": rng.gamma(2, 500, n).round(2),
+            "nameOrig": [f"C{i % 60}" for i in range(n)],
+            "oldbalanceOrg": 1000.0,
+            "newbalanceOrig": 0.0,
+            "nameDest": [f"M{i % 17}" for i in range(n)],
+            "oldbalanceDest": 0.0,
+            "newbalanceDest": 0.0,
+            "isFraud": (rng.random(n) < 0.1).astype(int),
+            "isFlaggedFraud": 0,
+        }
+    )
     paysim.to_csv(tmp_path / "paysim.csv", index=False)
     assert "(ulb)" in import_(tmp_path / "creditcard.csv", url)
     assert "(paysim)" in import_(tmp_path / "paysim.csv", url)
@@ -118,7 +147,8 @@ def test_ulb_like_and_paysim_like_csv(tmp_path, url):
         assert stored.loc["paysim:9", "customer_id"] == paysim.loc[9, "nameOrig"]
         assert stored.loc["paysim:9", "category"] == paysim.loc[9, "type"]
         assert stored.loc["paysim:9", "ts"] == pd.Timestamp("2024-01-01", tz="UTC") + pd.Timedelta(
-            hours=int(paysim.loc[9, "step"]))
+            hours=int(paysim.loc[9, "step"])
+        )
         assert int(stored["is_fraud"].sum()) == int(ulb["Class"].sum() + paysim["isFraud"].sum())
         assert len(store.profiles()) == 1 + 60  # ULB has one "unknown" customer
 
@@ -136,7 +166,7 @@ def test_malformed_rows_are_rejected_with_their_line_numbers(tmp_path, url):
 
     edit(3, cc, "")  # missing cc_num
     edit(5, amt, "abc")  # bad amount
-    lines[6] = lines[6].replace(',"', ',"broken ', 1).replace('",', ',', 1)  # line 7: a quote left open
+    lines[6] = lines[6].replace(',"', ',"broken ', 1).replace('",', ",", 1)  # line 7: a quote left open
     edit(130, cc, "")  # after the broken row, in the second chunk: line numbers still right
     path.write_text("\n".join(lines) + "\n")
     rejects = tmp_path / "bad.rejects.csv"
@@ -164,6 +194,7 @@ def test_bad_arguments_are_one_line_errors(tmp_path):
     missing = CliRunner().invoke(cli, ["import", str(tmp_path / "nope.csv"), "--store", "sqlite:///x.db"])
     assert missing.exit_code == 2 and "no such file" in missing.output
     (tmp_path / "odd.csv").write_text("a,b\n1,2\n")
-    unknown = CliRunner().invoke(cli, ["import", str(tmp_path / "odd.csv"), "--store",
-                                       f"sqlite:///{tmp_path / 'x.db'}"])
+    unknown = CliRunner().invoke(
+        cli, ["import", str(tmp_path / "odd.csv"), "--store", f"sqlite:///{tmp_path / 'x.db'}"]
+    )
     assert unknown.exit_code == 2 and "match no known schema" in unknown.output

@@ -7,7 +7,6 @@ import asyncio
 import socket
 import threading
 
-
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
 

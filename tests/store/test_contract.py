@@ -59,9 +59,16 @@ def test_tx_id_is_unique_across_partitions(store, make_frame):
 def test_decisions_and_alerts_round_trip_and_replace(store, make_frame):
     frame = cards(make_frame)
     store.write_transactions(frame)
-    decisions = pd.DataFrame({"tx_id": [1, 2], "score": [0.1, 0.9], "verdict": ["legit", "fraud"],
-                              "model_version": ["gbm-1", "gbm-1"], "reasons": [{"amount": 0.7}, None],
-                              "decided_at": pd.to_datetime(["2024-05-01", "2024-05-01"], utc=True)})
+    decisions = pd.DataFrame(
+        {
+            "tx_id": [1, 2],
+            "score": [0.1, 0.9],
+            "verdict": ["legit", "fraud"],
+            "model_version": ["gbm-1", "gbm-1"],
+            "reasons": [{"amount": 0.7}, None],
+            "decided_at": pd.to_datetime(["2024-05-01", "2024-05-01"], utc=True),
+        }
+    )
     assert store.write_decisions(decisions) == 2
     store.write_decisions(decisions.assign(score=[0.2, 0.95]))  # same (tx_id, model_version): replaced
     store.write_decisions(decisions.assign(model_version="gbm-2"))
@@ -70,8 +77,17 @@ def test_decisions_and_alerts_round_trip_and_replace(store, make_frame):
     one = back[back["model_version"] == "gbm-1"].sort_values("tx_id")
     assert one["score"].tolist() == [0.2, 0.95] and one["reasons"].tolist() == [{"amount": 0.7}, None]
     assert one["ts"].tolist() == frame["ts"].iloc[:2].tolist()  # event time looked up from the store
-    alerts = pd.DataFrame({"tx_id": [2], "kind": ["velocity"], "customer_id": [2], "severity": ["high"],
-                           "score": [0.9], "message": ["3 cards in 1 min"], "details": [{"n": 3}]})
+    alerts = pd.DataFrame(
+        {
+            "tx_id": [2],
+            "kind": ["velocity"],
+            "customer_id": [2],
+            "severity": ["high"],
+            "score": [0.9],
+            "message": ["3 cards in 1 min"],
+            "details": [{"n": 3}],
+        }
+    )
     store.write_alerts(alerts)
     store.write_alerts(alerts.assign(status="closed"))
     got = store.alerts()
@@ -83,11 +99,30 @@ def test_decisions_and_alerts_round_trip_and_replace(store, make_frame):
 def test_labels_keep_history_and_latest_wins(store, make_frame):
     store.write_transactions(cards(make_frame).drop(columns=["is_fraud", "fraud_pattern"]))
     t1, t2 = pd.Timestamp("2024-06-01", tz="UTC"), pd.Timestamp("2024-06-02", tz="UTC")
-    store.write_labels(pd.DataFrame({"tx_id": [1, 2], "is_fraud": [True, False], "source": ["stream", "stream"],
-                                     "labelled_at": [t1, t1]}))
-    store.write_labels(pd.DataFrame({"tx_id": [1], "is_fraud": [False], "source": ["review"], "labelled_at": [t2],
-                                     "fraud_pattern": [None]}))
-    store.write_labels(pd.DataFrame({"tx_id": [1], "is_fraud": [False], "source": ["review"], "labelled_at": [t2]}))
+    store.write_labels(
+        pd.DataFrame(
+            {
+                "tx_id": [1, 2],
+                "is_fraud": [True, False],
+                "source": ["stream", "stream"],
+                "labelled_at": [t1, t1],
+            }
+        )
+    )
+    store.write_labels(
+        pd.DataFrame(
+            {
+                "tx_id": [1],
+                "is_fraud": [False],
+                "source": ["review"],
+                "labelled_at": [t2],
+                "fraud_pattern": [None],
+            }
+        )
+    )
+    store.write_labels(
+        pd.DataFrame({"tx_id": [1], "is_fraud": [False], "source": ["review"], "labelled_at": [t2]})
+    )
     history = store.read_labels()
     assert len(history) == 3
     latest = store.read_labels(latest_only=True).set_index("tx_id")["is_fraud"].to_dict()
@@ -115,8 +150,14 @@ def test_models_metrics_and_checkpoints(store):
     models = store.models("gbm")
     assert models["version"].tolist() == ["1", "2"] and models.loc[1, "metadata"] == {"auc": 0.94}
     at = pd.Timestamp("2024-03-01T12:00", tz="UTC")
-    points = pd.DataFrame({"name": ["precision", "precision"], "value": [0.8, 0.7], "at": [at, at],
-                           "labels": [{"model": "gbm", "k": 100}, {"k": 100, "model": "rules"}]})
+    points = pd.DataFrame(
+        {
+            "name": ["precision", "precision"],
+            "value": [0.8, 0.7],
+            "at": [at, at],
+            "labels": [{"model": "gbm", "k": 100}, {"k": 100, "model": "rules"}],
+        }
+    )
     assert store.write_metrics(points) == 2
     store.write_metrics(points)  # same (name, at, labels): stored once
     assert store.metrics("precision")["value"].tolist() == [0.8, 0.7]
@@ -153,17 +194,24 @@ def test_migrations_from_empty_and_rerun(store, reopen):
 
 def test_newer_database_than_the_code_is_refused(store, reopen):
     store._execute("INSERT INTO schema_version (version, description) VALUES (99, 'from the future')")
-    with pytest.raises(StoreError, match="schema version 99 but this fraudstream knows versions up to 1"):
+    with pytest.raises(
+        StoreError, match=f"schema version 99 but this fraudstream knows versions up to {LATEST}"
+    ):
         reopen()
 
 
 def test_retention_drops_whole_old_months(store, make_frame):
     frame = cards(make_frame)  # 2024-01-20 .. 2024-02-24
     store.write_transactions(frame)
-    store.write_decisions(pd.DataFrame({"tx_id": [1, 6], "score": [0.5, 0.5], "verdict": ["legit", "legit"],
-                                        "model_version": ["m", "m"]}))
+    store.write_decisions(
+        pd.DataFrame(
+            {"tx_id": [1, 6], "score": [0.5, 0.5], "verdict": ["legit", "legit"], "model_version": ["m", "m"]}
+        )
+    )
     dropped = store.drop_older_than(10, now="2024-02-20")  # cutoff 2024-02-10: January has ended
-    assert any(d.startswith("transactions") for d in dropped) and any(d.startswith("decisions") for d in dropped)
+    assert any(d.startswith("transactions") for d in dropped) and any(
+        d.startswith("decisions") for d in dropped
+    )
     assert store.transactions()["tx_id"].tolist() == [3, 4, 5, 6]
     assert store.decisions()["tx_id"].tolist() == [6]
     assert store.write_transactions(frame) == 2  # the dropped ids can be stored again
@@ -171,9 +219,17 @@ def test_retention_drops_whole_old_months(store, make_frame):
 
 def test_profiles_upsert_keeps_the_newest(store):
     t = pd.Timestamp("2024-01-01", tz="UTC")
-    profiles = pd.DataFrame({"customer_id": ["1", "2"], "latest_ts": [t, t], "spend_30d": [10.0, 5.0],
-                             "tx_count_30d": [2, 1], "most_common_category": ["food", None],
-                             "last_location": ["Austin, TX", None], "last_merchant": ["M1", "M2"]})
+    profiles = pd.DataFrame(
+        {
+            "customer_id": ["1", "2"],
+            "latest_ts": [t, t],
+            "spend_30d": [10.0, 5.0],
+            "tx_count_30d": [2, 1],
+            "most_common_category": ["food", None],
+            "last_location": ["Austin, TX", None],
+            "last_merchant": ["M1", "M2"],
+        }
+    )
     assert store.upsert_profiles(profiles) == 2
     older = profiles.assign(latest_ts=t - pd.Timedelta(days=1), spend_30d=[1.0, 1.0])
     newer = profiles.iloc[:1].assign(latest_ts=t + pd.Timedelta(days=1), spend_30d=[99.0])

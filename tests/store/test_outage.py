@@ -11,19 +11,25 @@ import numpy as np
 import pandas as pd
 import psycopg
 import pytest
+from store_proxy import PG_ADMIN, Proxy, require_service
 
 from fraudstream.errors import StoreError
 from fraudstream.store import open_store
 from fraudstream.store.buffered import BufferedWriter
 
-from store_proxy import PG_ADMIN, Proxy, require_service
-
 
 def batch(start: int, n: int = 50) -> pd.DataFrame:
     ids = np.arange(start, start + n, dtype=np.int64)
-    return pd.DataFrame({"tx_id": ids, "ts": pd.Timestamp("2024-03-01", tz="UTC") + pd.to_timedelta(ids, unit="min"),
-                         "customer_id": ids % 7, "merchant_id": "M1", "amount": np.full(n, 10.0),
-                         "is_fraud": ids % 10 == 0})
+    return pd.DataFrame(
+        {
+            "tx_id": ids,
+            "ts": pd.Timestamp("2024-03-01", tz="UTC") + pd.to_timedelta(ids, unit="min"),
+            "customer_id": ids % 7,
+            "merchant_id": "M1",
+            "amount": np.full(n, 10.0),
+            "is_fraud": ids % 10 == 0,
+        }
+    )
 
 
 def wait_for(condition, what: str, limit_s: float = 20.0) -> None:  # type: ignore[no-untyped-def]
@@ -41,7 +47,10 @@ def distinct_ids(store) -> tuple[int, int]:  # type: ignore[no-untyped-def]
 
 def test_terminated_connection_mid_stream_loses_and_doubles_nothing(pg_schema):
     url = f"{PG_ADMIN}?schema={pg_schema}"
-    with open_store(url) as store, BufferedWriter(lambda: store, max_pending=4, retry_for_s=20, owns_store=False) as writer:
+    with (
+        open_store(url) as store,
+        BufferedWriter(lambda: store, max_pending=4, retry_for_s=20, owns_store=False) as writer,
+    ):
         for k in range(5):
             writer.write_transactions(batch(k * 50), checkpoint=("feed", k))
         writer.flush()
@@ -66,7 +75,9 @@ def proxied(pg_schema):  # type: ignore[no-untyped-def]
 
 def test_outage_behind_a_proxy_blocks_producers_then_drains_everything(proxied):
     proxy, url = proxied
-    writer = BufferedWriter(lambda: open_store(url), max_pending=3, merge_rows=1, retry_for_s=60, max_backoff_s=0.2)
+    writer = BufferedWriter(
+        lambda: open_store(url), max_pending=3, merge_rows=1, retry_for_s=60, max_backoff_s=0.2
+    )
     proxy.stop()
     produced = []
 
@@ -113,8 +124,9 @@ def test_sqlite_locked_by_another_writer_applies_backpressure(tmp_path):
     open_store(url).close()
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # holds the write lock
-    writer = BufferedWriter(lambda: open_store(url), max_pending=2, merge_rows=1, retry_for_s=60,
-                            max_backoff_s=0.1)
+    writer = BufferedWriter(
+        lambda: open_store(url), max_pending=2, merge_rows=1, retry_for_s=60, max_backoff_s=0.1
+    )
     produced = []
 
     def produce() -> None:

@@ -35,5 +35,7 @@ def open_store(url: str | None = None) -> Store:
         from fraudstream.store.postgres import PostgresStore
 
         return PostgresStore(url)
-    raise ConfigError(f"store URL {url!r} has scheme {scheme!r}; use sqlite:///path.db or "
-                      "postgresql://user@host:port/database")
+    raise ConfigError(
+        f"store URL {url!r} has scheme {scheme!r}; use sqlite:///path.db or "
+        "postgresql://user@host:port/database"
+    )

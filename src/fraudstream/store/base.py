@@ -15,7 +15,8 @@ of a transaction is its latest one (:meth:`Store.read_labels` with ``latest_only
 >>> import pandas as pd
 >>> with open_store("sqlite:///:memory:") as store:
 ...     frame = pd.DataFrame({"tx_id": [1, 2], "ts": pd.to_datetime(["2024-01-01", "2024-01-02"], utc=True),
-...         "customer_id": [7, 7], "merchant_id": ["M1", "M2"], "amount": [5.0, 7.5], "is_fraud": [False, True]})
+...         "customer_id": [7, 7], "merchant_id": ["M1", "M2"], "amount": [5.0, 7.5],
+...         "is_fraud": [False, True]})
 ...     first, again = store.write_transactions(frame), store.write_transactions(frame)
 ...     (first, again, store.count("transactions"), store.read_labels()["is_fraud"].tolist())
 (2, 0, 2, [False, True])
@@ -110,15 +111,17 @@ class Store(ABC):
             for migration in pending(self.schema_version()):
                 for statement in migration.statements(self.dialect, self._partitioning()):
                     self._execute(statement)
-                self._execute(f"INSERT INTO schema_version (version, description) VALUES "
-                              f"({self.placeholder}, {self.placeholder})",
-                              (migration.version, migration.description))
+                self._execute(
+                    f"INSERT INTO schema_version (version, description) VALUES "
+                    f"({self.placeholder}, {self.placeholder})",
+                    (migration.version, migration.description),
+                )
                 applied.append(migration.version)
         if applied:
             log.info("%s: applied schema migrations %s (now at version %d)", self.describe(), applied, LATEST)
         return applied
 
-    def _lock_for_migration(self) -> None:
+    def _lock_for_migration(self) -> None:  # noqa: B027 (optional hook)
         """Serialise concurrent migrations (SQLite's BEGIN IMMEDIATE already does)."""
 
     def _partitioning(self) -> str:
@@ -156,8 +159,14 @@ class Store(ABC):
 
     # ---- writes ------------------------------------------------------------------------------
 
-    def write_transactions(self, frame: pd.DataFrame, *, source: str | None = None,
-                           label_source: str = "file", checkpoint: Checkpoint | None = None) -> int:
+    def write_transactions(
+        self,
+        frame: pd.DataFrame,
+        *,
+        source: str | None = None,
+        label_source: str = "file",
+        checkpoint: Checkpoint | None = None,
+    ) -> int:
         """Store canonical transactions once each (by ``tx_id``); labels (``is_fraud``,
         ``fraud_pattern``) go to the ``labels`` table, dated at the transaction's time, from
         ``label_source``. Returns the number of transactions newly stored."""
@@ -183,20 +192,23 @@ class Store(ABC):
         score, message, details``, ``raised_at`` (default now), ``status`` (default ``open``) and
         ``ts`` as for decisions. The same ``(tx_id, kind)`` replaces the earlier alert."""
         frame = self._with_event_time(frame)
-        rows = frames.table_rows(TABLES_BY_NAME["alerts"], frame,
-                                 {"raised_at": frames.now_utc(), "status": "open"})
+        rows = frames.table_rows(
+            TABLES_BY_NAME["alerts"], frame, {"raised_at": frames.now_utc(), "status": "open"}
+        )
         return self._write(TABLES_BY_NAME["alerts"], rows, update=True, checkpoint=checkpoint)
 
     def write_labels(self, frame: pd.DataFrame, *, checkpoint: Checkpoint | None = None) -> int:
         """Store labels: ``tx_id, is_fraud``, ``source`` (stream / review / file, default
         review), ``labelled_at`` (default now), optional ``fraud_pattern``. Each label is kept
         (history); writing the same ``(tx_id, source, labelled_at)`` again replaces it."""
-        rows = frames.table_rows(TABLES_BY_NAME["labels"], frame,
-                                 {"source": "review", "labelled_at": frames.now_utc()})
+        rows = frames.table_rows(
+            TABLES_BY_NAME["labels"], frame, {"source": "review", "labelled_at": frames.now_utc()}
+        )
         bad = set(rows.column("source").to_pylist()) - set(frames.LABEL_SOURCES)
         if bad:
-            raise StoreError(f"labels: source must be one of {', '.join(frames.LABEL_SOURCES)}, "
-                             f"got {sorted(bad)[0]!r}")
+            raise StoreError(
+                f"labels: source must be one of {', '.join(frames.LABEL_SOURCES)}, got {sorted(bad)[0]!r}"
+            )
         return self._write(TABLES_BY_NAME["labels"], rows, update=True, checkpoint=checkpoint)
 
     def upsert_profiles(self, frame: pd.DataFrame, *, checkpoint: Checkpoint | None = None) -> int:
@@ -208,11 +220,24 @@ class Store(ABC):
             self._checkpoint_in(checkpoint)
         return count
 
-    def register_model(self, name: str, version: str, path: str | None = None,
-                       metadata: dict[str, Any] | None = None, created_at: Any = None) -> None:
+    def register_model(
+        self,
+        name: str,
+        version: str,
+        path: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        created_at: Any = None,
+    ) -> None:
         """Add (or replace) model ``name`` ``version`` in the registry."""
-        frame = pd.DataFrame({"name": [name], "version": [version], "path": [path], "metadata": [metadata],
-                              "created_at": [created_at if created_at is not None else frames.now_utc()]})
+        frame = pd.DataFrame(
+            {
+                "name": [name],
+                "version": [version],
+                "path": [path],
+                "metadata": [metadata],
+                "created_at": [created_at if created_at is not None else frames.now_utc()],
+            }
+        )
         self._write(TABLES_BY_NAME["models"], frames.table_rows(TABLES_BY_NAME["models"], frame), update=True)
 
     def write_metrics(self, frame: pd.DataFrame) -> int:
@@ -220,8 +245,9 @@ class Store(ABC):
         frame = frame.copy()
         if "labels" not in frame.columns:
             frame["labels"] = [{}] * len(frame)
-        frame["labels"] = [v if isinstance(v, dict) else json.loads(v) if isinstance(v, str) else {}
-                           for v in frame["labels"]]
+        frame["labels"] = [
+            v if isinstance(v, dict) else json.loads(v) if isinstance(v, str) else {} for v in frame["labels"]
+        ]
         rows = frames.table_rows(TABLES_BY_NAME["metrics"], frame, {"at": frames.now_utc()})
         return self._write(TABLES_BY_NAME["metrics"], rows, update=True)
 
@@ -233,7 +259,9 @@ class Store(ABC):
         with self.batch():
             self._upsert(table, frames.table_rows(table, frame), update=True)
 
-    def _write(self, table: Table, rows: pa.Table, *, update: bool, checkpoint: Checkpoint | None = None) -> int:
+    def _write(
+        self, table: Table, rows: pa.Table, *, update: bool, checkpoint: Checkpoint | None = None
+    ) -> int:
         with self.batch():
             count = self._upsert(table, rows, update=update) if len(rows) else 0
             self._checkpoint_in(checkpoint)
@@ -246,9 +274,13 @@ class Store(ABC):
         found = dict(self._event_times(ids))
         missing = [i for i in ids if i not in found]
         if missing:
-            raise StoreError(f"tx_id {missing[0]!r} is not a stored transaction: give the decision or alert "
-                             "a ts column (the transaction's event time)")
-        return frame.assign(ts=pd.to_datetime(pd.Series([found[i] for i in ids], index=frame.index), utc=True))
+            raise StoreError(
+                f"tx_id {missing[0]!r} is not a stored transaction: give the decision or alert "
+                "a ts column (the transaction's event time)"
+            )
+        return frame.assign(
+            ts=pd.to_datetime(pd.Series([found[i] for i in ids], index=frame.index), utc=True)
+        )
 
     # ---- reads -------------------------------------------------------------------------------
 
@@ -270,15 +302,27 @@ class Store(ABC):
         """Labels with ``labelled_at`` after ``since`` (all when None), oldest first; with
         ``latest_only`` only the current (latest) label of each transaction."""
         where, params = self._since("labelled_at", since)
-        frame = self._frame(f"SELECT tx_id, source, labelled_at, is_fraud, fraud_pattern FROM labels {where} "
-                            "ORDER BY labelled_at, tx_id, source", params, TABLES_BY_NAME["labels"])
+        frame = self._frame(
+            f"SELECT tx_id, source, labelled_at, is_fraud, fraud_pattern FROM labels {where} "
+            "ORDER BY labelled_at, tx_id, source",
+            params,
+            TABLES_BY_NAME["labels"],
+        )
         if latest_only and len(frame):
             frame = frame.drop_duplicates("tx_id", keep="last").reset_index(drop=True)
         frame["tx_id"] = frames.restore_ids(frame["tx_id"])
         return frame
 
-    def transactions(self, start: Any = None, end: Any = None, customer_id: Any = None, *,
-                     limit: int = 1000, offset: int = 0, with_labels: bool = False) -> pd.DataFrame:
+    def transactions(
+        self,
+        start: Any = None,
+        end: Any = None,
+        customer_id: Any = None,
+        *,
+        limit: int = 1000,
+        offset: int = 0,
+        with_labels: bool = False,
+    ) -> pd.DataFrame:
         """Stored transactions with ``start <= ts < end`` (either may be None), optionally of one
         customer, ordered by time and id, ``limit`` rows from ``offset``: a canonical frame with
         the attrs expanded and, ``with_labels``, each transaction's current ``is_fraud`` and
@@ -298,11 +342,15 @@ class Store(ABC):
         label_sql = ""
         if with_labels:
             columns += ", l.is_fraud, l.fraud_pattern"
-            label_sql = ("LEFT JOIN (SELECT tx_id, is_fraud, fraud_pattern, row_number() OVER (PARTITION BY "
-                         "tx_id ORDER BY labelled_at DESC, source) AS k FROM labels) l ON l.tx_id = t.tx_id "
-                         "AND l.k = 1")
-        sql = (f"SELECT {columns} FROM transactions t {label_sql} {where} ORDER BY t.ts, t.tx_id "
-               f"LIMIT {int(limit)} OFFSET {int(offset)}")
+            label_sql = (
+                "LEFT JOIN (SELECT tx_id, is_fraud, fraud_pattern, row_number() OVER (PARTITION BY "
+                "tx_id ORDER BY labelled_at DESC, source) AS k FROM labels) l ON l.tx_id = t.tx_id "
+                "AND l.k = 1"
+            )
+        sql = (
+            f"SELECT {columns} FROM transactions t {label_sql} {where} ORDER BY t.ts, t.tx_id "
+            f"LIMIT {int(limit)} OFFSET {int(offset)}"
+        )
         types = {**table.types(), "is_fraud": "bool", "fraud_pattern": "text"}
         frame = self._frame(sql, params, types=types)
         for column in ("tx_id", "customer_id", "merchant_id"):
@@ -337,12 +385,15 @@ class Store(ABC):
         frame = self._read_table("metrics", "at", since, order="at, name")
         return frame if name is None else frame[frame["name"] == name].reset_index(drop=True)
 
-    def _read_table(self, name: str, time_column: str | None, since: Any, order: str | None = None) -> pd.DataFrame:
+    def _read_table(
+        self, name: str, time_column: str | None, since: Any, order: str | None = None
+    ) -> pd.DataFrame:
         table = TABLES_BY_NAME[name]
         where, params = self._since(time_column, since) if time_column else ("", [])
         order = order or f"{time_column}, tx_id"
-        frame = self._frame(f"SELECT {', '.join(table.column_names)} FROM {name} {where} ORDER BY {order}",
-                            params, table)
+        frame = self._frame(
+            f"SELECT {', '.join(table.column_names)} FROM {name} {where} ORDER BY {order}", params, table
+        )
         for column in ("tx_id", "customer_id"):
             if column in frame.columns:
                 frame[column] = frames.restore_ids(frame[column])
@@ -372,8 +423,14 @@ class Store(ABC):
             return "", []
         return f"WHERE {column} > {self.placeholder}", [self._ts_param(since)]
 
-    def _frame(self, sql: str, params: Sequence[Any], table: Table | None = None, *,
-               types: dict[str, str] | None = None) -> pd.DataFrame:
+    def _frame(
+        self,
+        sql: str,
+        params: Sequence[Any],
+        table: Table | None = None,
+        *,
+        types: dict[str, str] | None = None,
+    ) -> pd.DataFrame:
         types = types if types is not None else table.types() if table is not None else {}
         with self._errors():
             names, rows = self._query_with_names(sql, params)
@@ -418,7 +475,9 @@ class Store(ABC):
             return self._query_with_names(sql, params)[1]
 
     @abstractmethod
-    def _query_with_names(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[tuple[Any, ...]]]: ...
+    def _query_with_names(
+        self, sql: str, params: Sequence[Any]
+    ) -> tuple[list[str], list[tuple[Any, ...]]]: ...
 
     @abstractmethod
     def _upsert(self, table: Table, rows: pa.Table, *, update: bool) -> int:

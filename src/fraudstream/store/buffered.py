@@ -66,9 +66,17 @@ class BufferedWriter:
     (pass ``lambda: store, owns_store=False`` to share an open store).
     """
 
-    def __init__(self, open_store: Callable[[], Store], *, max_pending: int = 16, merge_rows: int = 50_000,
-                 retry_for_s: float = 30.0, backoff_s: float = 0.05, max_backoff_s: float = 2.0,
-                 owns_store: bool = True) -> None:
+    def __init__(
+        self,
+        open_store: Callable[[], Store],
+        *,
+        max_pending: int = 16,
+        merge_rows: int = 50_000,
+        retry_for_s: float = 30.0,
+        backoff_s: float = 0.05,
+        max_backoff_s: float = 2.0,
+        owns_store: bool = True,
+    ) -> None:
         if max_pending < 1:
             raise ConfigError(f"max_pending must be >= 1, got {max_pending}")
         if retry_for_s < 0:
@@ -202,7 +210,9 @@ class BufferedWriter:
             assert self.store is not None
             getattr(self.store, f"write_{items[0].kind}")(frame, checkpoint=checkpoint)
 
-        self._retrying(write, f"{len(items)} batch(es) of {items[0].kind}, {len(frame) + self._queued_rows():,} rows")
+        self._retrying(
+            write, f"{len(items)} batch(es) of {items[0].kind}, {len(frame) + self._queued_rows():,} rows"
+        )
         self.written_rows += len(frame)
         if checkpoint is not None:
             self.last_checkpoint = checkpoint
@@ -223,7 +233,8 @@ class BufferedWriter:
                     where = self.store.describe() if self.store is not None else str(exc).split(": ", 1)[0]
                     raise StoreError(
                         f"{where} unreachable for {now - first_failure:.0f} s: {_cause(exc)}; data since "
-                        f"checkpoint {self.last_checkpoint!r} is not stored ({pending}, still queued)") from exc
+                        f"checkpoint {self.last_checkpoint!r} is not stored ({pending}, still queued)"
+                    ) from exc
                 log.warning("%s; retrying in %.2f s", exc, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, self.max_backoff_s)

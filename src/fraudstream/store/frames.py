@@ -93,8 +93,9 @@ def _json_values(array: pa.Array) -> pa.Array:
     elif pa.types.is_timestamp(kind) or pa.types.is_date(kind):
         text = pc.binary_join_element_wise('"', pc.cast(array, pa.string()), '"', "")
     else:
-        return pa.array([None if v is None else json.dumps(v, default=str) for v in array.to_pylist()],
-                        pa.string())
+        return pa.array(
+            [None if v is None else json.dumps(v, default=str) for v in array.to_pylist()], pa.string()
+        )
     return pc.fill_null(text, "null")
 
 
@@ -125,8 +126,9 @@ def json_objects(frame: pd.DataFrame) -> pa.Array:
     return pc.binary_join_element_wise(*pieces, "")
 
 
-def transaction_rows(frame: pd.DataFrame, *, source: str | None,
-                     label_source: str) -> tuple[pa.Table, pa.Table | None]:
+def transaction_rows(
+    frame: pd.DataFrame, *, source: str | None, label_source: str
+) -> tuple[pa.Table, pa.Table | None]:
     """A canonical frame -> (``transactions`` rows, ``labels`` rows or None), deduplicated by
     ``tx_id`` within the frame (first row wins)."""
     records.validate(frame, source="write_transactions")
@@ -142,9 +144,13 @@ def transaction_rows(frame: pd.DataFrame, *, source: str | None,
         if name not in frame.columns:
             continue
         values = frame[name]
-        columns[name] = (pa.array(values.to_numpy(dtype=np.float64), pa.float64()) if name in _FLOAT_FIELDS
-                         else text_ids(values) if pd.api.types.is_integer_dtype(values)
-                         else pc.cast(_arrow(values), pa.string()))
+        columns[name] = (
+            pa.array(values.to_numpy(dtype=np.float64), pa.float64())
+            if name in _FLOAT_FIELDS
+            else text_ids(values)
+            if pd.api.types.is_integer_dtype(values)
+            else pc.cast(_arrow(values), pa.string())
+        )
     columns["attrs"] = json_objects(frame[records.attr_columns(frame)])
     columns["source"] = pa.array(np.full(n, source, dtype=object), pa.string())
     columns["stored_at"] = stored_at
@@ -152,30 +158,48 @@ def transaction_rows(frame: pd.DataFrame, *, source: str | None,
     if "is_fraud" not in frame.columns:
         return rows, None
     pattern = frame["fraud_pattern"] if "fraud_pattern" in frame.columns else pd.Series([None] * n)
-    labels = _complete(TABLES_BY_NAME["labels"], {
-        "tx_id": columns["tx_id"],
-        "source": pa.array(np.full(n, label_source, dtype=object), pa.string()),
-        "labelled_at": columns["ts"],
-        "is_fraud": pa.array(frame["is_fraud"].to_numpy(dtype=bool)),
-        "fraud_pattern": pc.cast(_arrow(pattern.reset_index(drop=True)), pa.string()),
-    }, n)
+    labels = _complete(
+        TABLES_BY_NAME["labels"],
+        {
+            "tx_id": columns["tx_id"],
+            "source": pa.array(np.full(n, label_source, dtype=object), pa.string()),
+            "labelled_at": columns["ts"],
+            "is_fraud": pa.array(frame["is_fraud"].to_numpy(dtype=bool)),
+            "fraud_pattern": pc.cast(_arrow(pattern.reset_index(drop=True)), pa.string()),
+        },
+        n,
+    )
     return rows, labels
 
 
-_ARROW_TYPES = {"text": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(),
-                "ts": pa.timestamp("ns", tz="UTC"), "json": pa.string(),
-                "jsontext": pa.string()}
+_ARROW_TYPES = {
+    "text": pa.string(),
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+    "ts": pa.timestamp("ns", tz="UTC"),
+    "json": pa.string(),
+    "jsontext": pa.string(),
+}
 
 
 def _complete(table: Table, columns: dict[str, pa.Array], n: int) -> pa.Table:
-    arrays = [columns[c.name] if c.name in columns else pa.nulls(n, _ARROW_TYPES[c.type]) for c in table.columns]
+    arrays = [
+        columns[c.name] if c.name in columns else pa.nulls(n, _ARROW_TYPES[c.type]) for c in table.columns
+    ]
     return pa.Table.from_arrays(arrays, names=list(table.column_names))
 
 
 def _json_column(values: pd.Series, *, sort_keys: bool) -> pa.Array:
-    return pa.array([None if _missing(v) else (v if isinstance(v, str) else json.dumps(v, sort_keys=sort_keys,
-                                                                                       default=str))
-                     for v in values], pa.string())
+    return pa.array(
+        [
+            None
+            if _missing(v)
+            else (v if isinstance(v, str) else json.dumps(v, sort_keys=sort_keys, default=str))
+            for v in values
+        ],
+        pa.string(),
+    )
 
 
 def table_rows(table: Table, frame: pd.DataFrame, defaults: dict[str, Any] | None = None) -> pa.Table:
@@ -195,15 +219,20 @@ def table_rows(table: Table, frame: pd.DataFrame, defaults: dict[str, Any] | Non
         elif column.nullable:
             continue
         else:
-            raise InvalidRecord(f"{table.name}: missing column {column.name}; "
-                                f"needs {', '.join(c.name for c in table.columns if not c.nullable)}")
+            raise InvalidRecord(
+                f"{table.name}: missing column {column.name}; "
+                f"needs {', '.join(c.name for c in table.columns if not c.nullable)}"
+            )
         if column.type == "ts":
             columns[column.name] = utc_times(values, column.name)
         elif column.type == "json":
             columns[column.name] = _json_column(values, sort_keys=column.name == "labels")
         elif column.type == "text":
-            columns[column.name] = text_ids(values) if pd.api.types.is_integer_dtype(values) \
+            columns[column.name] = (
+                text_ids(values)
+                if pd.api.types.is_integer_dtype(values)
                 else pc.cast(_arrow(values), pa.string())
+            )
         else:
             columns[column.name] = pa.array(values, _ARROW_TYPES[column.type], from_pandas=True)
         if not column.nullable and columns[column.name].null_count:
@@ -234,6 +263,8 @@ def expand_attrs(frame: pd.DataFrame) -> pd.DataFrame:
     if "attrs" not in frame.columns:
         return frame
     objects = [json.loads(v) if isinstance(v, str) else (v or {}) for v in frame["attrs"]]
-    attrs = pd.DataFrame.from_records(objects, index=frame.index) if objects else pd.DataFrame(index=frame.index)
+    attrs = (
+        pd.DataFrame.from_records(objects, index=frame.index) if objects else pd.DataFrame(index=frame.index)
+    )
     attrs = attrs.drop(columns=[c for c in attrs.columns if c in frame.columns], errors="ignore")
     return pd.concat([frame.drop(columns=["attrs"]), attrs], axis=1)

@@ -82,9 +82,11 @@ class ImportReport:
 
     def summary(self) -> str:
         rejects = f" (see {self.rejects_path})" if self.rejected and self.rejects_path else ""
-        return (f"imported {self.path} ({self.schema}) into {self.store}: {self.rows_read:,} rows read, "
-                f"{self.stored:,} stored, {self.already_stored:,} already stored, {self.rejected:,} rejected"
-                f"{rejects}, {self.profiles:,} profiles; {self.seconds:.1f} s, {self.rows_per_s:,.0f} rows/s")
+        return (
+            f"imported {self.path} ({self.schema}) into {self.store}: {self.rows_read:,} rows read, "
+            f"{self.stored:,} stored, {self.already_stored:,} already stored, {self.rejected:,} rejected"
+            f"{rejects}, {self.profiles:,} profiles; {self.seconds:.1f} s, {self.rows_per_s:,.0f} rows/s"
+        )
 
 
 class _Rejects:
@@ -106,8 +108,11 @@ class _Rejects:
             self._handle = open(self.path, "w", newline="", encoding="utf-8")  # noqa: SIM115
             self._writer = csv.writer(self._handle)
             self._writer.writerow(["line", "reason", *self.columns])
-        values = rows[self.columns].astype(object).where(rows[self.columns].notna(), "").to_numpy().tolist() \
-            if rows is not None else [[""] * len(self.columns)] * len(lines)
+        values = (
+            rows[self.columns].astype(object).where(rows[self.columns].notna(), "").to_numpy().tolist()
+            if rows is not None
+            else [[""] * len(self.columns)] * len(lines)
+        )
         for line, reason, row in zip(lines.tolist(), reasons, values, strict=True):
             self._writer.writerow([line, reason, *row])
 
@@ -146,13 +151,22 @@ def _map(adapter: Adapter, frame: pd.DataFrame, lines: pd.Series, rejects: _Reje
             keep = np.ones(len(frame), dtype=bool)
             keep[position] = False
             frame, lines = frame[keep], lines[keep]
-    raise InvalidRecord(f"more than {MAX_ADAPTER_RETRIES} bad values in one chunk; is --schema "
-                        f"{adapter.name} the right layout?")
+    raise InvalidRecord(
+        f"more than {MAX_ADAPTER_RETRIES} bad values in one chunk; is --schema "
+        f"{adapter.name} the right layout?"
+    )
 
 
-def import_file(path: str | Path, store: Store, *, schema: str | None = None, chunk_rows: int = 75_000,
-                rejects_path: str | Path | None = None, id_prefix: str | None = None,
-                on_rows: Callable[[int], None] | None = None) -> ImportReport:
+def import_file(
+    path: str | Path,
+    store: Store,
+    *,
+    schema: str | None = None,
+    chunk_rows: int = 75_000,
+    rejects_path: str | Path | None = None,
+    id_prefix: str | None = None,
+    on_rows: Callable[[int], None] | None = None,
+) -> ImportReport:
     """Import ``path`` into ``store`` (see the module docstring); return the report."""
     start = time.perf_counter()
     path = Path(path)
@@ -160,12 +174,18 @@ def import_file(path: str | Path, store: Store, *, schema: str | None = None, ch
     adapter = get_adapter(schema) if schema else detect_adapter(columns)
     missing = [c for c in (adapter.required or adapter.columns) if c not in columns]
     if missing:
-        raise InvalidRecord(f"{path.name}: missing column(s) {', '.join(missing)} of the {adapter.name} layout")
+        raise InvalidRecord(
+            f"{path.name}: missing column(s) {', '.join(missing)} of the {adapter.name} layout"
+        )
     keys = tuple(k for k in KEY_FIELDS.get(adapter.name, adapter.required) if k in columns)
-    prefix = (path.name.split(".")[0] if id_prefix is None else id_prefix) \
-        if adapter.name in ROW_NUMBER_IDS else id_prefix or ""
-    report = ImportReport(str(path), adapter.name, store.describe(),
-                          rejects_path=str(rejects_path) if rejects_path else None)
+    prefix = (
+        (path.name.split(".")[0] if id_prefix is None else id_prefix)
+        if adapter.name in ROW_NUMBER_IDS
+        else id_prefix or ""
+    )
+    report = ImportReport(
+        str(path), adapter.name, store.describe(), rejects_path=str(rejects_path) if rejects_path else None
+    )
     rejects = _Rejects(Path(rejects_path) if rejects_path else None, columns)
     profiles = ProfileBuilder()
     checkpoint_name = f"import:{path.name}"
@@ -175,11 +195,17 @@ def import_file(path: str | Path, store: Store, *, schema: str | None = None, ch
             if prefix and len(canonical):
                 canonical["tx_id"] = prefix + ":" + canonical["tx_id"].astype(str)
             report.rows_read += chunk.rows_read
-            position = {"rows_read": report.rows_read, "last_line": int(chunk.lines[-1]) if len(chunk.lines) else None}
+            position = {
+                "rows_read": report.rows_read,
+                "last_line": int(chunk.lines[-1]) if len(chunk.lines) else None,
+            }
             if len(canonical):
-                report.stored += store.write_transactions(canonical, source=f"import:{adapter.name}",
-                                                          label_source="file",
-                                                          checkpoint=(checkpoint_name, position))
+                report.stored += store.write_transactions(
+                    canonical,
+                    source=f"import:{adapter.name}",
+                    label_source="file",
+                    checkpoint=(checkpoint_name, position),
+                )
                 profiles.add(canonical)
             if on_rows is not None:
                 on_rows(chunk.rows_read)

@@ -14,6 +14,7 @@ inserted only when its key is new, in the same statement.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 from collections.abc import Iterator, Sequence
@@ -99,8 +100,9 @@ class PostgresStore(Store):
         self.close()
         self._months = {}
         with self._errors():
-            conn = self._psycopg.connect(self.conninfo, autocommit=True,
-                                         connect_timeout=max(1, int(self.connect_timeout_s)))
+            conn = self._psycopg.connect(
+                self.conninfo, autocommit=True, connect_timeout=max(1, int(self.connect_timeout_s))
+            )
             if self.schema:
                 conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
                 conn.execute(f"SET search_path TO {self.schema}, public")
@@ -141,10 +143,8 @@ class PostgresStore(Store):
 
     def _rollback_quietly(self) -> None:
         if self._conn is not None and not self._conn.closed:
-            try:
+            with contextlib.suppress(self._psycopg.Error):
                 self._conn.execute("ROLLBACK")
-            except self._psycopg.Error:
-                pass
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         with self._errors():
@@ -189,14 +189,19 @@ class PostgresStore(Store):
             if month in known:
                 continue
             upper = month + pd.offsets.MonthBegin(1)
-            self._execute(f"CREATE TABLE IF NOT EXISTS {table}_p{month:%Y%m} PARTITION OF {table} "
-                          f"FOR VALUES FROM ('{month:%Y-%m-%d} 00:00:00+00') TO ('{upper:%Y-%m-%d} 00:00:00+00')")
+            self._execute(
+                f"CREATE TABLE IF NOT EXISTS {table}_p{month:%Y%m} PARTITION OF {table} "
+                f"FOR VALUES FROM ('{month:%Y-%m-%d} 00:00:00+00') TO ('{upper:%Y-%m-%d} 00:00:00+00')"
+            )
             known.add(month)
 
     def partitions(self, table: str = "transactions") -> list[str]:
         """Names of the partitions of ``table`` (native partitioning), sorted."""
-        rows = self._query("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                           "WHERE i.inhparent = to_regclass(%s) ORDER BY 1", (table,))
+        rows = self._query(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = to_regclass(%s) ORDER BY 1",
+            (table,),
+        )
         return [r[0] for r in rows]
 
     def drop_older_than(self, days: float, now: Any = None) -> list[str]:
@@ -205,10 +210,15 @@ class PostgresStore(Store):
         with self.batch():
             if self.partitioning == "timescale":  # not exercised where TimescaleDB is absent
                 for table in PARTITIONED:
-                    rows = self._query("SELECT drop_chunks(%s, older_than => %s)", (table, cutoff.to_pydatetime()))
+                    rows = self._query(
+                        "SELECT drop_chunks(%s, older_than => %s)", (table, cutoff.to_pydatetime())
+                    )
                     dropped += [str(r[0]) for r in rows]
-                self._execute("DELETE FROM tx_keys k WHERE k.ts < %s AND NOT EXISTS (SELECT 1 FROM transactions t "
-                              "WHERE t.tx_id = k.tx_id AND t.ts = k.ts)", (cutoff.to_pydatetime(),))
+                self._execute(
+                    "DELETE FROM tx_keys k WHERE k.ts < %s AND NOT EXISTS (SELECT 1 FROM transactions t "
+                    "WHERE t.tx_id = k.tx_id AND t.ts = k.ts)",
+                    (cutoff.to_pydatetime(),),
+                )
                 return dropped
             boundary = None
             for table in PARTITIONED:
@@ -221,7 +231,9 @@ class PostgresStore(Store):
                         dropped.append(name)
                         boundary = upper if boundary is None else max(boundary, upper)
             if boundary is not None:
-                self._execute("DELETE FROM tx_keys WHERE ts < %s", (boundary.to_pydatetime(),))  # a rare seq scan
+                self._execute(
+                    "DELETE FROM tx_keys WHERE ts < %s", (boundary.to_pydatetime(),)
+                )  # a rare seq scan
         return dropped
 
     # ---- bulk writes ----------------------------------------------------------------------------
@@ -229,8 +241,11 @@ class PostgresStore(Store):
     def _copy(self, table: str, rows: pa.Table) -> None:
         buffer = io.BytesIO()
         pacsv.write_csv(rows, buffer, pacsv.WriteOptions(include_header=False))
-        with self._errors(), self.conn.cursor() as cursor, \
-                cursor.copy(f"COPY {table} ({', '.join(rows.column_names)}) FROM STDIN (FORMAT csv)") as copy:
+        with (
+            self._errors(),
+            self.conn.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({', '.join(rows.column_names)}) FROM STDIN (FORMAT csv)") as copy,
+        ):
             copy.write(buffer.getbuffer())
 
     def _stage(self, table: Table, rows: pa.Table) -> str:
@@ -258,20 +273,29 @@ class PostgresStore(Store):
             stage = self._stage(table, rows)
             names = rows.column_names
             others = [c for c in names if c not in table.primary_key]
-            conflict = (f"DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in others)}" if update and others
-                        else "DO NOTHING")
-            return self._run_count(f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {', '.join(names)} "
-                                   f"FROM {stage} ON CONFLICT ({', '.join(table.primary_key)}) {conflict}")
+            conflict = (
+                f"DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in others)}"
+                if update and others
+                else "DO NOTHING"
+            )
+            return self._run_count(
+                f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {', '.join(names)} "
+                f"FROM {stage} ON CONFLICT ({', '.join(table.primary_key)}) {conflict}"
+            )
 
     def _insert_transactions(self, rows: pa.Table) -> int:
         """Claim the ids in ``tx_keys`` (a narrow staged insert that returns the new ones), then
         COPY only the new rows straight into the partitioned table: no wide staging copy."""
         keys = self._stage(TABLES_BY_NAME["tx_keys"], rows.select(["tx_id", "ts"]))
         with self._errors():
-            fresh = self.conn.execute(f"INSERT INTO tx_keys (tx_id, ts) SELECT tx_id, ts FROM {keys} "
-                                      "ON CONFLICT (tx_id) DO NOTHING RETURNING tx_id").fetchall()
+            fresh = self.conn.execute(
+                f"INSERT INTO tx_keys (tx_id, ts) SELECT tx_id, ts FROM {keys} "
+                "ON CONFLICT (tx_id) DO NOTHING RETURNING tx_id"
+            ).fetchall()
         if len(fresh) < rows.num_rows:
-            rows = rows.filter(pc.is_in(rows.column("tx_id"), value_set=pa.array([r[0] for r in fresh], pa.string())))
+            rows = rows.filter(
+                pc.is_in(rows.column("tx_id"), value_set=pa.array([r[0] for r in fresh], pa.string()))
+            )
         if rows.num_rows:
             self._ensure_partitions("transactions", rows.column("ts"))
             self._copy("transactions", rows)
@@ -300,10 +324,14 @@ class PostgresStore(Store):
             return self._run_count(
                 f"INSERT INTO profiles ({', '.join(names)}) SELECT {', '.join(names)} FROM {stage} "
                 f"ON CONFLICT (customer_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in others)} "
-                "WHERE excluded.latest_ts >= profiles.latest_ts")
+                "WHERE excluded.latest_ts >= profiles.latest_ts"
+            )
 
     def _event_times(self, tx_ids: list[str]) -> list[tuple[str, Any]]:
-        return [(r[0], r[1]) for r in self._query("SELECT tx_id, ts FROM tx_keys WHERE tx_id = ANY(%s)", (tx_ids,))]
+        return [
+            (r[0], r[1])
+            for r in self._query("SELECT tx_id, ts FROM tx_keys WHERE tx_id = ANY(%s)", (tx_ids,))
+        ]
 
     def _ts_param(self, value: Any) -> Any:
         stamp = pd.Timestamp(value)
@@ -312,5 +340,3 @@ class PostgresStore(Store):
 
     def _times_from_db(self, values: pd.Series) -> pd.Series:
         return pd.to_datetime(values, utc=True).astype("datetime64[ns, UTC]")
-
-

@@ -35,8 +35,15 @@ import pandas as pd
 __all__ = ["WINDOW", "ProfileBuilder", "build_profiles", "locations"]
 
 WINDOW = pd.Timedelta(days=30)
-PROFILE_COLUMNS = ("customer_id", "latest_ts", "spend_30d", "tx_count_30d", "most_common_category",
-                   "last_location", "last_merchant")
+PROFILE_COLUMNS = (
+    "customer_id",
+    "latest_ts",
+    "spend_30d",
+    "tx_count_30d",
+    "most_common_category",
+    "last_location",
+    "last_merchant",
+)
 
 
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -67,16 +74,24 @@ class ProfileBuilder:
         """Take one chunk of canonical transactions into account."""
         if not len(frame):
             return self
-        recent = pd.concat([self._recent, frame[["customer_id", "ts", "amount"]]], ignore_index=True) \
-            if len(self._recent) else frame[["customer_id", "ts", "amount"]].reset_index(drop=True)
+        recent = (
+            pd.concat([self._recent, frame[["customer_id", "ts", "amount"]]], ignore_index=True)
+            if len(self._recent)
+            else frame[["customer_id", "ts", "amount"]].reset_index(drop=True)
+        )
         latest = recent.groupby("customer_id", sort=False)["ts"].transform("max")
         self._recent = recent[recent["ts"] >= latest - WINDOW].reset_index(drop=True)
         if "category" in frame.columns:
             counts = frame.groupby(["customer_id", "category"], sort=False).size()
             self._counts = counts if self._counts is None else self._counts.add(counts, fill_value=0)
-        last = pd.DataFrame({"customer_id": frame["customer_id"].to_numpy(), "latest_ts": frame["ts"].array,
-                             "last_location": locations(frame).to_numpy(),
-                             "last_merchant": frame["merchant_id"].astype(str).to_numpy()})
+        last = pd.DataFrame(
+            {
+                "customer_id": frame["customer_id"].to_numpy(),
+                "latest_ts": frame["ts"].array,
+                "last_location": locations(frame).to_numpy(),
+                "last_merchant": frame["merchant_id"].astype(str).to_numpy(),
+            }
+        )
         both = last if self._last is None else pd.concat([self._last, last], ignore_index=True)
         both = both.sort_values("latest_ts", kind="stable")
         self._last = both.drop_duplicates("customer_id", keep="last").reset_index(drop=True)

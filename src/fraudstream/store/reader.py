@@ -74,10 +74,13 @@ def _narrow(table: pa.Table) -> pd.DataFrame:
     """Text columns as int64 / float64 where every value parses; the rest stays text."""
     columns = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
-        if pa.types.is_string(column.type) and len(column) and \
-                pc.all(pc.match_substring_regex(column.slice(0, 50), _NUMBER)).as_py():
+        if (
+            pa.types.is_string(column.type)
+            and len(column)
+            and pc.all(pc.match_substring_regex(column.slice(0, 50), _NUMBER)).as_py()
+        ):
             has_point = pc.any(pc.match_substring_regex(column.slice(0, 50), "[.eE]")).as_py()
-            for kind in ((pa.float64(),) if has_point else (pa.int64(), pa.float64())):
+            for kind in (pa.float64(),) if has_point else (pa.int64(), pa.float64()):
                 try:
                     column = pc.cast(column, kind)
                     break
@@ -101,16 +104,23 @@ def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
         text = row.text or ""
         skipped.extend(range(line, line + text.count("\n") + 1))
         shown = text if len(text) <= 200 else text[:200] + "..."
-        malformed.append((line, f"malformed CSV row: expected {row.expected_columns} fields, "
-                                f"got {row.actual_columns}: {shown!r}"))
+        malformed.append(
+            (
+                line,
+                f"malformed CSV row: expected {row.expected_columns} fields, "
+                f"got {row.actual_columns}: {shown!r}",
+            )
+        )
         return "skip"
 
     reader = pacsv.open_csv(
         path,
         read_options=pacsv.ReadOptions(use_threads=False, block_size=block, skip_rows=1, column_names=names),
         parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, ignore_empty_lines=False),
-        convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                             strings_can_be_null=False))
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names}, strings_can_be_null=False
+        ),
+    )
     done = 0
     pending: list[pa.RecordBatch] = []
     count = 0

@@ -40,10 +40,24 @@ __all__ = [
 ]
 
 TYPES: dict[str, dict[str, str]] = {
-    "postgresql": {"text": "TEXT", "int": "BIGINT", "float": "DOUBLE PRECISION", "bool": "BOOLEAN",
-                   "ts": "TIMESTAMPTZ", "json": "JSONB", "jsontext": "JSON"},
-    "sqlite": {"text": "TEXT", "int": "INTEGER", "float": "REAL", "bool": "INTEGER", "ts": "INTEGER",
-               "json": "TEXT", "jsontext": "TEXT"},
+    "postgresql": {
+        "text": "TEXT",
+        "int": "BIGINT",
+        "float": "DOUBLE PRECISION",
+        "bool": "BOOLEAN",
+        "ts": "TIMESTAMPTZ",
+        "json": "JSONB",
+        "jsontext": "JSON",
+    },
+    "sqlite": {
+        "text": "TEXT",
+        "int": "INTEGER",
+        "float": "REAL",
+        "bool": "INTEGER",
+        "ts": "INTEGER",
+        "json": "TEXT",
+        "jsontext": "TEXT",
+    },
 }
 """Logical type -> SQL type, per dialect."""
 
@@ -85,27 +99,64 @@ def _cols(spec: str) -> tuple[Column, ...]:
 TRANSACTION_COLUMNS = _cols(
     "tx_id text!, ts ts!, customer_id text!, merchant_id text!, amount float!, category text, "
     "channel text, item_id text, lat float, lon float, merchant_lat float, merchant_lon float, "
-    "country text, region text, attrs jsontext, source text, stored_at ts!")
+    "country text, region text, attrs jsontext, source text, stored_at ts!"
+)
 
 TABLES: tuple[Table, ...] = (
-    Table("transactions", TRANSACTION_COLUMNS, ("tx_id",),
-          indexes=(("ts",), ("customer_id", "ts")), time_key="ts"),
+    Table(
+        "transactions",
+        TRANSACTION_COLUMNS,
+        ("tx_id",),
+        indexes=(("ts",), ("customer_id", "ts")),
+        time_key="ts",
+    ),
     Table("tx_keys", _cols("tx_id text!, ts ts!"), ("tx_id",), dialects=("postgresql",)),
-    Table("decisions", _cols("tx_id text!, ts ts!, model_version text!, score float!, verdict text!, "
-                             "reasons json, decided_at ts!"),
-          ("tx_id", "model_version", "ts"), indexes=(("decided_at",),), time_key="ts"),
-    Table("alerts", _cols("tx_id text!, ts ts!, kind text!, customer_id text, severity text, score float, "
-                          "message text, details json, raised_at ts!, status text!"),
-          ("tx_id", "kind", "ts"), indexes=(("raised_at",),), time_key="ts"),
-    Table("labels", _cols("tx_id text!, source text!, labelled_at ts!, is_fraud bool!, fraud_pattern text"),
-          ("tx_id", "source", "labelled_at"), indexes=(("labelled_at",),)),
-    Table("profiles", _cols("customer_id text!, latest_ts ts!, spend_30d float!, tx_count_30d int!, "
-                            "most_common_category text, last_location text, last_merchant text, "
-                            "updated_at ts!"), ("customer_id",)),
-    Table("models", _cols("name text!, version text!, path text, metadata json, created_at ts!"),
-          ("name", "version")),
-    Table("metrics", _cols("name text!, at ts!, labels json!, value float!"), ("name", "at", "labels"),
-          indexes=(("at",),)),
+    Table(
+        "decisions",
+        _cols(
+            "tx_id text!, ts ts!, model_version text!, score float!, verdict text!, "
+            "reasons json, decided_at ts!"
+        ),
+        ("tx_id", "model_version", "ts"),
+        indexes=(("decided_at",),),
+        time_key="ts",
+    ),
+    Table(
+        "alerts",
+        _cols(
+            "tx_id text!, ts ts!, kind text!, customer_id text, severity text, score float, "
+            "message text, details json, raised_at ts!, status text!"
+        ),
+        ("tx_id", "kind", "ts"),
+        indexes=(("raised_at",),),
+        time_key="ts",
+    ),
+    Table(
+        "labels",
+        _cols("tx_id text!, source text!, labelled_at ts!, is_fraud bool!, fraud_pattern text"),
+        ("tx_id", "source", "labelled_at"),
+        indexes=(("labelled_at",),),
+    ),
+    Table(
+        "profiles",
+        _cols(
+            "customer_id text!, latest_ts ts!, spend_30d float!, tx_count_30d int!, "
+            "most_common_category text, last_location text, last_merchant text, "
+            "updated_at ts!"
+        ),
+        ("customer_id",),
+    ),
+    Table(
+        "models",
+        _cols("name text!, version text!, path text, metadata json, created_at ts!"),
+        ("name", "version"),
+    ),
+    Table(
+        "metrics",
+        _cols("name text!, at ts!, labels json!, value float!"),
+        ("name", "at", "labels"),
+        indexes=(("at",),),
+    ),
     Table("checkpoints", _cols("name text!, value json, updated_at ts!"), ("name",)),
 )
 """Every table of schema version 1 (``schema_version`` itself is managed by the migrations)."""

@@ -9,6 +9,7 @@ Times are stored as INTEGER nanoseconds since 1970-01-01 UTC, booleans as 0/1, J
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -38,8 +39,9 @@ def sqlite_path(url: str) -> tuple[str, float]:
     """
     parts = urlsplit(url)
     if parts.scheme != "sqlite" or parts.netloc or not parts.path.startswith("/") or len(parts.path) < 2:
-        raise ConfigError(f"store URL {url!r} is not a SQLite URL; use sqlite:///relative.db or "
-                          "sqlite:////absolute/path.db")
+        raise ConfigError(
+            f"store URL {url!r} is not a SQLite URL; use sqlite:///relative.db or sqlite:////absolute/path.db"
+        )
     query = parse_qs(parts.query)
     try:
         timeout = float(query.get("timeout", ["5"])[0])
@@ -58,8 +60,9 @@ class SQLiteStore(Store):
         super().__init__(url)
         self.path, self.timeout_s = sqlite_path(url)
         if self.path != ":memory:" and not Path(self.path).resolve().parent.is_dir():
-            raise ConfigError(f"cannot open store {self.path!r}: folder {str(Path(self.path).parent)!r} "
-                              "does not exist")
+            raise ConfigError(
+                f"cannot open store {self.path!r}: folder {str(Path(self.path).parent)!r} does not exist"
+            )
         self._conn: sqlite3.Connection | None = None
         self._open()
 
@@ -69,8 +72,9 @@ class SQLiteStore(Store):
     def reconnect(self) -> None:
         self.close()
         with self._errors():
-            conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None,
-                                   check_same_thread=False)  # one thread at a time (BufferedWriter)
+            conn = sqlite3.connect(
+                self.path, timeout=self.timeout_s, isolation_level=None, check_same_thread=False
+            )  # one thread at a time (BufferedWriter)
             if self.path != ":memory:":
                 conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -107,10 +111,8 @@ class SQLiteStore(Store):
 
     def _rollback_quietly(self) -> None:
         if self._conn is not None and self._conn.in_transaction:
-            try:
+            with contextlib.suppress(sqlite3.Error):
                 self._conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         with self._errors():
@@ -124,17 +126,17 @@ class SQLiteStore(Store):
     def _rows(rows: pa.Table) -> list[tuple[Any, ...]]:
         columns = []
         for column in rows.columns:
-            if pa.types.is_timestamp(column.type):
-                column = pc.cast(column, pa.int64())
-            elif pa.types.is_boolean(column.type):
+            if pa.types.is_timestamp(column.type) or pa.types.is_boolean(column.type):
                 column = pc.cast(column, pa.int64())
             columns.append(column.to_pylist())
         return list(zip(*columns, strict=True))
 
     def _insert(self, table: Table, rows: pa.Table, conflict: str) -> int:
         names = rows.column_names
-        sql = (f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "
-               f"ON CONFLICT ({', '.join(table.primary_key)}) {conflict}")
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "
+            f"ON CONFLICT ({', '.join(table.primary_key)}) {conflict}"
+        )
         before = self.conn.total_changes
         with self._errors(), self.batch():
             self.conn.executemany(sql, self._rows(rows))
@@ -142,8 +144,11 @@ class SQLiteStore(Store):
 
     def _upsert(self, table: Table, rows: pa.Table, *, update: bool) -> int:
         others = [c for c in rows.column_names if c not in table.primary_key]
-        conflict = (f"DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in others)}" if update and others
-                    else "DO NOTHING")
+        conflict = (
+            f"DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in others)}"
+            if update and others
+            else "DO NOTHING"
+        )
         return self._insert(table, rows, conflict)
 
     def _insert_transactions(self, rows: pa.Table) -> int:
@@ -155,16 +160,19 @@ class SQLiteStore(Store):
         from fraudstream.store.schema import TABLES_BY_NAME
 
         others = [c for c in rows.column_names if c != "customer_id"]
-        conflict = (f"DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in others)} "
-                    "WHERE excluded.latest_ts >= profiles.latest_ts")
+        conflict = (
+            f"DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in others)} "
+            "WHERE excluded.latest_ts >= profiles.latest_ts"
+        )
         return self._insert(TABLES_BY_NAME["profiles"], rows, conflict)
 
     def _event_times(self, tx_ids: list[str]) -> list[tuple[str, Any]]:
         found: list[tuple[str, Any]] = []
         for start in range(0, len(tx_ids), 500):
-            part = tx_ids[start:start + 500]
-            found += self._query(f"SELECT tx_id, ts FROM transactions WHERE tx_id IN ({', '.join('?' * len(part))})",
-                                 part)
+            part = tx_ids[start : start + 500]
+            found += self._query(
+                f"SELECT tx_id, ts FROM transactions WHERE tx_id IN ({', '.join('?' * len(part))})", part
+            )
         return [(tx_id, pd.Timestamp(ts, unit="ns", tz="UTC")) for tx_id, ts in found]
 
     def _ts_param(self, value: Any) -> int:

@@ -49,15 +49,17 @@ LATEST: int = MIGRATIONS[-1].version
 
 VERSION_TABLE_SQL = {
     "postgresql": "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, "
-                  "description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+    "description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
     "sqlite": "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
-              "description TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ')))",
+    "description TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ')))",
 }
 
 
 def pending(current: int) -> list[Migration]:
     """Migrations after version ``current``; StoreError when ``current`` is newer than the code."""
     if current > LATEST:
-        raise StoreError(f"the database has schema version {current} but this fraudstream knows versions "
-                         f"up to {LATEST}: upgrade fraudstream (or use another database)")
+        raise StoreError(
+            f"the database has schema version {current} but this fraudstream knows versions "
+            f"up to {LATEST}: upgrade fraudstream (or use another database)"
+        )
     return [m for m in MIGRATIONS if m.version > current]

@@ -19,10 +19,15 @@ def statements(dialect: str, partitioning: str) -> list[str]:
             continue
         out += create_sql(table, dialect, partitioned=partitioning == "native")
         if partitioning == "timescale" and table.time_key:
-            out.append(f"SELECT create_hypertable('{table.name}', '{table.time_key}', "
-                       "chunk_time_interval => INTERVAL '1 month', if_not_exists => TRUE)")
+            out.append(
+                f"SELECT create_hypertable('{table.name}', '{table.time_key}', "
+                "chunk_time_interval => INTERVAL '1 month', if_not_exists => TRUE)"
+            )
     return out
 
 
-MIGRATION = Migration(1, "initial schema: transactions, decisions, alerts, labels, profiles, models, "
-                         "metrics, checkpoints", statements)
+MIGRATION = Migration(
+    1,
+    "initial schema: transactions, decisions, alerts, labels, profiles, models, metrics, checkpoints",
+    statements,
+)

@@ -2,7 +2,8 @@
 
 ``users`` holds dashboard accounts (name, role, scrypt password hash). The indexes serve the
 dashboard's filters and live feed: transactions by merchant, amount and storage time, and
-alerts by status.
+alerts by status; on PostgreSQL also transactions by ``tx_id`` (its uniqueness lives in
+``tx_keys``, so the partitioned table has no index on it otherwise).
 """
 
 from __future__ import annotations
@@ -25,10 +26,14 @@ def statements(dialect: str, partitioning: str) -> list[str]:
         "CREATE TABLE IF NOT EXISTS users (\n  name TEXT NOT NULL,\n  role TEXT NOT NULL,\n"
         f"  password_hash TEXT NOT NULL,\n  created_at {ts_type} NOT NULL,\n  PRIMARY KEY (name)\n)",
     ]
-    for table, columns in _INDEXES:
-        out.append(f"CREATE INDEX IF NOT EXISTS {table}_{'_'.join(columns)}_idx ON {table} ({', '.join(columns)})")
+    indexes = _INDEXES + ((("transactions", ("tx_id",)),) if dialect == "postgresql" else ())
+    for table, columns in indexes:
+        out.append(
+            f"CREATE INDEX IF NOT EXISTS {table}_{'_'.join(columns)}_idx ON {table} ({', '.join(columns)})"
+        )
     return out
 
 
-MIGRATION = Migration(2, "dashboard: users table; indexes for merchant, amount, stored_at, alert status",
-                      statements)
+MIGRATION = Migration(
+    2, "dashboard: users table; indexes for merchant, amount, stored_at, alert status", statements
+)
