@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "fraudstream.cli.train:evaluate",
     "watch": "fraudstream.cli.watch:watch",
     "demo": "fraudstream.cli.demo:demo",
+    "detect": "fraudstream.cli.detect:detect",
 }
 """Subcommand name -> "module:attribute" of its click command (imported when used)."""
 
