@@ -1,0 +1,384 @@
+"""The detection loop: source -> features -> detector(s) -> decisions -> sinks, with checkpoints,
+hot-swap of the model, online updates from late labels, and live prequential metrics.
+
+One thread runs the loop, one micro-batch at a time (so a model swap falls exactly between two
+batches: no event is dropped or scored twice); a background :class:`~.sink.StoreSink` commits
+each batch's transactions, decisions, alerts, labels **and the checkpoint** in one database
+transaction; external alerts (console, NDJSON, webhook) leave only after that commit.
+
+**Checkpoint** (``checkpoints`` row ``name``, default ``detect``)::
+
+    {"source": "file:s.ndjson", "position": 28160, "processed": 100, "model_version": "...",
+     "snapshot": {"position": 19200, "engine": ".../detect-engine-19200.npz", "online": null},
+     "budget": {"used": {"2024-01-01": 12}, "over_budget": 0}}
+
+**Feature state after a restart**: the engine state is *saved* (not rebuilt from the store):
+every ``snapshot_every_s`` the loop writes the feature engine (and an online model) to
+``state_dir`` under the position it covers; the checkpoint names the newest snapshot whose
+position is committed. On restart a replayable source resumes at the snapshot's position; the
+batches up to the checkpoint's position only rebuild state (their rows are already stored, and
+their alerts were already raised), and normal work resumes after it. Snapshots older than the
+committed one are deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fraudstream.detect import registry
+from fraudstream.features import FeatureEngine
+from fraudstream.service.alerts import AlertBudget, AlertSink, alert_records, store_alerts
+from fraudstream.service.deadletter import DeadLetters
+from fraudstream.service.decisions import Decider, Featurizer, LoadedModel, load_model
+from fraudstream.service.labels import PrequentialMetrics, RecentDecisions
+from fraudstream.service.sink import Bundle, NullSink, StoreSink
+from fraudstream.service.sources import MicroBatch, Source
+
+__all__ = ["DetectionService", "RunSummary", "StageTimes", "read_resume_point"]
+
+log = logging.getLogger(__name__)
+
+STAGES = ("decode", "features", "score", "sinks", "store")
+
+
+@dataclass
+class StageTimes:
+    """Seconds of work per stage (``store``: the writer thread's time in the database)."""
+
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+
+    def shares(self) -> dict[str, float]:
+        total = sum(self.seconds.values()) or 1.0
+        return {k: v / total for k, v in self.seconds.items()}
+
+
+@dataclass
+class RunSummary:
+    processed: int = 0
+    """Transactions decided (and given to the sinks)."""
+    replayed: int = 0
+    """Transactions read again after a restart only to rebuild the feature state."""
+    alerts: int = 0
+    over_budget: int = 0
+    dead_letters: int = 0
+    labels: int = 0
+    joined: int = 0
+    learned: int = 0
+    swaps: list[tuple[Any, str]] = field(default_factory=list)
+    """(first tx_id scored by the new model, new version) per hot-swap."""
+    metrics: dict[str, float] = field(default_factory=dict)
+    stages: StageTimes = field(default_factory=StageTimes)
+    wall_s: float = 0.0
+
+
+def read_resume_point(store_url: str | None, name: str) -> dict[str, Any] | None:
+    """The committed checkpoint ``name`` of the store (None: none, or no store)."""
+    if store_url is None:
+        return None
+    from fraudstream.store import open_store
+
+    with open_store(store_url) as store:
+        value = store.read_checkpoint(name)
+    return value if isinstance(value, dict) else None
+
+
+class DetectionService:
+    """Runs the loop until the source ends or :meth:`stop` is called."""
+
+    def __init__(self, source: Source, decider: Decider, featurizer: Featurizer, *,
+                 sink: StoreSink | NullSink | None = None, alert_sinks: list[AlertSink] | None = None,
+                 budget: AlertBudget | None = None, dead_letters: DeadLetters | None = None,
+                 name: str = "detect", state_dir: str | Path | None = None, snapshot_every_s: float = 10.0,
+                 model_path: str | Path | None = None, model_poll_s: float = 2.0,
+                 metrics_every_s: float = 10.0, window: int = 10_000, resume: dict[str, Any] | None = None,
+                 on_stored: Callable[[MicroBatch, float], None] | None = None) -> None:
+        self.source, self.decider, self.featurizer = source, decider, featurizer
+        self.sink = sink if sink is not None else NullSink()
+        self.alert_sinks = alert_sinks or []
+        self.budget = budget or AlertBudget()
+        self.dead_letters = dead_letters or DeadLetters()
+        self.name = name
+        self.state_dir = Path(state_dir) if state_dir is not None else None
+        self.snapshot_every_s = snapshot_every_s
+        self.model_path = Path(model_path) if model_path is not None else None
+        self.model_poll_s = model_poll_s
+        self.metrics_every_s = metrics_every_s
+        self.on_stored = on_stored
+        self.metrics = PrequentialMetrics(window)
+        self.recent: RecentDecisions | None = None
+        self.summary = RunSummary()
+        self._stop = threading.Event()
+        self._next_model: LoadedModel | None = None
+        self._swap_lock = threading.Lock()
+        self._model_stamp = self._stamp()
+        self._last_poll = self._last_snapshot = self._last_metrics = time.monotonic()
+        self._snapshot: dict[str, Any] | None = None
+        self._committed_snapshot: dict[str, Any] | None = None
+        self._replay_until: Any = None
+        self._resume(resume)
+
+    # ---- control ----------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Finish the current batch, flush, and return from :meth:`run`."""
+        self._stop.set()
+        self.source.stop()
+
+    def request_swap(self, model: LoadedModel | str | Path) -> None:
+        """Score with ``model`` from the next batch on (loaded now when given a path)."""
+        loaded = model if isinstance(model, LoadedModel) else load_model(model)
+        current = self.decider.model
+        if current is not None and loaded.feature_set != current.feature_set:
+            log.error("hot-swap refused: model %s needs feature set %r, the running one %r (restart instead)",
+                      loaded.version, loaded.feature_set, current.feature_set)
+            return
+        with self._swap_lock:
+            self._next_model = loaded
+
+    # ---- resume -----------------------------------------------------------------------------
+    def _resume(self, point: dict[str, Any] | None) -> None:
+        if not point:
+            return
+        self.budget.restore(point.get("budget"))
+        snapshot = point.get("snapshot") or None
+        if point.get("source") != self.source.describe():
+            log.warning("checkpoint %r is of source %s, not %s: starting afresh", self.name,
+                        point.get("source"), self.source.describe())
+            return
+        if snapshot and Path(snapshot["engine"]).is_file() and self.featurizer.engine is not None:
+            self.featurizer.engine = FeatureEngine.load(snapshot["engine"])
+            if snapshot.get("online") and self.decider.model is not None and Path(snapshot["online"]).is_dir():
+                self.decider.model.detector = registry.load(snapshot["online"])
+            self._committed_snapshot = self._snapshot = snapshot
+        else:
+            snapshot = None
+        if not self.source.replayable:
+            log.warning("source %s cannot replay: transactions sent while the detector was down are not seen",
+                        self.source.describe())
+            return
+        start = snapshot["position"] if snapshot else None
+        self.source.start = start
+        self.source.position = start
+        if point.get("position") is not None and point.get("position") != start:
+            self._replay_until = point["position"]
+            self.source.cut_at = point["position"]
+        log.info("resuming %s at position %s (checkpoint %s; feature state from %s)", self.source.describe(),
+                 start, point.get("position"), snapshot["engine"] if snapshot else "the start")
+
+    # ---- the loop ---------------------------------------------------------------------------
+    def run(self) -> RunSummary:
+        started = time.perf_counter()
+        stages = self.summary.stages.seconds
+        try:
+            for batch in self.source.batches():
+                self._apply_swap(batch)
+                if len(batch.frame) or len(batch.labels) or batch.dead:
+                    self._process(batch, stages)
+                self._housekeeping(batch)
+                if self._stop.is_set():
+                    break
+            self.sink.flush()
+        finally:
+            try:
+                self.sink.close()
+            finally:
+                for alert_sink in self.alert_sinks:
+                    alert_sink.close()
+                self.dead_letters.close()
+                stages["decode"] = self.source.decode_s
+                stages["store"] = self.sink.busy_s
+                self.summary.wall_s = time.perf_counter() - started
+                self.summary.metrics = self.metrics.snapshot()
+                self.summary.over_budget = self.budget.over_budget
+        return self.summary
+
+    def _process(self, batch: MicroBatch, stages: dict[str, float]) -> None:
+        frame = batch.frame
+        replay = self._replaying(batch)
+        self.dead_letters.extend(batch.dead)
+        self.summary.dead_letters += len(batch.dead)
+        t0 = time.perf_counter()
+        features = self.featurizer.transform(frame) if len(frame) else None
+        t1 = time.perf_counter()
+        stages["features"] += t1 - t0
+        if replay:
+            self.summary.replayed += len(frame)
+            self._learn_labels(batch, features, store=False)
+            return
+        decisions = self.decider.decide(frame, features) if features is not None else None
+        t2 = time.perf_counter()
+        stages["score"] += t2 - t1
+        bundle = Bundle(transactions=frame)
+        alerts: list[dict[str, Any]] = []
+        if decisions is not None:
+            fraud = (decisions["verdict"] == "fraud").to_numpy()
+            alerted = np.zeros(len(decisions), dtype=bool)
+            if fraud.any():
+                candidates = decisions[fraud]
+                keep = self.budget.admit(candidates["ts"])
+                alerted[np.flatnonzero(fraud)[keep]] = True
+                chosen = candidates[keep]
+                if len(chosen):
+                    bundle.alerts = store_alerts(chosen)
+                    alerts = alert_records(chosen) if self.alert_sinks else []
+                self.summary.alerts += int(keep.sum())
+            bundle.decisions = decisions[["tx_id", "ts", "model_version", "score", "verdict", "reasons"]]
+            self._remember(decisions, fraud, alerted, features)
+            self.summary.processed += len(decisions)
+        bundle.labels = self._learn_labels(batch, features, store=True)
+        bundle.checkpoint = (self.name, self._checkpoint_value(batch))
+        bundle.after = self._after_commit(batch, alerts, self._snapshot)
+        stages["sinks"] += time.perf_counter() - t2
+        self.sink.put(bundle)
+
+    def _replaying(self, batch: MicroBatch) -> bool:
+        if self._replay_until is None:
+            return False
+        if batch.position is not None and int(batch.position) <= int(self._replay_until):
+            return True
+        self._replay_until = None
+        return False
+
+    def _remember(self, decisions: pd.DataFrame, fraud: np.ndarray, alerted: np.ndarray,
+                  features: pd.DataFrame | None) -> None:
+        online = self.decider.model is not None and self.decider.model.detector.online
+        if self.recent is None:
+            n_features = len(self.decider.model.detector.feature_names_) if online and self.decider.model else 0
+            self.recent = RecentDecisions(n_features=n_features)
+        rows = None
+        if online and features is not None and self.decider.model is not None:
+            rows = features[self.decider.model.detector.feature_names_].to_numpy(np.float64)
+        self.recent.add(decisions["tx_id"].to_numpy(), decisions["score"].to_numpy(), fraud, alerted, rows)
+
+    def _learn_labels(self, batch: MicroBatch, features: pd.DataFrame | None, *, store: bool) -> pd.DataFrame:
+        """Join the batch's labels (messages, and labels inline in the frame) to their decisions:
+        metrics, feature-engine risk state, online model. Returns the label rows to store."""
+        frame = batch.frame
+        parts = [batch.labels] if len(batch.labels) else []
+        if "is_fraud" in frame.columns and len(frame):
+            parts.append(frame[["tx_id", "is_fraud"] + (["fraud_pattern"] if "fraud_pattern" in frame else [])])
+        if not parts:
+            return pd.DataFrame()
+        labels = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+        engine = self.featurizer.engine
+        known_at = pd.Timestamp(engine.watermark_ns, tz="UTC") if engine is not None and \
+            engine.watermark_ns > np.iinfo(np.int64).min else pd.Timestamp.now(tz="UTC")
+        self.featurizer.learn_labels(labels["tx_id"].to_numpy(), labels["is_fraud"].to_numpy(bool), known_at)
+        self.summary.labels += len(labels)
+        if self.recent is not None and store:
+            joined = self.recent.join(labels)
+            self.metrics.update(joined)
+            self.summary.joined += len(joined)
+            model = self.decider.model
+            if model is not None and model.detector.online and joined.features is not None and len(joined):
+                X = pd.DataFrame(joined.features, columns=model.detector.feature_names_)
+                model.detector.learn_many(X, joined.is_fraud.astype(np.int8))
+                self.summary.learned += len(joined)
+        if not store or not len(batch.labels):
+            return pd.DataFrame()
+        return batch.labels.assign(source="stream", labelled_at=pd.Timestamp.now(tz="UTC"))
+
+    def _checkpoint_value(self, batch: MicroBatch) -> dict[str, Any]:
+        return {"source": self.source.describe(), "position": batch.position,
+                "processed": self.summary.processed, "model_version": self.decider.version,
+                "snapshot": self._snapshot, "budget": self.budget.state()}
+
+    def _after_commit(self, batch: MicroBatch, alerts: list[dict[str, Any]],
+                      snapshot: dict[str, Any] | None) -> Callable[[], None]:
+        def after() -> None:
+            committed_at = time.time()
+            for alert_sink in self.alert_sinks:
+                alert_sink.emit(alerts)
+            if snapshot is not None and snapshot is not self._committed_snapshot:
+                self._drop_snapshots_before(snapshot)
+                self._committed_snapshot = snapshot
+            if self.on_stored is not None:
+                self.on_stored(batch, committed_at)
+        return after
+
+    # ---- housekeeping: hot-swap, snapshots, metrics ---------------------------------------------
+    def _apply_swap(self, batch: MicroBatch) -> None:
+        with self._swap_lock:
+            model, self._next_model = self._next_model, None
+        if model is None:
+            return
+        previous = self.decider.swap(model)
+        first = batch.frame["tx_id"].iloc[0] if len(batch.frame) else None
+        self.summary.swaps.append((first.item() if isinstance(first, np.generic) else first, self.decider.version))
+        log.warning("model hot-swapped: %s -> %s (from tx_id %s on)", previous, self.decider.version, first)
+
+    def _stamp(self) -> int | None:
+        if self.model_path is None:
+            return None
+        try:
+            return (self.model_path / "metadata.json").stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def _housekeeping(self, batch: MicroBatch) -> None:
+        now = time.monotonic()
+        if self.model_path is not None and now - self._last_poll >= self.model_poll_s:
+            self._last_poll = now
+            stamp = self._stamp()
+            if stamp is not None and stamp != self._model_stamp:
+                self._model_stamp = stamp
+                threading.Thread(target=self._load_in_background, name="fraudstream-model-load",
+                                 daemon=True).start()
+        if (self.state_dir is not None and self._replay_until is None and batch.position is not None
+                and now - self._last_snapshot >= self.snapshot_every_s and self.featurizer.engine is not None):
+            self._last_snapshot = now
+            self._take_snapshot(batch.position)
+        if now - self._last_metrics >= self.metrics_every_s and self.metrics.labelled:
+            self._last_metrics = now
+            values = self.metrics.snapshot()
+            log.info("live metrics over the last %d labels: %s", int(values["n"]),
+                     ", ".join(f"{k} {v:.4g}" for k, v in values.items()))
+            at = pd.Timestamp.now(tz="UTC")
+            finite = {k: v for k, v in values.items() if np.isfinite(v)}
+            self.sink.put(Bundle(metrics=pd.DataFrame({
+                "name": [f"detect_{k}" for k in finite], "value": list(finite.values()), "at": at,
+                "labels": [{"detector": self.name, "model_version": self.decider.version}] * len(finite)})))
+
+    def _load_in_background(self) -> None:
+        try:
+            self.request_swap(self.model_path)  # type: ignore[arg-type]
+        except Exception as exc:  # a half-written folder: keep the current model, try at the next change
+            log.error("model folder %s changed but cannot be loaded, keeping %s: %s", self.model_path,
+                      self.decider.version, exc)
+
+    def _take_snapshot(self, position: Any) -> None:
+        assert self.state_dir is not None and self.featurizer.engine is not None
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        path = self.state_dir / f"{self.name}-engine-{position}.npz"
+        tmp = path.with_suffix(".tmp")
+        self.featurizer.engine.save(tmp)
+        os.replace(tmp, path)
+        online = None
+        model = self.decider.model
+        if model is not None and model.detector.online:
+            online = str(registry.save(model.detector, self.state_dir / f"{self.name}-online-{position}",
+                                       overwrite=True))
+        self._snapshot = {"position": position, "engine": str(path), "online": online}
+
+    def _drop_snapshots_before(self, snapshot: dict[str, Any]) -> None:
+        if self.state_dir is None:
+            return
+        keep = {Path(snapshot["engine"]).name, Path(snapshot["online"]).name if snapshot.get("online") else ""}
+        for old in self.state_dir.glob(f"{self.name}-*-*"):
+            prefix_position = old.name.rsplit("-", 1)[-1].split(".")[0]
+            if old.name not in keep and prefix_position.isdigit() and int(prefix_position) < int(snapshot["position"]):
+                if old.is_dir():
+                    import shutil
+
+                    shutil.rmtree(old, ignore_errors=True)
+                else:
+                    old.unlink(missing_ok=True)

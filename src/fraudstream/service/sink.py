@@ -1,0 +1,270 @@
+"""The store sink: each micro-batch's transactions, decisions, alerts, labels and checkpoint in
+**one** database transaction, written from a background thread.
+
+Like :class:`~fraudstream.store.buffered.BufferedWriter` (whose design it follows), but a
+:class:`Bundle` carries every table of a batch so that the checkpoint commits atomically with
+all of the batch's rows:
+
+* **Merging**: bundles already waiting are merged (up to ``merge_rows`` transactions) into one
+  database transaction; the last checkpoint goes with it.
+* **Backpressure**: at most ``max_pending`` bundles wait; :meth:`StoreSink.put` then blocks, so
+  a slow store slows the reader instead of growing memory.
+* **Outage**: on :class:`~fraudstream.store.base.StoreUnavailable` the bundle is kept and
+  written again after a reconnect, with exponential backoff (writes are idempotent, so a commit
+  that reached the database before the connection broke is not doubled). After ``retry_for_s``
+  seconds without success the sink fails loudly: every later call raises a
+  :class:`~fraudstream.errors.StoreError` naming the database, how long it was unreachable and
+  the last checkpoint stored.
+* After each commit the bundles' ``after`` callbacks run (external alerts, latency figures), so
+  nothing leaves the service before its decision is stored.
+
+>>> import pandas as pd
+>>> from fraudstream.store import open_store
+>>> store = open_store("sqlite:///:memory:")
+>>> tx = pd.DataFrame({"tx_id": [1], "ts": pd.to_datetime(["2024-01-01"], utc=True), "customer_id": [7],
+...                    "merchant_id": ["M1"], "amount": [5.0]})
+>>> with StoreSink(lambda: store, close_store=False) as sink:
+...     sink.put(Bundle(tx, checkpoint=("detect", {"position": 1})))
+>>> store.count("transactions"), store.read_checkpoint("detect")
+(1, {'position': 1})
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from fraudstream.errors import ConfigError, StoreError
+from fraudstream.store.base import Checkpoint, Store, StoreUnavailable
+
+__all__ = ["Bundle", "NullSink", "StoreSink"]
+
+log = logging.getLogger(__name__)
+
+_STOP = object()
+_TABLES = ("transactions", "decisions", "alerts", "labels", "metrics")
+
+
+@dataclass
+class Bundle:
+    """Everything one micro-batch writes, and what to do once it is committed."""
+
+    transactions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    decisions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    alerts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    labels: pd.DataFrame = field(default_factory=pd.DataFrame)
+    metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
+    checkpoint: Checkpoint | None = None
+    after: Callable[[], None] | None = None
+
+    @property
+    def rows(self) -> int:
+        return len(self.transactions)
+
+
+class NullSink:
+    """No store: ``after`` runs at once."""
+
+    written_rows = commits = reconnects = max_seen_pending = 0
+    busy_s = 0.0
+    store = None
+
+    def put(self, bundle: Bundle) -> None:
+        self.written_rows += bundle.rows
+        if bundle.after is not None:
+            bundle.after()
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> NullSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class StoreSink:
+    """Writes bundles from a background thread (see the module docstring). ``open_store`` runs
+    in the writer thread (SQLite connections belong to one thread); the store is closed with the
+    sink unless ``close_store=False``."""
+
+    def __init__(self, open_store: Callable[[], Store], *, max_pending: int = 8, merge_rows: int = 20_000,
+                 retry_for_s: float = 30.0, backoff_s: float = 0.05, max_backoff_s: float = 2.0,
+                 close_store: bool = True, label_source: str = "stream") -> None:
+        if max_pending < 1:
+            raise ConfigError(f"max_pending must be >= 1, got {max_pending}")
+        if retry_for_s < 0:
+            raise ConfigError(f"--retry-for must be >= 0 seconds, got {retry_for_s}")
+        self.max_pending, self.merge_rows = max_pending, merge_rows
+        self.retry_for_s, self.backoff_s, self.max_backoff_s = retry_for_s, backoff_s, max_backoff_s
+        self._open_store = open_store
+        self.close_store = close_store
+        self.label_source = label_source
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_pending)
+        self._failure: StoreError | None = None
+        self._ready = threading.Event()
+        self.store: Store | None = None
+        self.written_rows = self.commits = self.reconnects = self.max_seen_pending = 0
+        self.busy_s = 0.0
+        """Seconds the writer thread spent writing (the store's share of the work)."""
+        self.last_checkpoint: Checkpoint | None = None
+        self._thread = threading.Thread(target=self._run, name="fraudstream-detect-store", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        self._raise_if_failed()
+
+    def __enter__(self) -> StoreSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def put(self, bundle: Bundle) -> None:
+        """Queue a bundle; blocks while ``max_pending`` bundles wait (backpressure)."""
+        while True:
+            self._raise_if_failed()
+            try:
+                self._queue.put(bundle, timeout=0.1)
+                break
+            except queue.Full:
+                continue
+        self.max_seen_pending = max(self.max_seen_pending, self._queue.qsize())
+
+    def flush(self) -> None:
+        """Wait until every bundle given so far is committed (or raise the failure)."""
+        while self._queue.unfinished_tasks:
+            self._raise_if_failed()
+            with self._queue.all_tasks_done:
+                self._queue.all_tasks_done.wait(timeout=0.1)
+        self._raise_if_failed()
+
+    def close(self) -> None:
+        """Flush, stop the writer and close the store."""
+        try:
+            if self._thread.is_alive() and self._failure is None:
+                self.put(_STOP)  # type: ignore[arg-type]
+                self.flush()
+        finally:
+            self._thread.join(timeout=5)
+            if self.close_store and self.store is not None and not self._thread.is_alive():
+                self.store.close()
+        self._raise_if_failed()
+
+    def _raise_if_failed(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    # ---- writer thread ------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self.store = self._open_store()
+        except StoreError as exc:
+            self._failure = exc
+        finally:
+            self._ready.set()
+        if self._failure is not None:
+            return
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                self._queue.task_done()
+                return
+            items = [item]
+            rows = item.rows
+            while rows < self.merge_rows:
+                try:
+                    following = self._queue.queue[0]
+                except IndexError:
+                    break
+                if following is _STOP:
+                    break
+                items.append(self._queue.get_nowait())
+                rows += following.rows
+            try:
+                self._write(items)
+            except StoreError as exc:
+                self._failure = exc
+                log.error("%s", exc)
+                return
+            finally:
+                for _ in items:
+                    self._queue.task_done()
+
+    def _write(self, items: list[Bundle]) -> None:
+        merged = {name: _concat([getattr(b, name) for b in items]) for name in _TABLES}
+        checkpoint = next((b.checkpoint for b in reversed(items) if b.checkpoint is not None), None)
+        assert self.store is not None
+        store = self.store
+        first_failure: float | None = None
+        delay = self.backoff_s
+        while True:
+            started = time.perf_counter()
+            try:
+                with store.batch():
+                    if len(merged["transactions"]):
+                        store.write_transactions(merged["transactions"], source="detect",
+                                                 label_source=self.label_source)
+                    if len(merged["decisions"]):
+                        store.write_decisions(merged["decisions"])
+                    if len(merged["alerts"]):
+                        store.write_alerts(merged["alerts"])
+                    if len(merged["labels"]):
+                        store.write_labels(merged["labels"])
+                    if len(merged["metrics"]):
+                        store.write_metrics(merged["metrics"])
+                    if checkpoint is not None:
+                        store.checkpoint(*checkpoint)
+                self.busy_s += time.perf_counter() - started
+                break
+            except StoreUnavailable as exc:
+                self.busy_s += time.perf_counter() - started
+                now = time.monotonic()
+                first_failure = now if first_failure is None else first_failure
+                if now - first_failure >= self.retry_for_s:
+                    queued = sum(b.rows for b in list(self._queue.queue) if isinstance(b, Bundle))
+                    raise StoreError(
+                        f"{store.describe()} unreachable for {now - first_failure:.0f} s ({exc}); gave up. "
+                        f"Stored up to checkpoint {self.last_checkpoint[1] if self.last_checkpoint else None!r}; "
+                        f"{len(merged['transactions']) + queued:,} transactions after it are not stored. "
+                        "Restart fraudstream detect when the database is back: a replayable source resumes "
+                        "from that checkpoint") from exc
+                log.warning("store write failed (%s); retrying in %.2f s", exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, self.max_backoff_s)
+                try:
+                    store.reconnect()
+                    self.reconnects += 1
+                except StoreUnavailable:
+                    pass
+        self.commits += 1
+        self.written_rows += len(merged["transactions"])
+        if checkpoint is not None:
+            self.last_checkpoint = checkpoint
+        for bundle in items:
+            if bundle.after is not None:
+                try:
+                    bundle.after()
+                except Exception:  # an alert sink must not stop the store writer
+                    log.exception("after-commit action failed")
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame()
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)

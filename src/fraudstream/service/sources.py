@@ -1,0 +1,378 @@
+"""Sources of the detection service: TCP stream, file replay, NDJSON on stdin.
+
+A :class:`Source` is a context manager whose :meth:`~Source.batches` yields
+:class:`MicroBatch` objects: canonical transactions, the label messages and dead letters of the
+same lines, and the source **position** after the batch (JSON-able, stored as the checkpoint).
+Batches are cut at ``batch_size`` rows or ``max_wait_s`` after their first line
+(:class:`~fraudstream.service.batcher.Batcher`); while nothing arrives the source blocks on its
+input with a timeout and yields an empty batch about every ``idle_s`` so the runtime can do its
+housekeeping. Nothing busy-waits.
+
+=====================  =============================  ======================  ==========
+source                 ``--source``                   position                replayable
+=====================  =============================  ======================  ==========
+:class:`TcpSource`     ``tcp://host:port``            lines received          no
+:class:`LineFileSource`  ``file:PATH.ndjson``         byte offset             yes
+:class:`DatasetSource`  ``file:PATH.csv|.parquet``    rows (event-time order) yes
+:class:`StdinSource`   ``-``                          lines read              re-pipe
+=====================  =============================  ======================  ==========
+
+A replayable source given a ``start`` position continues right after it. A live TCP stream has
+no replay: what the server sent while the detector was down is lost to it.
+
+>>> import tempfile, pathlib
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "s.ndjson"
+>>> _ = path.write_text('{"tx_id": 1, "ts": "2024-01-01T00:00:00Z", "customer_id": 7, "merchant_id": "M", '
+...                     '"amount": 1.0}\\n' * 3)
+>>> with LineFileSource(path, batch_size=2) as source:
+...     [(len(b.frame), b.position) for b in source.batches()]
+[(2, 192), (1, 288)]
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import sys
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+
+from fraudstream.errors import ConfigError, TransportError
+from fraudstream.service.batcher import Batcher
+from fraudstream.service.deadletter import DeadLetter
+from fraudstream.service.decode import Decoded, decode_lines, empty_labels
+from fraudstream.stream.connection import Reconnect, open_socket, parse_address
+from fraudstream.stream.framing import LineSplitter
+from fraudstream.stream.protocol import SUBSCRIBE_LABELS
+from fraudstream.stream.replay import read_dataset
+from fraudstream.worlds.clock import Pacer
+
+__all__ = ["DatasetSource", "LineFileSource", "MicroBatch", "Source", "StdinSource", "TcpSource",
+           "open_source"]
+
+log = logging.getLogger(__name__)
+
+_LINE_SUFFIXES = (".ndjson", ".jsonl", ".json", ".log", ".txt")
+
+
+@dataclass
+class MicroBatch:
+    """One micro-batch: transactions, labels and dead letters, and the position after it."""
+
+    frame: pd.DataFrame
+    labels: pd.DataFrame = field(default_factory=empty_labels)
+    dead: list[DeadLetter] = field(default_factory=list)
+    position: Any = None
+    received_at: float = 0.0
+    """Wall-clock time (``time.time()``) the first line of the batch arrived."""
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+class Source(ABC):
+    """Iterates micro-batches (see the module docstring). Use as a context manager."""
+
+    replayable: bool = False
+
+    def __init__(self, *, batch_size: int = 1000, max_wait_s: float = 0.05, idle_s: float = 0.5,
+                 start: Any = None) -> None:
+        self.batcher: Batcher[tuple[bytes, Any]] = Batcher(batch_size, max_wait_s)
+        self.idle_s = idle_s
+        self.start = start
+        self.position: Any = start
+        self.cut_at: Any = None
+        """A position at which a batch must end (the checkpoint being replayed up to after a restart)."""
+        self.decode_s = 0.0
+        """Seconds spent decoding lines into frames."""
+        self._stop = threading.Event()
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def stop(self) -> None:
+        """Ask :meth:`batches` to end soon (from another thread or a signal handler)."""
+        self._stop.set()
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the input."""
+
+    @abstractmethod
+    def describe(self) -> str: ...
+
+    @abstractmethod
+    def batches(self) -> Iterator[MicroBatch]: ...
+
+
+class _LineSource(Source):
+    """A source of NDJSON lines: subclasses implement ``_read(timeout)``."""
+
+    @abstractmethod
+    def _read(self, timeout: float) -> list[tuple[bytes, Any]] | None:
+        """Lines with the position after each; ``[]`` on timeout; ``None`` at the end."""
+
+    def batches(self) -> Iterator[MicroBatch]:
+        batcher = self.batcher
+        started = 0.0
+        while not self._stop.is_set():
+            left = batcher.time_left()
+            lines = self._read(self.idle_s if left is None else left)
+            if lines is None:
+                break
+            if lines and not len(batcher):
+                started = time.time()
+            if self.cut_at is not None and lines:
+                cut = next((i for i, (_, at) in enumerate(lines) if at == self.cut_at), None)
+                if cut is not None:
+                    self.cut_at = None
+                    for full in batcher.add(lines[:cut + 1]):
+                        yield self._micro_batch(full, started)
+                    if len(batcher):
+                        yield self._micro_batch(batcher.cut(), started)
+                    lines = lines[cut + 1:]
+                    started = time.time()
+            for full in batcher.add(lines):
+                yield self._micro_batch(full, started)
+                started = time.time()
+            if batcher.expired():
+                yield self._micro_batch(batcher.cut(), started)
+            elif not lines and not len(batcher):
+                yield MicroBatch(pd.DataFrame(), position=self.position, received_at=time.time())
+        if len(batcher):
+            yield self._micro_batch(batcher.cut(), started)
+
+    def _micro_batch(self, items: list[tuple[bytes, Any]], received_at: float) -> MicroBatch:
+        started = time.perf_counter()
+        lines = [line for line, _ in items]
+        positions = [position for _, position in items]
+        decoded: Decoded = decode_lines(lines, positions)
+        self.position = positions[-1]
+        self.decode_s += time.perf_counter() - started
+        return MicroBatch(decoded.frame, decoded.labels, decoded.dead, self.position, received_at)
+
+
+class TcpSource(_LineSource):
+    """A stream server (``fraudstream serve``), subscribed to delayed labels; reconnects after a
+    lost connection following ``reconnect``. Position: lines received (not replayable)."""
+
+    def __init__(self, address: str, *, labels: bool = True, reconnect: Reconnect | None = None,
+                 **options: Any) -> None:
+        super().__init__(**options)
+        self.host, self.port = parse_address(address)
+        self.labels = labels
+        self.reconnect = reconnect if reconnect is not None else Reconnect(attempts=20, max_s=2.0)
+        self._sock = None
+        self._splitter = LineSplitter()
+        self.received = 0
+
+    def describe(self) -> str:
+        return f"tcp://{self.host}:{self.port}"
+
+    def __enter__(self) -> TcpSource:
+        self._connect()
+        return self
+
+    def _connect(self) -> None:
+        self._sock = open_socket(self.host, self.port, read_timeout_s=self.idle_s)
+        if self.labels:
+            self._sock.sendall(SUBSCRIBE_LABELS)
+        self._splitter.reset()
+        log.info("connected to %s", self.describe())
+
+    def _reconnect(self) -> bool:
+        self.close()
+        for attempt, delay in enumerate(self.reconnect.delays(), start=1):
+            if self._stop.wait(delay):
+                return False
+            try:
+                self._connect()
+                log.warning("reconnected to %s after %d attempt(s)", self.describe(), attempt)
+                return True
+            except TransportError as error:
+                log.warning("reconnect attempt %d to %s failed: %s", attempt, self.describe(), error)
+        return False
+
+    def _read(self, timeout: float) -> list[tuple[bytes, Any]] | None:
+        if self._sock is None:
+            self._connect()
+        assert self._sock is not None
+        self._sock.settimeout(max(timeout, 0.001))
+        try:
+            data = self._sock.recv(1 << 18)
+        except TimeoutError:
+            return []
+        except OSError as error:
+            log.warning("connection to %s lost: %s", self.describe(), error)
+            data = b""
+        if not data:
+            log.warning("stream %s closed", self.describe())
+            return [] if self._reconnect() else None
+        lines = self._splitter.feed(data)
+        first = self.received
+        self.received += len(lines)
+        return list(zip(lines, range(first + 1, self.received + 1), strict=True))
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+
+class LineFileSource(_LineSource):
+    """An NDJSON file of stream lines (e.g. a capture of ``fraudstream serve``), read from byte
+    offset ``start``; ``rate`` paces it (transactions/s), else as fast as possible."""
+
+    replayable = True
+
+    def __init__(self, path: str | os.PathLike[str], *, rate: float | None = None, follow: bool = False,
+                 **options: Any) -> None:
+        super().__init__(**options)
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ConfigError(f"--source file:{self.path}: no such file")
+        self.follow = follow
+        self.pacer = Pacer(rate=rate) if rate else None
+        self._file: IO[bytes] | None = None
+        self._sent = 0
+        self._t0 = 0.0
+
+    def describe(self) -> str:
+        return f"file:{self.path}"
+
+    def _read(self, timeout: float) -> list[tuple[bytes, Any]] | None:
+        if self._file is None:
+            self._file = open(self.path, "rb")  # noqa: SIM115 - closed in close()
+            offset = int(self.start or 0)
+            self._file.seek(offset)
+            self.position = offset
+            self._t0 = time.monotonic()
+        want = 512
+        if self.pacer is not None:  # release lines as they fall due, sleeping until the next one
+            assert self.pacer.rate is not None
+            due = self._t0 + self._sent / self.pacer.rate
+            now = time.monotonic()
+            if due > now:
+                if self._stop.wait(min(due - now, timeout)):
+                    return None
+                if time.monotonic() < due:
+                    return []
+            want = max(1, min(512, int((time.monotonic() - self._t0) * self.pacer.rate) - self._sent + 1))
+        out: list[tuple[bytes, Any]] = []
+        offset = self._file.tell()
+        for _ in range(want):
+            line = self._file.readline()
+            if not line:
+                break
+            if not line.endswith(b"\n"):  # a partial last line: wait for the rest
+                self._file.seek(offset)
+                break
+            offset += len(line)
+            out.append((line[:-1], offset))
+        self._sent += len(out)
+        if not out:
+            if self.follow:
+                return [] if not self._stop.wait(min(timeout, 0.2)) else None
+            return None
+        return out
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class StdinSource(_LineSource):
+    """NDJSON lines on standard input. Position: lines read; started with a position, that many
+    lines are skipped (to resume when the same input is piped again)."""
+
+    def __init__(self, stream: IO[bytes] | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self.stream = stream if stream is not None else sys.stdin.buffer
+        self._count = 0
+        self._eof = False
+
+    def describe(self) -> str:
+        return "stdin"
+
+    def _read(self, timeout: float) -> list[tuple[bytes, Any]] | None:
+        if self._eof:
+            return None
+        try:
+            ready, _, _ = select.select([self.stream], [], [], timeout)
+        except (ValueError, OSError, TypeError):  # not selectable (e.g. BytesIO): plain blocking reads
+            ready = [self.stream]
+        if not ready:
+            return []
+        chunk = self.stream.readline()
+        if not chunk:
+            self._eof = True
+            return None
+        lines = [chunk]
+        skip = int(self.start or 0)
+        out = []
+        for line in lines:
+            self._count += 1
+            if self._count > skip:
+                out.append((line.rstrip(b"\n"), self._count))
+        return out
+
+
+class DatasetSource(Source):
+    """A dataset file (CSV, Parquet; any adapter's layout) replayed in event-time order from row
+    ``start``; ``rate`` paces it (transactions/s). Labels in the file stay inline."""
+
+    replayable = True
+
+    def __init__(self, path: str | os.PathLike[str], *, schema: str | None = None, rate: float | None = None,
+                 **options: Any) -> None:
+        super().__init__(**options)
+        self.path = Path(path)
+        self.schema = schema
+        self.rate = rate
+
+    def describe(self) -> str:
+        return f"file:{self.path}"
+
+    def batches(self) -> Iterator[MicroBatch]:
+        frame = read_dataset(self.path, self.schema)
+        start = int(self.start or 0)
+        size = self.batcher.max_rows
+        bounds = list(range(start, len(frame), size)) + [len(frame)]
+        if self.cut_at is not None and start < int(self.cut_at) < len(frame):
+            bounds = sorted(set(bounds) | {int(self.cut_at)})
+        t0 = time.monotonic()
+        for begin, end in zip(bounds[:-1], bounds[1:], strict=True):
+            if self.rate:
+                delay = t0 + (end - start) / self.rate - time.monotonic()
+                if delay > 0 and self._stop.wait(delay):
+                    return
+            if self._stop.is_set():
+                return
+            self.position = end
+            yield MicroBatch(frame.iloc[begin:end].reset_index(drop=True), position=end, received_at=time.time())
+
+
+def open_source(spec: str, *, schema: str | None = None, rate: float | None = None, start: Any = None,
+                **options: Any) -> Source:
+    """The source named by ``--source``: ``tcp://host:port``, ``file:PATH`` or ``-`` (stdin)."""
+    if spec == "-":
+        return StdinSource(start=start, **options)
+    if spec.startswith("tcp://"):
+        return TcpSource(spec[len("tcp://"):], **options)
+    if spec.startswith("file:"):
+        path = Path(spec[len("file:"):])
+        if path.suffix.lower() in _LINE_SUFFIXES:
+            return LineFileSource(path, rate=rate, start=start, **options)
+        return DatasetSource(path, schema=schema, rate=rate, start=start, **options)
+    raise ConfigError(f"--source must be tcp://host:port, file:PATH or - (stdin), got {spec!r}")
