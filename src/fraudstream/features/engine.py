@@ -86,14 +86,14 @@ class FeatureEngine:
         n = len(frame)
         if n == 0:
             return pd.DataFrame({name: np.zeros(0) for name in self.feature_names}, index=frame.index)
-        ts = event_ns(frame["ts"])
-        ts = self._apply_lateness(frame, ts)
+        event_ts = event_ns(frame["ts"])
+        ts = self._apply_lateness(frame, event_ts)
         tx_id = frame["tx_id"].to_numpy()
         keys = tx_keys(tx_id)
         order = _event_order(ts, tx_id, keys)
         amount = frame["amount"].to_numpy(np.float64)
         cents = np.rint(amount * 100).astype(np.int64)
-        arrays = {"ts": ts, "amount": amount, "cents": cents}
+        arrays = {"ts": event_ts, "amount": amount, "cents": cents}  # calendar: the event's own time
         for column in ("lat", "lon", "merchant_lat", "merchant_lon"):
             if column in frame.columns:
                 arrays[column] = frame[column].to_numpy(np.float64)
