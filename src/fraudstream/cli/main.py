@@ -26,6 +26,8 @@ COMMANDS: dict[str, str] = {
     "watch": "fraudstream.cli.watch:watch",
     "demo": "fraudstream.cli.demo:demo",
     "detect": "fraudstream.cli.detect:detect",
+    "dashboard": "fraudstream.cli.dashboard:dashboard",
+    "users": "fraudstream.cli.users:users",
 }
 """Subcommand name -> "module:attribute" of its click command (imported when used)."""
 
