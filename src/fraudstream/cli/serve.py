@@ -64,6 +64,9 @@ class ServeOptions:
     params: tuple[str, ...] = ()
     labels: str = "inline"
     max_buffer_bytes: int = DEFAULT_MAX_BUFFER_BYTES
+    replay: str | None = None
+    """A dataset file streamed instead of a world (event-time order)."""
+    schema: str | None = None
 
     def pacer(self) -> Pacer:
         if self.rate is not None and self.speed is not None:
@@ -81,8 +84,14 @@ def make_server(options: ServeOptions) -> StreamServer:
     """Build the world, feed and server described by ``options`` (nothing is bound yet)."""
     if not 0 <= options.port <= 65535:
         raise ConfigError(f"--port must be 0..65535, got {options.port}")
-    seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
-    world = get_world(options.world)(seed=seed, start=options.start or "now", **parse_params(options.params))
+    if options.replay is not None:
+        from fraudstream.stream.replay import ReplayWorld, read_dataset
+
+        world: World = ReplayWorld(read_dataset(options.replay, options.schema),  # type: ignore[assignment]
+                                   source=options.replay)
+    else:
+        seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
+        world = get_world(options.world)(seed=seed, start=options.start or "now", **parse_params(options.params))
     feed = Feed(world, options.pacer(), labels=LabelPolicy.parse(options.labels))
     http_port = options.http_port if options.http_port is not None else (
         options.port + 1 if options.port else 0)
@@ -113,8 +122,12 @@ def _print_banner(server: StreamServer, options: ServeOptions) -> None:
     pacer = server.feed.pacer
     pace = (f"{pacer.rate:g} transactions/s" if pacer.rate else
             f"event time x{pacer.speed:g}" if pacer.speed else "as fast as possible")
-    click.echo(f"fraudstream serve: world {server.feed.world.name} (simulated data, seed "
-               f"{server.feed.world.seed}), {pace}, labels {options.labels}")
+    if options.replay is not None:
+        click.echo(f"fraudstream serve: replay of {options.replay} ({len(server.feed.world.frame):,} "  # type: ignore[attr-defined]
+                   f"transactions in event-time order), {pace}, labels {options.labels}")
+    else:
+        click.echo(f"fraudstream serve: world {server.feed.world.name} (simulated data, seed "
+                   f"{server.feed.world.seed}), {pace}, labels {options.labels}")
     click.echo(f"  TCP stream   {options.host}:{server.port}   (NDJSON, seed 000 protocol)")
     if server.http_port is not None:
         click.echo(f"  HTTP         http://{options.host}:{server.http_port}/health  /metrics  "
@@ -147,11 +160,16 @@ def _run_cli(options: ServeOptions, *, banner: bool = True) -> None:
               help="World parameter, repeatable (see `fraudstream worlds`).")
 @click.option("--labels", default="inline", show_default=True, metavar="inline|hidden|delayed:SECONDS",
               help="Labels in each line, hidden, or sent SECONDS later to clients that subscribe.")
+@click.option("--replay", type=click.Path(dir_okay=False, exists=True),
+              help="Stream this dataset file (CSV/Parquet/NDJSON, any supported layout) in event-time order "
+                   "instead of a world.")
+@click.option("--schema", help="Layout of the --replay file (handbook, kaggle, ...); default: detected.")
 @click.option("--max-buffer", "max_buffer_kib", default=DEFAULT_MAX_BUFFER_BYTES >> 10, show_default=True,
               type=click.IntRange(min=16), help="KiB a client may fall behind before it is dropped.")
 def serve_command(world_name: str, host: str, port: int, http_port: int | None, interval_s: float,
                   rate: float | None, speed: float | None, seed: int | None, start: str | None,
-                  params: tuple[str, ...], labels: str, max_buffer_kib: int) -> None:
+                  params: tuple[str, ...], labels: str, replay: str | None, schema: str | None,
+                  max_buffer_kib: int) -> None:
     """Stream a world's transactions to TCP and WebSocket clients (seed 000's protocol).
 
     \b
@@ -160,10 +178,11 @@ def serve_command(world_name: str, host: str, port: int, http_port: int | None, 
       fraudstream serve --host 0.0.0.0 --rate 20     # whole LAN, 20 transactions/s
       fraudstream serve --labels delayed:60          # labels a minute later, to subscribers
       fraudstream serve --world handbook --speed 3600
+      fraudstream serve --replay fraudTest.csv --speed 3600 --labels delayed:5
     """
     serve(ServeOptions(world=world_name, host=host, port=port, http_port=http_port, interval_s=interval_s,
                        rate=rate, speed=speed, seed=seed, start=start, params=params, labels=labels,
-                       max_buffer_bytes=max_buffer_kib << 10))
+                       max_buffer_bytes=max_buffer_kib << 10, replay=replay, schema=schema))
 
 
 def _seed_logging() -> None:

@@ -99,6 +99,8 @@ def decode_lines(lines: Sequence[bytes], positions: Sequence[Any] | None = None)
     decoded = decode_messages(messages, [bytes(lines[i]) for i in where],
                               [_at(positions, i) for i in where])
     decoded.dead[:0] = dead
+    if positions is not None and len(decoded.dead) > 1:
+        decoded.dead.sort(key=lambda d: d.position)  # in stream order
     return decoded
 
 
