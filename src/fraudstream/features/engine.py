@@ -61,7 +61,7 @@ class FeatureEngine:
         self.watermark_ns = _NO_WATERMARK
         self.last_eviction_ns = _NO_WATERMARK
         self.evicted = 0
-        self._nb: dict[str, Any] = {}
+        self._kernel_cfg: dict[str, Any] = {}
         self._delay_ns = window_ns(self.spec.risk_delay)
         self._ttl_ns = window_ns(self.spec.ttl) if self.spec.ttl is not None else None
         self._evict_every_ns = min(_DAY_NS, self._ttl_ns // 4) if self._ttl_ns else _DAY_NS
@@ -198,7 +198,7 @@ class FeatureEngine:
             for plan in engine.plans:
                 engine.states[plan.kind] = EntityState.from_arrays(
                     arrays, f"{plan.kind}.", len(plan.windows), len(plan.risk_windows), plan.event_columns)
-                engine._nb[plan.kind] = _kernel_config(plan)
+                engine._kernel_cfg[plan.kind] = _kernel_config(plan)
         return engine
 
     # -- internals ----------------------------------------------------------------------------
@@ -209,7 +209,7 @@ class FeatureEngine:
         for plan in self.plans:
             self.states[plan.kind] = EntityState(len(plan.windows), len(plan.risk_windows),
                                                  plan.event_columns)
-            self._nb[plan.kind] = _kernel_config(plan)
+            self._kernel_cfg[plan.kind] = _kernel_config(plan)
         log.info("feature engine bound: category=%s geo=%s", self.layout.has_category, self.layout.geo)
 
     def _check_columns(self, frame: pd.DataFrame) -> None:
@@ -237,7 +237,7 @@ class FeatureEngine:
         novelty = self.spec.novelty_window is not None
         mkey = _fold32(tx_keys(frame["merchant_id"].to_numpy())) if novelty else _EMPTY_I32
         ckey = (_fold32(tx_keys(frame["category"].to_numpy())) if novelty and self.layout.has_category
-                else np.zeros(len(frame), np.int32) if novelty else _EMPTY_I32)
+                else _EMPTY_I32)
         if self.layout.geo == "merchant":
             return [mkey, ckey, arrays["merchant_lat"], arrays["merchant_lon"]]
         if self.layout.geo == "customer":
@@ -266,7 +266,7 @@ class FeatureEngine:
         state = self.states[plan.kind]
         slots = state.slots_for(frame[plan.column].to_numpy())
         state.reserve(slots)
-        cfg = self._nb[plan.kind]
+        cfg = self._kernel_cfg[plan.kind]
         n_w, n_r = len(plan.windows), len(plan.risk_windows)
         out_win = np.full((n, n_w, 5), np.nan)
         out_cust = np.full((n, N_CUSTOMER_OUT if plan.kind == "customer" else 0), np.nan)

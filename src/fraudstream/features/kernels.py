@@ -91,6 +91,7 @@ def advance(
     n_w = win_ns.shape[0]
     n_r = risk_ns.shape[0]
     none_ts = np.iinfo(np.int64).min
+    use_category = ev_c.shape[0] > 0
     for i in range(slots.shape[0]):
         s = slots[i]
         t = ts[i]
@@ -140,14 +141,14 @@ def advance(
                         out_cust[r, 8] = np.nan
             if use_novelty and novelty_w >= 0:
                 new_m = 1.0
-                new_c = 1.0
+                new_c = 1.0 if use_category else np.nan
                 for q in range(e - 1, heads[s, novelty_w] - 1, -1):
                     p = _pos(off, cp, q)
                     if ev_m[p] == mkey[i]:
                         new_m = 0.0
-                    if ev_c[p] == ckey[i]:
+                    if use_category and ev_c[p] == ckey[i]:
                         new_c = 0.0
-                    if new_m == 0.0 and new_c == 0.0:
+                    if new_m == 0.0 and (new_c == 0.0 or not use_category):
                         break
                 out_cust[r, 5] = new_m
                 out_cust[r, 6] = new_c
@@ -174,7 +175,8 @@ def advance(
         ev_cents[p] = a
         if use_novelty:
             ev_m[p] = mkey[i]
-            ev_c[p] = ckey[i]
+            if use_category:
+                ev_c[p] = ckey[i]
         if use_geo:
             ev_lat[p] = lat[i]
             ev_lon[p] = lon[i]
