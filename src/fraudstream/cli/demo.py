@@ -19,7 +19,7 @@ from fraudstream.errors import TransportError
 from fraudstream.stream.connection import Reconnect
 from fraudstream.stream.server import StreamServer
 
-__all__ = ["BackgroundServer", "demo"]
+__all__ = ["BackgroundServer", "demo", "make_demo_server"]
 
 
 @dataclass

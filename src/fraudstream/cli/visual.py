@@ -34,7 +34,8 @@ from fraudstream.errors import ConfigError
 from fraudstream.stream.messages import message_kind
 from fraudstream.stream.reader import MessageReader
 
-__all__ = ["VisualBuffers", "draw_panels", "has_display", "render_png", "run_visual"]
+__all__ = ["VisualBuffers", "draw_panels", "has_display", "render_png", "run_visual", "serve_page",
+           "statistics_lines"]
 
 TABLE_ROWS = 20
 HISTOGRAM_BINS = 15

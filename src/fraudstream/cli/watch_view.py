@@ -47,6 +47,11 @@ def wire_view(tx: Mapping[str, Any]) -> dict[str, Any]:
             "fraud": None if fraud is None else bool(fraud), "pattern": first("fraudPattern", "fraud_pattern")}
 
 
+def _clock(stamp: str) -> str:
+    """``2026-11-22T08:55:16`` -> ``08:55:16`` (the table is narrow; the date rarely changes)."""
+    return stamp[11:19] if len(stamp) >= 19 and stamp[10] in "T " else stamp
+
+
 class WatchState:
     """What the live view knows; feed it with ``add(message)``."""
 
@@ -111,14 +116,15 @@ class WatchState:
         table = Table(title=f"Last {len(self.rows)} of {self.count:,} transactions", expand=True,
                       title_justify="left")
         for name, justify in (("ID", "right"), ("User", "right"), ("Amount", "right"), ("Item", "left"),
-                              ("Merchant", "left"), ("Time", "left"), ("Fraud", "left")):
-            table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+                              ("Merchant", "left"), ("Time", "left")):
+            table.add_column(name, justify=justify, no_wrap=True, min_width=len(name))  # type: ignore[arg-type]
+        table.add_column("Fraud", overflow="fold", ratio=1)
         for row in self.rows:
             fraud = row["fraud"]
             flag = "" if fraud is None else (f"FRAUD {row['pattern'] or ''}".strip() if fraud else "-")
             style = "bold white on red" if fraud else None
             table.add_row(str(row["id"]), str(row["user"]), f"${row['amount']:,.2f}", str(row["item"] or ""),
-                          str(row["merchant"] or ""), row["time"], flag, style=style)
+                          str(row["merchant"] or ""), _clock(row["time"]), flag, style=style)
         return Group(table, self._statistics_panel(), self._status_line())
 
     def _statistics_panel(self) -> Panel:

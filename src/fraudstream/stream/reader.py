@@ -32,7 +32,7 @@ from fraudstream.stream.framing import LineSplitter
 from fraudstream.stream.messages import frame_of, message_kind, to_canonical, to_canonical_label
 from fraudstream.stream.protocol import SUBSCRIBE_LABELS
 
-__all__ = ["MessageReader", "MessageShaper", "TransactionStream", "stream"]
+__all__ = ["MessageReader", "MessageShaper", "TransactionStream", "parse_message", "stream"]
 
 log = logging.getLogger(__name__)
 
