@@ -12,7 +12,6 @@ threshold. k = 5 for P@k / CP@k (25 users).
 from __future__ import annotations
 
 from detection_table import header, one_core, print_machine, row, timed
-
 from fraudstream.evaluate.experiment import DataSource, DetectorSpec, SplitSpec, prepare, train
 
 SPLIT = SplitSpec("temporal", train_days=270, delay_days=7, test_days=84)
@@ -33,16 +32,23 @@ def main() -> None:
         ("forest (100 trees)", "default+attrs", DetectorSpec("forest")),
         ("iforest (unsupervised)", "default", DetectorSpec("iforest")),
     ]:
-        run, seconds = timed(lambda features=features, spec=spec: train(prepared[features], features, SPLIT, spec, k=5))
+        run, seconds = timed(
+            lambda features=features, spec=spec: train(prepared[features], features, SPLIT, spec, k=5)
+        )
         runs[f"{label} on {features} features"] = run
         row(f"{label} on {features} features", run.result.metrics, seconds)
     best_name = max(runs, key=lambda name: runs[name].result.metrics["ap"])
     best = runs[best_name].result
-    print(f"\nRecall per fraud pattern, {best_name} (threshold {best.threshold['value']:.4g}, "
-          f"{best.threshold['method']}):\n")
+    print(
+        f"\nRecall per fraud pattern, {best_name} (threshold {best.threshold['value']:.4g}, "
+        f"{best.threshold['method']}):\n"
+    )
     print("| pattern | test frauds | detected | recall |\n|---|---|---|---|")
     for pattern in best.per_pattern:
-        print(f"| {pattern['pattern']} | {pattern['frauds']} | {pattern['detected']} | {pattern['recall']:.2f} |")
+        print(
+            f"| {pattern['pattern']} | {pattern['frauds']} | {pattern['detected']} "
+            f"| {pattern['recall']:.2f} |"
+        )
 
 
 if __name__ == "__main__":

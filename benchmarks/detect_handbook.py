@@ -15,13 +15,20 @@ from __future__ import annotations
 import argparse
 
 from detection_table import header, one_core, print_machine, row, timed
-
 from fraudstream.evaluate.experiment import (
-    DataSource, DetectorSpec, SplitSpec, evaluate_on_split, fit_on_split, make_splits, prepare, train,
+    DataSource,
+    DetectorSpec,
+    SplitSpec,
+    evaluate_on_split,
+    fit_on_split,
+    make_splits,
+    prepare,
+    train,
 )
 from fraudstream.evaluate.online_run import run_online
 
-PUBLISHED = """Handbook (published, prequential test mean of 4 folds unless noted): logistic regression AP 0.623 /
+PUBLISHED = """Handbook (published, prequential test mean of 4 folds unless noted):
+logistic regression AP 0.623 /
 CP@100 0.297; random forest 0.678 / 0.299; XGBoost tuned 0.687 / 0.303 (ROC AUC 0.869); autoencoder
 (single split) 0.180 / 0.217; IsolationForest (single split) 0.164 / 0.190; River logistic regression
 with labels 7 days late AP about 0.635; oracle CP@100 about 0.42."""
@@ -38,39 +45,66 @@ def main() -> None:
     for name, (p, seconds) in prepared.items():
         print(f"features {name}: {p.features.shape[1]} columns over {len(p.frame):,} rows in {seconds:.0f} s")
     split = make_splits(prepared["handbook"][0].frame, SplitSpec("handbook"))[0]
-    print(f"split: train {split.train_start.date()} ({len(split.train):,} rows), test {split.test_start.date()} "
-          f"({len(split.test):,} rows, {split.removed_from_test:,} rows of known compromised cards removed)")
+    print(
+        f"split: train {split.train_start.date()} ({len(split.train):,} rows), "
+        f"test {split.test_start.date()} "
+        f"({len(split.test):,} rows, {split.removed_from_test:,} rows of known compromised cards removed)"
+    )
     print("\n## Single split (Handbook protocol)\n")
     header()
-    supervised = [("gbm", "handbook", DetectorSpec("gbm")), ("gbm", "default", DetectorSpec("gbm")),
-                  ("forest (100 trees, depth 20)", "handbook",
-                   DetectorSpec("forest", params={"max_depth": 20, "class_weight": None}))]
-    unsupervised = [("iforest", "handbook", DetectorSpec("iforest")), ("iforest", "default", DetectorSpec("iforest")),
-                    ("autoencoder (20 epochs)", "handbook", DetectorSpec("autoencoder", params={"epochs": 20})),
-                    ("autoencoder (20 epochs)", "default", DetectorSpec("autoencoder", params={"epochs": 20}))]
+    supervised = [
+        ("gbm", "handbook", DetectorSpec("gbm")),
+        ("gbm", "default", DetectorSpec("gbm")),
+        (
+            "forest (100 trees, depth 20)",
+            "handbook",
+            DetectorSpec("forest", params={"max_depth": 20, "class_weight": None}),
+        ),
+    ]
+    unsupervised = [
+        ("iforest", "handbook", DetectorSpec("iforest")),
+        ("iforest", "default", DetectorSpec("iforest")),
+        ("autoencoder (20 epochs)", "handbook", DetectorSpec("autoencoder", params={"epochs": 20})),
+        ("autoencoder (20 epochs)", "default", DetectorSpec("autoencoder", params={"epochs": 20})),
+    ]
     for label, features, spec in supervised + ([] if args.quick else unsupervised):
         p = prepared[features][0]
 
         def run(p=p, spec=spec):
             detector, info = fit_on_split(p, split, spec)
             return evaluate_on_split(p, split, detector, info)
+
         result, seconds = timed(run)
         row(f"{label} on {features} features", result.metrics, seconds)
     if args.quick:
         return
     for features in ("handbook", "default"):
-        result, seconds = timed(lambda features=features: run_online(prepared[features][0], split, delay_days=7))
-        row(f"online logistic regression (River), labels 7 days late, {features} features", result.metrics, seconds)
+        result, seconds = timed(
+            lambda features=features: run_online(prepared[features][0], split, delay_days=7)
+        )
+        row(
+            f"online logistic regression (River), labels 7 days late, {features} features",
+            result.metrics,
+            seconds,
+        )
     print("\n## Prequential: 4 folds, mean of the test weeks\n")
     print("| model | AP | ROC AUC | CP@100 | oracle CP@100 | seconds |\n|---|---|---|---|---|---|")
     for label, features, spec in supervised[:2]:
-        run_, seconds = timed(lambda features=features, spec=spec: train(
-            prepared[features][0], features, SplitSpec("prequential"), spec))
-        print(f"| {label} on {features} features | {run_.mean('ap'):.3f} | {run_.mean('roc_auc'):.3f} | "
-              f"{run_.mean('cp_at_k'):.3f} | {run_.mean('cp_at_k_oracle'):.3f} | {seconds:.0f} |", flush=True)
+        run_, seconds = timed(
+            lambda features=features, spec=spec: train(
+                prepared[features][0], features, SplitSpec("prequential"), spec
+            )
+        )
+        print(
+            f"| {label} on {features} features | {run_.mean('ap'):.3f} | {run_.mean('roc_auc'):.3f} | "
+            f"{run_.mean('cp_at_k'):.3f} | {run_.mean('cp_at_k_oracle'):.3f} | {seconds:.0f} |",
+            flush=True,
+        )
         for fold in run_.result.context["folds"]:
-            print(f"|   fold {fold['fold']} (test from {fold['test_start']}) | {fold['ap']:.3f} | "
-                  f"{fold['roc_auc']:.3f} | {fold['cp_at_k']:.3f} | {fold['cp_at_k_oracle']:.3f} | |")
+            print(
+                f"|   fold {fold['fold']} (test from {fold['test_start']}) | {fold['ap']:.3f} | "
+                f"{fold['roc_auc']:.3f} | {fold['cp_at_k']:.3f} | {fold['cp_at_k_oracle']:.3f} | |"
+            )
     print("\n" + PUBLISHED)
 
 

@@ -18,13 +18,24 @@ def one_core() -> None:
 
 
 def print_machine() -> None:
-    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores (this run pinned to one), "
-          f"python {platform.python_version()}; date {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
+    print(
+        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores (this run pinned to one), "
+        f"python {platform.python_version()}; date {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC"
+    )
     print("All results below are on SIMULATED data.")
 
 
-COLUMNS = ("ap", "roc_auc", "cp_at_k", "cp_at_k_oracle", "recall_at_1pct_fpr", "precision", "recall", "f1",
-           "accuracy")
+COLUMNS = (
+    "ap",
+    "roc_auc",
+    "cp_at_k",
+    "cp_at_k_oracle",
+    "recall_at_1pct_fpr",
+    "precision",
+    "recall",
+    "f1",
+    "accuracy",
+)
 
 
 def header() -> None:
@@ -33,7 +44,10 @@ def header() -> None:
 
 
 def row(name: str, metrics: dict[str, Any], seconds: float) -> None:
-    cells = [f"{metrics[c]:.3f}" if isinstance(metrics.get(c), float) else str(metrics.get(c, "-")) for c in COLUMNS]
+    cells = [
+        f"{metrics[c]:.3f}" if isinstance(metrics.get(c), float) else str(metrics.get(c, "-"))
+        for c in COLUMNS
+    ]
     print(f"| {name} | " + " | ".join(cells) + f" | {seconds:.0f} |", flush=True)
 
 

@@ -21,30 +21,55 @@ Thresholds: the seeds' own rules; fraudstream gbm: max F1 on the last 20 % of tr
 from __future__ import annotations
 
 from detection_table import header, one_core, print_machine, row, timed
-
 from fraudstream.evaluate.experiment import DataSource, DetectorSpec, SplitSpec, prepare, train
 
 CASES = [
-    ("seed 001 on pyspark-demo", DataSource(world="pyspark-demo", seed=0),
-     SplitSpec("temporal", train_days=56, delay_days=7, test_days=31), [
-         ("seed 001 config: iforest:seed001 on seed001 inputs", "seed001", DetectorSpec("iforest", "seed001")),
-         ("fraudstream iforest on default features", "default", DetectorSpec("iforest")),
-         ("fraudstream gbm on default features", "default", DetectorSpec("gbm")),
-     ]),
-    ("seed 002 on welfare", DataSource(world="welfare", seed=0, days=28,
-                                       params={"interval_min_s": 15.0, "interval_max_s": 45.0}),
-     SplitSpec("temporal", train_days=7, delay_days=7, test_days=14), [
-         ("seed 002 config: autoencoder:seed002 on seed002 inputs", "seed002", DetectorSpec("autoencoder", "seed002")),
-         ("fraudstream autoencoder (auto-sized) on default features", "default",
-          DetectorSpec("autoencoder", params={"epochs": 20})),
-         ("fraudstream gbm on default features", "default", DetectorSpec("gbm")),
-     ]),
-    ("seed 003 on hacker", DataSource(world="hacker", seed=0, days=21, params={"rate_per_s": 0.2}),
-     SplitSpec("temporal", train_days=7, delay_days=7, test_days=7), [
-         ("seed 003 config: forest:seed003 on seed003 inputs", "seed003", DetectorSpec("forest", "seed003")),
-         ("fraudstream gbm on default features (no attrs)", "default", DetectorSpec("gbm")),
-         ("fraudstream gbm on default+attrs features", "default+attrs", DetectorSpec("gbm")),
-     ]),
+    (
+        "seed 001 on pyspark-demo",
+        DataSource(world="pyspark-demo", seed=0),
+        SplitSpec("temporal", train_days=56, delay_days=7, test_days=31),
+        [
+            (
+                "seed 001 config: iforest:seed001 on seed001 inputs",
+                "seed001",
+                DetectorSpec("iforest", "seed001"),
+            ),
+            ("fraudstream iforest on default features", "default", DetectorSpec("iforest")),
+            ("fraudstream gbm on default features", "default", DetectorSpec("gbm")),
+        ],
+    ),
+    (
+        "seed 002 on welfare",
+        DataSource(world="welfare", seed=0, days=28, params={"interval_min_s": 15.0, "interval_max_s": 45.0}),
+        SplitSpec("temporal", train_days=7, delay_days=7, test_days=14),
+        [
+            (
+                "seed 002 config: autoencoder:seed002 on seed002 inputs",
+                "seed002",
+                DetectorSpec("autoencoder", "seed002"),
+            ),
+            (
+                "fraudstream autoencoder (auto-sized) on default features",
+                "default",
+                DetectorSpec("autoencoder", params={"epochs": 20}),
+            ),
+            ("fraudstream gbm on default features", "default", DetectorSpec("gbm")),
+        ],
+    ),
+    (
+        "seed 003 on hacker",
+        DataSource(world="hacker", seed=0, days=21, params={"rate_per_s": 0.2}),
+        SplitSpec("temporal", train_days=7, delay_days=7, test_days=7),
+        [
+            (
+                "seed 003 config: forest:seed003 on seed003 inputs",
+                "seed003",
+                DetectorSpec("forest", "seed003"),
+            ),
+            ("fraudstream gbm on default features (no attrs)", "default", DetectorSpec("gbm")),
+            ("fraudstream gbm on default+attrs features", "default+attrs", DetectorSpec("gbm")),
+        ],
+    ),
 ]
 
 
@@ -58,8 +83,9 @@ def main() -> None:
         for label, features, spec in models:
             if features not in prepared:
                 prepared[features] = prepare(source, features, label_delay_days=split.delay_days)
-            run, seconds = timed(lambda features=features, spec=spec: train(
-                prepared[features], features, split, spec, k=10))
+            run, seconds = timed(
+                lambda p=prepared[features], f=features, s=split, d=spec: train(p, f, s, d, k=10)
+            )
             row(label, run.result.metrics, seconds)
         result = run.result
         print(f"\ntest {result.context['test']}; prevalence {result.metrics['prevalence']:.4f}; k = 10")

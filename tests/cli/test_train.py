@@ -12,8 +12,28 @@ from fraudstream.cli import cli
 from fraudstream.files import write_frames
 from fraudstream.worlds import simulate
 
-TINY = ["--world", "handbook", "--seed", "2", "--days", "24", "-p", "n_customers=300", "-p", "n_terminals=600",
-        "--split", "temporal", "--train-days", "7", "--delay-days", "7", "--test-days", "5", "--k", "20"]
+TINY = [
+    "--world",
+    "handbook",
+    "--seed",
+    "2",
+    "--days",
+    "24",
+    "-p",
+    "n_customers=300",
+    "-p",
+    "n_terminals=600",
+    "--split",
+    "temporal",
+    "--train-days",
+    "7",
+    "--delay-days",
+    "7",
+    "--test-days",
+    "5",
+    "--k",
+    "20",
+]
 
 
 def run(*args: str):
@@ -22,8 +42,20 @@ def run(*args: str):
 
 def test_train_then_evaluate_writes_model_and_report(tmp_path):
     model, report = tmp_path / "model", tmp_path / "report"
-    trained = run("train", *TINY, "--features", "handbook", "--detector", "gbm", "-d", "n_estimators=40",
-                  "--threshold-budget", "20", "--out", str(model))
+    trained = run(
+        "train",
+        *TINY,
+        "--features",
+        "handbook",
+        "--detector",
+        "gbm",
+        "-d",
+        "n_estimators=40",
+        "--threshold-budget",
+        "20",
+        "--out",
+        str(model),
+    )
     assert trained.exit_code == 0, trained.output
     assert "ap " in trained.stdout and "model saved to" in trained.stdout
     metadata = json.loads((model / "metadata.json").read_text())
@@ -43,9 +75,29 @@ def test_train_from_a_file_in_an_external_schema(tmp_path):
     frame = simulate("pyspark-demo", days=40, seed=1)
     path = tmp_path / "seed001.csv"
     write_frames([get_adapter("seed001").from_canonical(frame)], path)
-    result = run("train", "--data", str(path), "--schema", "seed001", "--features", "seed001",
-                 "--detector", "iforest:seed001", "--split", "temporal", "--train-days", "25", "--delay-days", "0",
-                 "--test-days", "14", "--out", str(tmp_path / "m"), "--report", str(tmp_path / "r"))
+    result = run(
+        "train",
+        "--data",
+        str(path),
+        "--schema",
+        "seed001",
+        "--features",
+        "seed001",
+        "--detector",
+        "iforest:seed001",
+        "--split",
+        "temporal",
+        "--train-days",
+        "25",
+        "--delay-days",
+        "0",
+        "--test-days",
+        "14",
+        "--out",
+        str(tmp_path / "m"),
+        "--report",
+        str(tmp_path / "r"),
+    )
     assert result.exit_code == 0, result.output
     document = json.loads((tmp_path / "r" / "report.json").read_text())
     assert document["context"]["simulated"] is False
@@ -54,16 +106,29 @@ def test_train_from_a_file_in_an_external_schema(tmp_path):
     assert [p["pattern"] for p in document["per_pattern"]] == ["unlabelled"]
 
 
-@pytest.mark.parametrize("args", [
-    ["train", "--world", "nope", "--out", "x"],
-    ["train", "--world", "handbook", "--split", "random", "--out", "x"],
-    ["train", "--world", "handbook", "--split", "handbook", "--train-days", "3", "--out", "x"],
-    ["train", "--world", "handbook", "--features", "magic", "--days", "3", "--out", "x"],
-    ["train", "--world", "handbook", "--threshold-budget", "5", "--target-precision", "0.5", "--out", "x"],
-    ["train", "--world", "handbook", "--detector", "iforest:seed999", "--days", "3", "--out", "x"],
-    ["train", "--out", "x"],
-    ["evaluate", "--model", "missing-folder", "--report", "r"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["train", "--world", "nope", "--out", "x"],
+        ["train", "--world", "handbook", "--split", "random", "--out", "x"],
+        ["train", "--world", "handbook", "--split", "handbook", "--train-days", "3", "--out", "x"],
+        ["train", "--world", "handbook", "--features", "magic", "--days", "3", "--out", "x"],
+        [
+            "train",
+            "--world",
+            "handbook",
+            "--threshold-budget",
+            "5",
+            "--target-precision",
+            "0.5",
+            "--out",
+            "x",
+        ],
+        ["train", "--world", "handbook", "--detector", "iforest:seed999", "--days", "3", "--out", "x"],
+        ["train", "--out", "x"],
+        ["evaluate", "--model", "missing-folder", "--report", "r"],
+    ],
+)
 def test_bad_arguments_exit_2_with_one_line(args, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, args)
@@ -76,6 +141,15 @@ def test_bad_arguments_exit_2_with_one_line(args, tmp_path, monkeypatch):
 def test_help_lists_the_options():
     result = run("train", "--help")
     assert result.exit_code == 0
-    for option in ("--world", "--data", "--schema", "--split", "--threshold-budget", "--target-precision",
-                   "--features", "--detector", "--out"):
+    for option in (
+        "--world",
+        "--data",
+        "--schema",
+        "--split",
+        "--threshold-budget",
+        "--target-precision",
+        "--features",
+        "--detector",
+        "--out",
+    ):
         assert option in result.output

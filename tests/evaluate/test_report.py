@@ -34,8 +34,12 @@ from fraudstream.evaluate.featuresets import build_feature_set
 from fraudstream.evaluate.plots import FIGURES
 from fraudstream.evaluate.report import write_report
 
-SOURCE = DataSource(world="handbook", seed=3, days=30,
-                    params={"n_customers": 400, "n_terminals": 800, "compromised_terminals_per_day": 1})
+SOURCE = DataSource(
+    world="handbook",
+    seed=3,
+    days=30,
+    params={"n_customers": 400, "n_terminals": 800, "compromised_terminals_per_day": 1},
+)
 SPLIT = SplitSpec("temporal", train_days=9, delay_days=7, test_days=7)
 GBM = DetectorSpec("gbm", params={"n_estimators": 60})
 
@@ -86,7 +90,9 @@ def test_json_metrics_equal_scikit_learn(scored, tmp_path):
     fpr, tpr, _ = roc_curve(y, scores)
     assert m["recall_at_1pct_fpr"] == pytest.approx(tpr[fpr <= 0.01].max(), abs=1e-12)
     assert m["prevalence"] == pytest.approx(y.mean()) and m["rows"] == len(y)
-    assert m["cost"]["missed_fraud_amount"] == pytest.approx(test["amount"].to_numpy()[(y == 1) & (flags == 0)].sum())
+    assert m["cost"]["missed_fraud_amount"] == pytest.approx(
+        test["amount"].to_numpy()[(y == 1) & (flags == 0)].sum()
+    )
     assert m["cost"]["alerts"] == flags.sum()
 
 
@@ -148,8 +154,9 @@ def test_shuffled_training_labels_drop_ap_to_prevalence(prepared):
 
 
 def test_prequential_folds_are_reported(prepared):
-    run = train(prepared, "handbook", SplitSpec("prequential", train_days=7, delay_days=7, test_days=3, folds=2),
-                GBM)
+    run = train(
+        prepared, "handbook", SplitSpec("prequential", train_days=7, delay_days=7, test_days=3, folds=2), GBM
+    )
     folds = run.result.context["folds"]
     assert [f["fold"] for f in folds] == [0, 1, "mean"]
     assert folds[-1]["ap"] == pytest.approx(run.mean("ap"))

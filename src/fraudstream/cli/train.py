@@ -23,8 +23,16 @@ def _value(text: str) -> Any:
         return text
 
 
-def _data_source(world: str | None, data: Path | None, schema: str | None, seed: int, days: float | None,
-                 rows: int | None, start: str | None, params: tuple[str, ...]) -> DataSource | None:
+def _data_source(
+    world: str | None,
+    data: Path | None,
+    schema: str | None,
+    seed: int,
+    days: float | None,
+    rows: int | None,
+    start: str | None,
+    params: tuple[str, ...],
+) -> DataSource | None:
     if world is None and data is None:
         return None
     if world is not None and data is not None:
@@ -40,44 +48,90 @@ def _data_source(world: str | None, data: Path | None, schema: str | None, seed:
     return DataSource(world=world, params=parse_params(params), seed=seed, days=days, rows=rows, start=start)
 
 
-def _split(kind: str, start: str | None, train_days: int | None, delay_days: int | None, test_days: int | None,
-           folds: int, remove_known: bool | None) -> SplitSpec:
+def _split(
+    kind: str,
+    start: str | None,
+    train_days: int | None,
+    delay_days: int | None,
+    test_days: int | None,
+    folds: int,
+    remove_known: bool | None,
+) -> SplitSpec:
     lengths = {"train_days": train_days, "delay_days": delay_days, "test_days": test_days}
     given = {k: v for k, v in lengths.items() if v is not None}
     if kind == "handbook" and given:
-        raise ConfigError("--split handbook fixes 7/7/7 days; use --split temporal or prequential for "
-                          f"{', '.join('--' + k.replace('_', '-') for k in given)}")
+        raise ConfigError(
+            "--split handbook fixes 7/7/7 days; use --split temporal or prequential for "
+            f"{', '.join('--' + k.replace('_', '-') for k in given)}"
+        )
     return SplitSpec(kind, start, folds=folds, remove_known=remove_known, **given)
 
 
 def _data_options(command: Any) -> Any:
     options = [
         click.option("--world", metavar="WORLD", help="Simulate this world (see `fraudstream worlds`)."),
-        click.option("--data", type=click.Path(dir_okay=False, path_type=Path),
-                     help="Or read this file (.parquet, .csv, .ndjson)."),
-        click.option("--schema", help="The file's layout (handbook, kaggle, seed001, ..., or canonical); "
-                     "default: detected from its columns."),
+        click.option(
+            "--data",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Or read this file (.parquet, .csv, .ndjson).",
+        ),
+        click.option(
+            "--schema",
+            help="The file's layout (handbook, kaggle, seed001, ..., or canonical); "
+            "default: detected from its columns.",
+        ),
         click.option("--seed", type=int, default=0, show_default=True, help="World seed."),
         click.option("--days", type=float, help="Simulated days (default: the world's reference run)."),
         click.option("--rows", type=int, help="Keep only the first N transactions."),
         click.option("--start", help="Simulated start time, ISO 8601."),
-        click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="World parameter, repeatable."),
-        click.option("--split", "split_kind", type=click.Choice(SPLIT_KINDS), default="handbook", show_default=True,
-                     help="handbook: train 7 d, delay 7 d, test 7 d, known compromised cards removed; temporal: "
-                     "any lengths; prequential: --folds splits, each a test block earlier."),
-        click.option("--split-start", help="First training day (default: 2018-07-25 for handbook data, else "
-                     "the latest span that fits)."),
-        click.option("--train-days", type=click.IntRange(min=1), help="Training days (temporal, prequential)."),
-        click.option("--delay-days", type=click.IntRange(min=0), help="Delay gap in days: labels not yet known."),
+        click.option(
+            "-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="World parameter, repeatable."
+        ),
+        click.option(
+            "--split",
+            "split_kind",
+            type=click.Choice(SPLIT_KINDS),
+            default="handbook",
+            show_default=True,
+            help="handbook: train 7 d, delay 7 d, test 7 d, known compromised cards removed; temporal: "
+            "any lengths; prequential: --folds splits, each a test block earlier.",
+        ),
+        click.option(
+            "--split-start",
+            help="First training day (default: 2018-07-25 for handbook data, else "
+            "the latest span that fits).",
+        ),
+        click.option(
+            "--train-days", type=click.IntRange(min=1), help="Training days (temporal, prequential)."
+        ),
+        click.option(
+            "--delay-days", type=click.IntRange(min=0), help="Delay gap in days: labels not yet known."
+        ),
         click.option("--test-days", type=click.IntRange(min=1), help="Test days."),
-        click.option("--folds", type=click.IntRange(min=1), default=4, show_default=True, help="Prequential folds."),
-        click.option("--remove-known/--keep-known", default=None,
-                     help="Drop test rows of cards already known to be compromised (default: on for handbook "
-                     "and prequential)."),
-        click.option("--k", "k", type=click.IntRange(min=1), default=100, show_default=True,
-                     help="k of P@k and card precision@k per day."),
-        click.option("--investigation-cost", type=click.FloatRange(min=0), default=5.0, show_default=True,
-                     help="Cost of one investigated alert (the cost metric)."),
+        click.option(
+            "--folds", type=click.IntRange(min=1), default=4, show_default=True, help="Prequential folds."
+        ),
+        click.option(
+            "--remove-known/--keep-known",
+            default=None,
+            help="Drop test rows of cards already known to be compromised (default: on for handbook "
+            "and prequential).",
+        ),
+        click.option(
+            "--k",
+            "k",
+            type=click.IntRange(min=1),
+            default=100,
+            show_default=True,
+            help="k of P@k and card precision@k per day.",
+        ),
+        click.option(
+            "--investigation-cost",
+            type=click.FloatRange(min=0),
+            default=5.0,
+            show_default=True,
+            help="Cost of one investigated alert (the cost metric).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -86,41 +140,101 @@ def _data_options(command: Any) -> Any:
 
 def _print_summary(console: Console, result: Any, title: str) -> None:
     metrics = result.metrics
-    console.print(f"[bold]{title}[/bold] (test {result.context.get('test')}; "
-                  f"{'simulated data' if result.context.get('simulated') else 'file data'})")
+    console.print(
+        f"[bold]{title}[/bold] (test {result.context.get('test')}; "
+        f"{'simulated data' if result.context.get('simulated') else 'file data'})"
+    )
     line = "  ".join(f"{name} {value:.4f}" for name, value in result.summary().items())
     console.print(line)
-    console.print(f"threshold {result.threshold['value']:.6g} ({result.threshold['method']}); "
-                  f"confusion {metrics['confusion']}; cost {metrics['cost']['total']:,.2f}")
+    console.print(
+        f"threshold {result.threshold['value']:.6g} ({result.threshold['method']}); "
+        f"confusion {metrics['confusion']}; cost {metrics['cost']['total']:,.2f}"
+    )
     for fold in result.context.get("folds", []):
-        console.print(f"  fold {fold['fold']}: AP {fold['ap']:.4f}  ROC AUC {fold['roc_auc']:.4f}  "
-                      f"CP@k {fold['cp_at_k']:.4f} (oracle {fold['cp_at_k_oracle']:.4f})")
+        console.print(
+            f"  fold {fold['fold']}: AP {fold['ap']:.4f}  ROC AUC {fold['roc_auc']:.4f}  "
+            f"CP@k {fold['cp_at_k']:.4f} (oracle {fold['cp_at_k_oracle']:.4f})"
+        )
 
 
 @click.command()
 @_data_options
-@click.option("--features", "feature_set", default="default", show_default=True,
-              help=f"Feature set: {', '.join(sorted(FEATURE_SETS))}, joined with '+' (e.g. default+attrs).")
-@click.option("--detector", "detector_name", default="gbm", show_default=True, metavar="KIND[:PRESET]",
-              help="gbm, forest, iforest, autoencoder, ann, online, rules; presets iforest:seed001, "
-              "iforest:seed004, autoencoder:seed002, forest:seed003.")
-@click.option("-d", "--detector-param", "detector_params", multiple=True, metavar="KEY=VALUE",
-              help="Detector parameter (JSON value), repeatable, e.g. -d n_estimators=200.")
-@click.option("--threshold-budget", type=int, metavar="K",
-              help="Choose the threshold so that about K transactions a day are alerted (validation slice).")
-@click.option("--target-precision", type=float, metavar="P",
-              help="Choose the lowest threshold with precision >= P on the validation slice.")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Model folder to write (refused if it exists, unless --overwrite).")
+@click.option(
+    "--features",
+    "feature_set",
+    default="default",
+    show_default=True,
+    help=f"Feature set: {', '.join(sorted(FEATURE_SETS))}, joined with '+' (e.g. default+attrs).",
+)
+@click.option(
+    "--detector",
+    "detector_name",
+    default="gbm",
+    show_default=True,
+    metavar="KIND[:PRESET]",
+    help="gbm, forest, iforest, autoencoder, ann, online, rules; presets iforest:seed001, "
+    "iforest:seed004, autoencoder:seed002, forest:seed003.",
+)
+@click.option(
+    "-d",
+    "--detector-param",
+    "detector_params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Detector parameter (JSON value), repeatable, e.g. -d n_estimators=200.",
+)
+@click.option(
+    "--threshold-budget",
+    type=int,
+    metavar="K",
+    help="Choose the threshold so that about K transactions a day are alerted (validation slice).",
+)
+@click.option(
+    "--target-precision",
+    type=float,
+    metavar="P",
+    help="Choose the lowest threshold with precision >= P on the validation slice.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Model folder to write (refused if it exists, unless --overwrite).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
-@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Also write the evaluation report of the test block here.")
-def train(world: str | None, data: Path | None, schema: str | None, seed: int, days: float | None,
-          rows: int | None, start: str | None, params: tuple[str, ...], split_kind: str, split_start: str | None,
-          train_days: int | None, delay_days: int | None, test_days: int | None, folds: int,
-          remove_known: bool | None, k: int, investigation_cost: float, feature_set: str, detector_name: str,
-          detector_params: tuple[str, ...], threshold_budget: int | None, target_precision: float | None,
-          out: Path, overwrite: bool, report_dir: Path | None) -> None:
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write the evaluation report of the test block here.",
+)
+def train(
+    world: str | None,
+    data: Path | None,
+    schema: str | None,
+    seed: int,
+    days: float | None,
+    rows: int | None,
+    start: str | None,
+    params: tuple[str, ...],
+    split_kind: str,
+    split_start: str | None,
+    train_days: int | None,
+    delay_days: int | None,
+    test_days: int | None,
+    folds: int,
+    remove_known: bool | None,
+    k: int,
+    investigation_cost: float,
+    feature_set: str,
+    detector_name: str,
+    detector_params: tuple[str, ...],
+    threshold_budget: int | None,
+    target_precision: float | None,
+    out: Path,
+    overwrite: bool,
+    report_dir: Path | None,
+) -> None:
     """Fit a detector on a temporal split of a world or a file, evaluate its test block, save the model.
 
     Features are built over the whole history in event-time order (labels only through the
@@ -142,10 +256,21 @@ def train(world: str | None, data: Path | None, schema: str | None, seed: int, d
     if out.exists() and not overwrite:
         raise ConfigError(f"--out {out} already exists; pass --overwrite to replace it")
     split = _split(split_kind, split_start, train_days, delay_days, test_days, folds, remove_known)
-    detector = DetectorSpec.parse(detector_name, {k_: _value(v) for k_, v in parse_params(detector_params).items()})
+    detector = DetectorSpec.parse(
+        detector_name, {k_: _value(v) for k_, v in parse_params(detector_params).items()}
+    )
     threshold = ThresholdSpec(budget=threshold_budget, target_precision=target_precision)
-    run = experiment.train(source, feature_set, split, detector, threshold, out=out, overwrite=overwrite, k=k,
-                           investigation_cost=investigation_cost)
+    run = experiment.train(
+        source,
+        feature_set,
+        split,
+        detector,
+        threshold,
+        out=out,
+        overwrite=overwrite,
+        k=k,
+        investigation_cost=investigation_cost,
+    )
     console = Console(soft_wrap=True)
     _print_summary(console, run.result, f"{detector_name} on {feature_set} features")
     console.print(f"model saved to {run.folder}")
@@ -154,15 +279,42 @@ def train(world: str | None, data: Path | None, schema: str | None, seed: int, d
 
 
 @click.command()
-@click.option("--model", "model_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Model folder written by `fraudstream train`.")
+@click.option(
+    "--model",
+    "model_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Model folder written by `fraudstream train`.",
+)
 @_data_options
-@click.option("--report", "report_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for report.html, report.json and the PNG figures.")
-def evaluate(model_dir: Path, world: str | None, data: Path | None, schema: str | None, seed: int,
-             days: float | None, rows: int | None, start: str | None, params: tuple[str, ...], split_kind: str,
-             split_start: str | None, train_days: int | None, delay_days: int | None, test_days: int | None,
-             folds: int, remove_known: bool | None, k: int, investigation_cost: float, report_dir: Path) -> None:
+@click.option(
+    "--report",
+    "report_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for report.html, report.json and the PNG figures.",
+)
+def evaluate(
+    model_dir: Path,
+    world: str | None,
+    data: Path | None,
+    schema: str | None,
+    seed: int,
+    days: float | None,
+    rows: int | None,
+    start: str | None,
+    params: tuple[str, ...],
+    split_kind: str,
+    split_start: str | None,
+    train_days: int | None,
+    delay_days: int | None,
+    test_days: int | None,
+    folds: int,
+    remove_known: bool | None,
+    k: int,
+    investigation_cost: float,
+    report_dir: Path,
+) -> None:
     """Evaluate a saved model on the test block of a world or a file and write the report.
 
     Without --world/--data, the data the model was trained on is rebuilt. Without split options
@@ -178,17 +330,34 @@ def evaluate(model_dir: Path, world: str | None, data: Path | None, schema: str 
 
     source = _data_source(world, data, schema, seed, days, rows, start, params)
     ctx = click.get_current_context()
-    split_given = any(ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
-                      for name in ("split_kind", "split_start", "train_days", "delay_days", "test_days",
-                                   "folds", "remove_known"))
-    split = _split(split_kind, split_start, train_days, delay_days, test_days, folds, remove_known) \
-        if split_given else None
+    split_given = any(
+        ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+        for name in (
+            "split_kind",
+            "split_start",
+            "train_days",
+            "delay_days",
+            "test_days",
+            "folds",
+            "remove_known",
+        )
+    )
+    split = (
+        _split(split_kind, split_start, train_days, delay_days, test_days, folds, remove_known)
+        if split_given
+        else None
+    )
     if not model_dir.is_dir():
         raise ConfigError(f"--model {model_dir} is not a model folder (missing)")
     k_given = ctx.get_parameter_source("k") == click.core.ParameterSource.COMMANDLINE
     cost_given = ctx.get_parameter_source("investigation_cost") == click.core.ParameterSource.COMMANDLINE
-    result = experiment.evaluate_model(model_dir, source, split, k=k if k_given else None,
-                                       investigation_cost=investigation_cost if cost_given else None)
+    result = experiment.evaluate_model(
+        model_dir,
+        source,
+        split,
+        k=k if k_given else None,
+        investigation_cost=investigation_cost if cost_given else None,
+    )
     console = Console(soft_wrap=True)
     _print_summary(console, result, f"model {model_dir}")
     console.print(f"report written to {write_report(result, report_dir) / 'report.html'}")

@@ -41,10 +41,17 @@ class RandomForestDetector(Detector):
 
     kind: ClassVar[str] = "forest"
 
-    def __init__(self, features: Sequence[str] | None = None, n_estimators: int = 100,
-                 max_depth: int | None = None, min_samples_leaf: int = 1,
-                 class_weight: str | None = "balanced", max_features: str | float | None = "sqrt",
-                 random_state: int | None = 42, n_jobs: int = 1) -> None:
+    def __init__(
+        self,
+        features: Sequence[str] | None = None,
+        n_estimators: int = 100,
+        max_depth: int | None = None,
+        min_samples_leaf: int = 1,
+        class_weight: str | None = "balanced",
+        max_features: str | float | None = "sqrt",
+        random_state: int | None = 42,
+        n_jobs: int = 1,
+    ) -> None:
         self.features = features
         self.n_estimators = n_estimators
         self.max_depth = max_depth
@@ -71,11 +78,18 @@ class RandomForestDetector(Detector):
         if y is None:
             raise InvalidRecord("RandomForestDetector.fit: y is required (a supervised detector)")
         if y.min() == y.max():
-            raise InvalidRecord(f"RandomForestDetector.fit: y must contain both classes, got only {int(y[0])}")
+            raise InvalidRecord(
+                f"RandomForestDetector.fit: y must contain both classes, got only {int(y[0])}"
+            )
         self.forest_ = RandomForestClassifier(
-            n_estimators=self.n_estimators, max_depth=self.max_depth, min_samples_leaf=self.min_samples_leaf,
-            class_weight=self.class_weight, max_features=self.max_features, random_state=self.random_state,
-            n_jobs=self.n_jobs)
+            n_estimators=self.n_estimators,
+            max_depth=self.max_depth,
+            min_samples_leaf=self.min_samples_leaf,
+            class_weight=self.class_weight,
+            max_features=self.max_features,
+            random_state=self.random_state,
+            n_jobs=self.n_jobs,
+        )
         self.forest_.fit(X.to_numpy(dtype=np.float64), y)
         self.feature_importances_ = self.forest_.feature_importances_
         self._remember_moments(X)

@@ -49,8 +49,20 @@ from fraudstream.records import CORE_COLUMNS
 from fraudstream.worlds import get_world
 
 __all__ = [
-    "DataSource", "DetectorSpec", "Prepared", "SplitSpec", "ThresholdSpec", "TrainRun",
-    "choose_threshold", "evaluate_model", "evaluate_on_split", "fit_on_split", "make_detector", "make_splits", "prepare", "train",
+    "DataSource",
+    "DetectorSpec",
+    "Prepared",
+    "SplitSpec",
+    "ThresholdSpec",
+    "TrainRun",
+    "choose_threshold",
+    "evaluate_model",
+    "evaluate_on_split",
+    "fit_on_split",
+    "make_detector",
+    "make_splits",
+    "prepare",
+    "train",
 ]
 
 log = logging.getLogger(__name__)
@@ -92,10 +104,18 @@ class DataSource:
         if len(frame) == 0:
             raise InvalidRecord(f"data {self.describe()} has no rows")
         if "is_fraud" not in frame.columns:
-            raise InvalidRecord(f"data {self.describe()} has no labels (is_fraud): nothing to train or evaluate on")
-        order = np.lexsort((np.arange(len(frame)), frame["tx_id"].to_numpy() if frame["tx_id"].dtype.kind in "iuf"
-                            else pd.factorize(frame["tx_id"].astype(str), sort=True)[0],
-                            frame["ts"].to_numpy()))
+            raise InvalidRecord(
+                f"data {self.describe()} has no labels (is_fraud): nothing to train or evaluate on"
+            )
+        order = np.lexsort(
+            (
+                np.arange(len(frame)),
+                frame["tx_id"].to_numpy()
+                if frame["tx_id"].dtype.kind in "iuf"
+                else pd.factorize(frame["tx_id"].astype(str), sort=True)[0],
+                frame["ts"].to_numpy(),
+            )
+        )
         frame = frame.iloc[order].reset_index(drop=True)
         frame["is_fraud"] = frame["is_fraud"].astype(bool)
         return frame
@@ -103,7 +123,8 @@ class DataSource:
     def describe(self) -> dict[str, Any]:
         """JSON-ready description (saved in the model's metadata)."""
         return {k: v for k, v in dataclasses.asdict(self).items() if v not in (None, {})} | (
-            {"params": dict(self.params)} if self.params else {})
+            {"params": dict(self.params)} if self.params else {}
+        )
 
 
 def _read_file(path: Path, schema: str | None) -> pd.DataFrame:
@@ -132,7 +153,9 @@ class SplitSpec:
         if self.kind not in SPLIT_KINDS:
             raise ConfigError(f"split must be one of {', '.join(SPLIT_KINDS)}, got {self.kind!r}")
         if self.kind == "handbook" and (self.train_days, self.delay_days, self.test_days) != (7, 7, 7):
-            raise ConfigError("split handbook is 7 days train, 7 delay, 7 test; use split temporal for other lengths")
+            raise ConfigError(
+                "split handbook is 7 days train, 7 delay, 7 test; use split temporal for other lengths"
+            )
 
     @property
     def removes_known(self) -> bool:
@@ -147,22 +170,29 @@ def make_splits(frame: pd.DataFrame, spec: SplitSpec) -> list[Split]:
     if spec.start is not None:
         start = pd.Timestamp(spec.start)
         start = start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")
-    elif spec.kind == "handbook" and first <= HANDBOOK_START and end >= HANDBOOK_START + pd.Timedelta(days=span):
+    elif (
+        spec.kind == "handbook"
+        and first <= HANDBOOK_START
+        and end >= HANDBOOK_START + pd.Timedelta(days=span)
+    ):
         start = HANDBOOK_START
     else:
         start = end - pd.Timedelta(days=span)
     options = {"remove_known_compromised": spec.removes_known}
     if spec.kind == "prequential":
-        splits = prequential_folds(frame, start, spec.folds, spec.train_days, spec.delay_days, spec.test_days,
-                                   **options)
+        splits = prequential_folds(
+            frame, start, spec.folds, spec.train_days, spec.delay_days, spec.test_days, **options
+        )
     else:
         splits = [temporal_split(frame, start, spec.train_days, spec.delay_days, spec.test_days, **options)]
     for number, split in enumerate(splits):
         if len(split.train) == 0 or len(split.test) == 0:
             raise ConfigError(
                 f"split {spec.kind} (fold {number}): train {split.train_start.date()}.. and test "
-                f"{split.test_start.date()}..{(split.test_end - pd.Timedelta(days=1)).date()} need data, but the data "
-                f"covers {first.date()}..{(end - pd.Timedelta(days=1)).date()}; generate more days or set --split-start")
+                f"{split.test_start.date()}..{(split.test_end - pd.Timedelta(days=1)).date()} need data, "
+                f"but the data covers {first.date()}..{(end - pd.Timedelta(days=1)).date()}; "
+                "generate more days or set --split-start"
+            )
     return splits
 
 
@@ -194,7 +224,12 @@ class DetectorSpec:
         return cls(kind, preset or None, dict(params or {}))
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.kind, "preset": self.preset, "params": dict(self.params), "use_labels": self.use_labels}
+        return {
+            "kind": self.kind,
+            "preset": self.preset,
+            "params": dict(self.params),
+            "use_labels": self.use_labels,
+        }
 
 
 def make_detector(spec: DetectorSpec, features: pd.DataFrame) -> Detector:
@@ -209,7 +244,9 @@ def make_detector(spec: DetectorSpec, features: pd.DataFrame) -> Detector:
         return cls(**params)
     if spec.preset.startswith("_") or not isinstance(vars(cls).get(spec.preset), classmethod):
         presets = [n for n, v in vars(cls).items() if isinstance(v, classmethod) and not n.startswith("_")]
-        raise ConfigError(f"detector {spec.kind} has no preset {spec.preset!r}; presets: {', '.join(presets) or 'none'}")
+        raise ConfigError(
+            f"detector {spec.kind} has no preset {spec.preset!r}; presets: {', '.join(presets) or 'none'}"
+        )
     try:
         detector: Detector = getattr(cls, spec.preset)(**params)
     except TypeError as exc:
@@ -234,16 +271,27 @@ class ThresholdSpec:
             raise ConfigError(f"target precision must be in (0, 1], got {self.target_precision}")
 
 
-def choose_threshold(detector: Detector, spec: ThresholdSpec, X_train: pd.DataFrame, y_train: np.ndarray,
-                     days_train: np.ndarray) -> dict[str, Any]:
+def choose_threshold(
+    detector: Detector,
+    spec: ThresholdSpec,
+    X_train: pd.DataFrame,
+    y_train: np.ndarray,
+    days_train: np.ndarray,
+) -> dict[str, Any]:
     """Set ``detector``'s threshold per ``spec`` on the validation slice; return how it was chosen."""
     if spec.budget is None and spec.target_precision is None:
-        return {"value": float(detector.threshold_), "method": "detector",
-                "chosen_on": "the detector's own fit (see docs/detectors.md)"}
-    n_val = max(1, int(round(len(X_train) * spec.validation_fraction)))
+        return {
+            "value": float(detector.threshold_),
+            "method": "detector",
+            "chosen_on": "the detector's own fit (see docs/detectors.md)",
+        }
+    n_val = max(1, round(len(X_train) * spec.validation_fraction))
     scores = detector.score_many(X_train.iloc[-n_val:])
     first_day = str(pd.Timestamp(days_train[-n_val]).date())
-    where = f"validation slice: last {spec.validation_fraction:.0%} of training rows ({n_val:,} rows from {first_day})"
+    where = (
+        f"validation slice: last {spec.validation_fraction:.0%} of training rows "
+        f"({n_val:,} rows from {first_day})"
+    )
     if spec.budget is not None:
         value = thresholds.threshold_for_alert_budget(scores, days_train[-n_val:], spec.budget)
         info = {"method": "alert_budget", "alerts_per_day": spec.budget}
@@ -268,14 +316,23 @@ def prepare(data: DataSource | pd.DataFrame, feature_set: str, *, label_delay_da
     """Load ``data`` and build the feature set over the whole history, in event-time order."""
     parse_feature_set(feature_set)
     source = data if isinstance(data, DataSource) else DataSource(path="<frame>")
-    frame = data.load() if isinstance(data, DataSource) else data.sort_values(["ts", "tx_id"]).reset_index(drop=True)
+    frame = (
+        data.load()
+        if isinstance(data, DataSource)
+        else data.sort_values(["ts", "tx_id"]).reset_index(drop=True)
+    )
     features = build_feature_set(frame, feature_set, label_delay=pd.Timedelta(days=max(1, label_delay_days)))
     return Prepared(source, frame, features, feature_set)
 
 
-def fit_on_split(prepared: Prepared, split: Split, detector_spec: DetectorSpec,
-                 threshold_spec: ThresholdSpec | None = None, *, shuffle_labels_seed: int | None = None
-                 ) -> tuple[Detector, dict[str, Any]]:
+def fit_on_split(
+    prepared: Prepared,
+    split: Split,
+    detector_spec: DetectorSpec,
+    threshold_spec: ThresholdSpec | None = None,
+    *,
+    shuffle_labels_seed: int | None = None,
+) -> tuple[Detector, dict[str, Any]]:
     """Fit a new detector on the split's training rows and choose its threshold.
 
     ``shuffle_labels_seed`` permutes the training labels (a sanity check: AP must fall to the
@@ -292,9 +349,16 @@ def fit_on_split(prepared: Prepared, split: Split, detector_spec: DetectorSpec,
     return detector, info
 
 
-def evaluate_on_split(prepared: Prepared, split: Split, detector: Detector, threshold_info: Mapping[str, Any],
-                      *, k: int = 100, investigation_cost: float = 5.0,
-                      context: Mapping[str, Any] | None = None) -> EvaluationResult:
+def evaluate_on_split(
+    prepared: Prepared,
+    split: Split,
+    detector: Detector,
+    threshold_info: Mapping[str, Any],
+    *,
+    k: int = 100,
+    investigation_cost: float = 5.0,
+    context: Mapping[str, Any] | None = None,
+) -> EvaluationResult:
     """Score the split's test rows and compute every metric."""
     test = prepared.frame.iloc[split.test]
     X = prepared.features.iloc[split.test]
@@ -302,19 +366,35 @@ def evaluate_on_split(prepared: Prepared, split: Split, detector: Detector, thre
     scores = detector.score_many(X)
     importance = feature_importance(detector, X, y)
     patterns = test["fraud_pattern"].to_numpy(object) if "fraud_pattern" in test.columns else None
-    ctx = {"simulated": prepared.data.world is not None, "data": prepared.data.describe(),
-           "feature_set": prepared.feature_set, "features": list(detector.feature_names_),
-           "detector": detector.kind, "detector_params": _plain(detector.get_params()),
-           "train": f"{split.train_start.date()}..{(split.delay_start - pd.Timedelta(days=1)).date()} "
-                    f"({len(split.train):,} rows)",
-           "delay": f"{split.delay_start.date()}..{(split.test_start - pd.Timedelta(days=1)).date()} (unused)",
-           "test": f"{split.test_start.date()}..{(split.test_end - pd.Timedelta(days=1)).date()} "
-                   f"({len(split.test):,} rows)",
-           "removed_from_test": split.removed_from_test, **dict(context or {})}
-    return evaluate_scores(y, scores, detector.threshold_, days=test["ts"], cards=test["customer_id"].to_numpy(),
-                           amounts=test["amount"].to_numpy(), patterns=patterns, k=k,
-                           investigation_cost=investigation_cost, threshold_info=threshold_info,
-                           importance=importance, context=ctx)
+    ctx = {
+        "simulated": prepared.data.world is not None,
+        "data": prepared.data.describe(),
+        "feature_set": prepared.feature_set,
+        "features": list(detector.feature_names_),
+        "detector": detector.kind,
+        "detector_params": _plain(detector.get_params()),
+        "train": f"{split.train_start.date()}..{(split.delay_start - pd.Timedelta(days=1)).date()} "
+        f"({len(split.train):,} rows)",
+        "delay": f"{split.delay_start.date()}..{(split.test_start - pd.Timedelta(days=1)).date()} (unused)",
+        "test": f"{split.test_start.date()}..{(split.test_end - pd.Timedelta(days=1)).date()} "
+        f"({len(split.test):,} rows)",
+        "removed_from_test": split.removed_from_test,
+        **dict(context or {}),
+    }
+    return evaluate_scores(
+        y,
+        scores,
+        detector.threshold_,
+        days=test["ts"],
+        cards=test["customer_id"].to_numpy(),
+        amounts=test["amount"].to_numpy(),
+        patterns=patterns,
+        k=k,
+        investigation_cost=investigation_cost,
+        threshold_info=threshold_info,
+        importance=importance,
+        context=ctx,
+    )
 
 
 @dataclasses.dataclass
@@ -336,44 +416,102 @@ class TrainRun:
         return float(np.mean([r.metrics[metric] for r in self.results]))
 
 
-def train(data: DataSource | Prepared, feature_set: str, split: SplitSpec, detector: DetectorSpec,
-          threshold: ThresholdSpec | None = None, *, out: str | Path | None = None, overwrite: bool = False,
-          k: int = 100, investigation_cost: float = 5.0) -> TrainRun:
+def train(
+    data: DataSource | Prepared,
+    feature_set: str,
+    split: SplitSpec,
+    detector: DetectorSpec,
+    threshold: ThresholdSpec | None = None,
+    *,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    k: int = 100,
+    investigation_cost: float = 5.0,
+) -> TrainRun:
     """Fit on each split (fold), evaluate its test block, save the latest fold's model to ``out``."""
-    prepared = data if isinstance(data, Prepared) else prepare(data, feature_set, label_delay_days=split.delay_days)
+    prepared = (
+        data if isinstance(data, Prepared) else prepare(data, feature_set, label_delay_days=split.delay_days)
+    )
     splits = make_splits(prepared.frame, split)
     results, fitted = [], []
     for number, one in enumerate(splits):
         model, info = fit_on_split(prepared, one, detector, threshold)
-        results.append(evaluate_on_split(prepared, one, model, info, k=k, investigation_cost=investigation_cost,
-                                         context={"split": split.kind, "fold": number}))
+        results.append(
+            evaluate_on_split(
+                prepared,
+                one,
+                model,
+                info,
+                k=k,
+                investigation_cost=investigation_cost,
+                context={"split": split.kind, "fold": number},
+            )
+        )
         fitted.append((model, info))
-        log.info("fold %d: AP %.4f, ROC AUC %.4f, CP@%d %.4f", number, results[-1].metrics["ap"],
-                 results[-1].metrics["roc_auc"], k, results[-1].metrics["cp_at_k"])
+        log.info(
+            "fold %d: AP %.4f, ROC AUC %.4f, CP@%d %.4f",
+            number,
+            results[-1].metrics["ap"],
+            results[-1].metrics["roc_auc"],
+            k,
+            results[-1].metrics["cp_at_k"],
+        )
     if len(results) > 1:
-        folds = [{"fold": i, "train_start": str(s.train_start.date()), "test_start": str(s.test_start.date()),
-                  **{m: r.metrics[m] for m in ("ap", "roc_auc", "cp_at_k", "cp_at_k_oracle")}}
-                 for i, (s, r) in enumerate(zip(splits, results, strict=True))]
-        folds.append({"fold": "mean", "train_start": "", "test_start": "",
-                      **{m: float(np.mean([f[m] for f in folds])) for m in ("ap", "roc_auc", "cp_at_k", "cp_at_k_oracle")}})
+        folds = [
+            {
+                "fold": i,
+                "train_start": str(s.train_start.date()),
+                "test_start": str(s.test_start.date()),
+                **{m: r.metrics[m] for m in ("ap", "roc_auc", "cp_at_k", "cp_at_k_oracle")},
+            }
+            for i, (s, r) in enumerate(zip(splits, results, strict=True))
+        ]
+        folds.append(
+            {
+                "fold": "mean",
+                "train_start": "",
+                "test_start": "",
+                **{
+                    m: float(np.mean([f[m] for f in folds]))
+                    for m in ("ap", "roc_auc", "cp_at_k", "cp_at_k_oracle")
+                },
+            }
+        )
         results[0].context["folds"] = folds
     model, info = fitted[0]
     folder = None
     if out is not None:
         metadata = {
-            "metrics": {m: results[0].metrics[m] for m in ("ap", "roc_auc", "cp_at_k", "cp_at_k_oracle", "f1")},
-            "training": {"data": prepared.data.describe(), "split": dataclasses.asdict(split),
-                         "feature_set": feature_set},
-            "experiment": {"data": prepared.data.describe(), "feature_set": feature_set,
-                           "split": dataclasses.asdict(split), "detector": detector.describe(),
-                           "threshold": info, "k": k, "investigation_cost": investigation_cost},
+            "metrics": {
+                m: results[0].metrics[m] for m in ("ap", "roc_auc", "cp_at_k", "cp_at_k_oracle", "f1")
+            },
+            "training": {
+                "data": prepared.data.describe(),
+                "split": dataclasses.asdict(split),
+                "feature_set": feature_set,
+            },
+            "experiment": {
+                "data": prepared.data.describe(),
+                "feature_set": feature_set,
+                "split": dataclasses.asdict(split),
+                "detector": detector.describe(),
+                "threshold": info,
+                "k": k,
+                "investigation_cost": investigation_cost,
+            },
         }
         folder = registry.save(model, out, metadata, overwrite=overwrite)
     return TrainRun(model, info, results, folder, prepared)
 
 
-def evaluate_model(model_dir: str | Path, data: DataSource | None = None, split: SplitSpec | None = None, *,
-                   k: int | None = None, investigation_cost: float | None = None) -> EvaluationResult:
+def evaluate_model(
+    model_dir: str | Path,
+    data: DataSource | None = None,
+    split: SplitSpec | None = None,
+    *,
+    k: int | None = None,
+    investigation_cost: float | None = None,
+) -> EvaluationResult:
     """Evaluate a saved model on the test block of ``split`` (default: the model's own) of ``data``
     (default: the data it was trained on); features are rebuilt with the model's feature set."""
     meta = registry.read_metadata(model_dir)
@@ -389,13 +527,22 @@ def evaluate_model(model_dir: str | Path, data: DataSource | None = None, split:
     one = make_splits(prepared.frame, split)[0]
     threshold_info = dict(experiment.get("threshold", {"method": "detector"}))
     threshold_info["value"] = float(detector.threshold_)
-    return evaluate_on_split(prepared, one, detector, threshold_info,
-                             k=k if k is not None else int(experiment.get("k", 100)),
-                             investigation_cost=investigation_cost if investigation_cost is not None
-                             else float(experiment.get("investigation_cost", 5.0)),
-                             context={"split": split.kind, "model": str(model_dir)})
+    return evaluate_on_split(
+        prepared,
+        one,
+        detector,
+        threshold_info,
+        k=k if k is not None else int(experiment.get("k", 100)),
+        investigation_cost=investigation_cost
+        if investigation_cost is not None
+        else float(experiment.get("investigation_cost", 5.0)),
+        context={"split": split.kind, "model": str(model_dir)},
+    )
 
 
 def _plain(params: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()
-            if v is None or isinstance(v, bool | int | float | str | list | tuple)}
+    return {
+        k: (list(v) if isinstance(v, tuple) else v)
+        for k, v in params.items()
+        if v is None or isinstance(v, bool | int | float | str | list | tuple)
+    }

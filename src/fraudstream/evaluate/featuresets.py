@@ -56,15 +56,22 @@ def _engine(spec: FeatureSpec) -> Callable[[pd.DataFrame, Any], pd.DataFrame]:
     def build(frame: pd.DataFrame, label_delay: Any) -> pd.DataFrame:
         labels = frame["is_fraud"].to_numpy(bool) if "is_fraud" in frame.columns else None
         return build_features(inputs(frame), spec, labels=labels, label_delay=label_delay)
+
     return build
 
 
 def _attrs(frame: pd.DataFrame, label_delay: Any) -> pd.DataFrame:
-    names = [c for c in attr_columns(frame) if c not in LABEL_COLUMNS
-             and (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))]
+    names = [
+        c
+        for c in attr_columns(frame)
+        if c not in LABEL_COLUMNS
+        and (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))
+    ]
     if not names:
-        raise InvalidRecord(f"feature set attrs: the frame has no numeric attr column (attrs: "
-                            f"{', '.join(attr_columns(frame)) or 'none'})")
+        raise InvalidRecord(
+            f"feature set attrs: the frame has no numeric attr column (attrs: "
+            f"{', '.join(attr_columns(frame)) or 'none'})"
+        )
     return frame[names].astype(np.float64)
 
 
@@ -77,34 +84,61 @@ def _seed001(frame: pd.DataFrame, label_delay: Any) -> pd.DataFrame:
     hour, day = _hour_and_day(frame)
     kind = frame["category"] if "category" in frame.columns else pd.Series("unknown", index=frame.index)
     place = frame["channel"] if "channel" in frame.columns else frame["merchant_id"]
-    return pd.DataFrame({"amount": frame["amount"].to_numpy(np.float64), "tx_hour": hour.astype(np.float64),
-                         "transaction_type": kind.astype(str).to_numpy(), "location": place.astype(str).to_numpy(),
-                         "tx_day_of_week": day.astype(str)}, index=frame.index)
+    return pd.DataFrame(
+        {
+            "amount": frame["amount"].to_numpy(np.float64),
+            "tx_hour": hour.astype(np.float64),
+            "transaction_type": kind.astype(str).to_numpy(),
+            "location": place.astype(str).to_numpy(),
+            "tx_day_of_week": day.astype(str),
+        },
+        index=frame.index,
+    )
 
 
 def _seed002(frame: pd.DataFrame, label_delay: Any) -> pd.DataFrame:
     hour, day = _hour_and_day(frame)
     amount = frame["amount"].to_numpy(np.float64)
-    lat = frame["lat"].to_numpy(np.float64) if "lat" in frame.columns else np.full(len(frame), np.mean(_INDIA_LAT))
-    lon = frame["lon"].to_numpy(np.float64) if "lon" in frame.columns else np.full(len(frame), np.mean(_INDIA_LON))
-    return pd.DataFrame({
-        "amount": amount, "log_amount": np.log1p(np.maximum(amount, 0.0)), "hour_of_day": hour.astype(np.float64),
-        "day_of_week": day.astype(np.float64),
-        "norm_latitude": (lat - _INDIA_LAT[0]) / (_INDIA_LAT[1] - _INDIA_LAT[0]),
-        "norm_longitude": (lon - _INDIA_LON[0]) / (_INDIA_LON[1] - _INDIA_LON[0])}, index=frame.index)
+    lat = (
+        frame["lat"].to_numpy(np.float64)
+        if "lat" in frame.columns
+        else np.full(len(frame), np.mean(_INDIA_LAT))
+    )
+    lon = (
+        frame["lon"].to_numpy(np.float64)
+        if "lon" in frame.columns
+        else np.full(len(frame), np.mean(_INDIA_LON))
+    )
+    return pd.DataFrame(
+        {
+            "amount": amount,
+            "log_amount": np.log1p(np.maximum(amount, 0.0)),
+            "hour_of_day": hour.astype(np.float64),
+            "day_of_week": day.astype(np.float64),
+            "norm_latitude": (lat - _INDIA_LAT[0]) / (_INDIA_LAT[1] - _INDIA_LAT[0]),
+            "norm_longitude": (lon - _INDIA_LON[0]) / (_INDIA_LON[1] - _INDIA_LON[0]),
+        },
+        index=frame.index,
+    )
 
 
 def _seed003(frame: pd.DataFrame, label_delay: Any) -> pd.DataFrame:
     missing = [c for c in ("account_age", "user_transactions_last_24h") if c not in frame.columns]
     if missing:
-        raise InvalidRecord(f"feature set seed003 needs the attr(s) {', '.join(missing)} (the hacker world "
-                            f"has them); the frame has: {', '.join(map(str, frame.columns))}")
+        raise InvalidRecord(
+            f"feature set seed003 needs the attr(s) {', '.join(missing)} (the hacker world "
+            f"has them); the frame has: {', '.join(map(str, frame.columns))}"
+        )
     hour, _ = _hour_and_day(frame)
-    return pd.DataFrame({
-        "transaction_amount": frame["amount"].to_numpy(np.float64), "transaction_hour": hour.astype(np.float64),
-        "account_age": frame["account_age"].to_numpy(np.float64),
-        "user_transactions_last_24h": frame["user_transactions_last_24h"].to_numpy(np.float64)},
-        index=frame.index)
+    return pd.DataFrame(
+        {
+            "transaction_amount": frame["amount"].to_numpy(np.float64),
+            "transaction_hour": hour.astype(np.float64),
+            "account_age": frame["account_age"].to_numpy(np.float64),
+            "user_transactions_last_24h": frame["user_transactions_last_24h"].to_numpy(np.float64),
+        },
+        index=frame.index,
+    )
 
 
 FEATURE_SETS: dict[str, Callable[[pd.DataFrame, Any], pd.DataFrame]] = {
@@ -127,8 +161,10 @@ def parse_feature_set(name: str) -> list[str]:
     parts = [p.strip() for p in str(name).split("+")]
     for part in parts:
         if part not in FEATURE_SETS:
-            raise ConfigError(f"feature set {part!r} is unknown; choose from {', '.join(sorted(FEATURE_SETS))} "
-                              "(joined with '+')")
+            raise ConfigError(
+                f"feature set {part!r} is unknown; choose from {', '.join(sorted(FEATURE_SETS))} "
+                "(joined with '+')"
+            )
     return parts
 
 
@@ -145,5 +181,8 @@ def build_feature_set(frame: pd.DataFrame, name: str, *, label_delay: Any = None
 
 def categorical_columns(features: pd.DataFrame) -> list[str]:
     """Columns that are not numeric or bool (seed 001's one-hot encoded inputs)."""
-    return [c for c in features.columns if not (pd.api.types.is_numeric_dtype(features[c])
-                                                or pd.api.types.is_bool_dtype(features[c]))]
+    return [
+        c
+        for c in features.columns
+        if not (pd.api.types.is_numeric_dtype(features[c]) or pd.api.types.is_bool_dtype(features[c]))
+    ]

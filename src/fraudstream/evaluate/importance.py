@@ -28,8 +28,9 @@ from fraudstream.evaluate.metrics import average_precision
 __all__ = ["feature_importance"]
 
 
-def feature_importance(detector: Detector, X: pd.DataFrame | None = None, y: Any = None, *,
-                       max_rows: int = 20_000, seed: int = 0) -> dict[str, Any]:
+def feature_importance(
+    detector: Detector, X: pd.DataFrame | None = None, y: Any = None, *, max_rows: int = 20_000, seed: int = 0
+) -> dict[str, Any]:
     """``{"method", "names", "values"}``, largest first."""
     names = list(detector.feature_names_)
     if detector.kind == "gbm" and hasattr(detector, "booster_"):
@@ -38,7 +39,10 @@ def feature_importance(detector: Detector, X: pd.DataFrame | None = None, y: Any
     elif hasattr(detector, "feature_importances_"):
         values, method = np.asarray(detector.feature_importances_, dtype=np.float64), "impurity"
     elif X is not None and y is not None and 0 < np.asarray(y).sum() < len(np.asarray(y)):
-        values, method = _permutation(detector, X, np.asarray(y).astype(np.int8), max_rows, seed), "permutation_ap"
+        values, method = (
+            _permutation(detector, X, np.asarray(y).astype(np.int8), max_rows, seed),
+            "permutation_ap",
+        )
     else:
         return {"method": "none", "names": [], "values": []}
     order = np.argsort(-values, kind="stable")

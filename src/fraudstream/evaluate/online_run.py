@@ -18,6 +18,7 @@ are the scores they got on arrival (progressive validation); the metrics are tho
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -36,8 +37,15 @@ __all__ = ["run_online"]
 log = logging.getLogger(__name__)
 
 
-def run_online(prepared: Prepared, split: Split, *, delay_days: int = 7, batch: str = "1h",
-               params: Mapping[str, Any] | None = None, k: int = 100) -> EvaluationResult:
+def run_online(
+    prepared: Prepared,
+    split: Split,
+    *,
+    delay_days: int = 7,
+    batch: str = "1h",
+    params: Mapping[str, Any] | None = None,
+    k: int = 100,
+) -> EvaluationResult:
     """Fit on the training block, stream the rest with labels ``delay_days`` late, evaluate the test block."""
     frame, features = prepared.frame, prepared.features
     y = frame["is_fraud"].to_numpy(bool)
@@ -56,11 +64,13 @@ def run_online(prepared: Prepared, split: Split, *, delay_days: int = 7, batch: 
     learned = 0
     bins = ts.iloc[stream].dt.floor(batch).to_numpy()
     edges = np.r_[0, np.flatnonzero(bins[1:] != bins[:-1]) + 1, len(stream)]
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
+    for a, b in itertools.pairwise(edges):
         rows = stream[a:b]
         scores[rows] = detector.score_many(features.iloc[rows])
         revealed_before = ts_values[rows[-1]] - delay.to_timedelta64()
-        stop = learn_pos + int(np.searchsorted(ts_values[learnable[learn_pos:]], revealed_before, side="right"))
+        stop = learn_pos + int(
+            np.searchsorted(ts_values[learnable[learn_pos:]], revealed_before, side="right")
+        )
         if stop > learn_pos:
             chunk = learnable[learn_pos:stop]
             detector.learn_many(features.iloc[chunk], y[chunk])
@@ -69,14 +79,29 @@ def run_online(prepared: Prepared, split: Split, *, delay_days: int = 7, batch: 
     test = frame.iloc[split.test]
     test_scores = scores[split.test]
     log.info("online: learned %d rows while streaming", learned)
-    context = {"simulated": prepared.data.world is not None, "data": prepared.data.describe(),
-               "feature_set": prepared.feature_set, "detector": "online", "detector_params": dict(params or {}),
-               "label_delay_days": delay_days, "batch": batch, "learned_online": learned,
-               "test": f"{split.test_start.date()}..{(split.test_end - pd.Timedelta(days=1)).date()} "
-                       f"({len(split.test):,} rows)", "removed_from_test": split.removed_from_test}
-    return evaluate_scores(test["is_fraud"].to_numpy(bool), test_scores, detector.threshold_, days=test["ts"],
-                           cards=test["customer_id"].to_numpy(), amounts=test["amount"].to_numpy(),
-                           patterns=test["fraud_pattern"].to_numpy(object) if "fraud_pattern" in test else None,
-                           k=k, threshold_info={"method": "online", "chosen_on": "the detector's threshold param"},
-                           importance=feature_importance(detector, features.iloc[split.test], y[split.test]),
-                           context=context)
+    context = {
+        "simulated": prepared.data.world is not None,
+        "data": prepared.data.describe(),
+        "feature_set": prepared.feature_set,
+        "detector": "online",
+        "detector_params": dict(params or {}),
+        "label_delay_days": delay_days,
+        "batch": batch,
+        "learned_online": learned,
+        "test": f"{split.test_start.date()}..{(split.test_end - pd.Timedelta(days=1)).date()} "
+        f"({len(split.test):,} rows)",
+        "removed_from_test": split.removed_from_test,
+    }
+    return evaluate_scores(
+        test["is_fraud"].to_numpy(bool),
+        test_scores,
+        detector.threshold_,
+        days=test["ts"],
+        cards=test["customer_id"].to_numpy(),
+        amounts=test["amount"].to_numpy(),
+        patterns=test["fraud_pattern"].to_numpy(object) if "fraud_pattern" in test else None,
+        k=k,
+        threshold_info={"method": "online", "chosen_on": "the detector's threshold param"},
+        importance=feature_importance(detector, features.iloc[split.test], y[split.test]),
+        context=context,
+    )

@@ -98,8 +98,11 @@ def pattern_recall(data: dict[str, Any], path: Path) -> None:
     names, recall = data["patterns"], data["recall"]
     fig, ax = plt.subplots(figsize=(6, max(2.5, 0.35 * len(names) + 1)))
     bars = ax.barh(range(len(names))[::-1], recall, color=_FRAUD)
-    ax.set_yticks(range(len(names))[::-1], [f"{n} ({f})" for n, f in zip(names, data["frauds"], strict=True)],
-                  fontsize=8)
+    ax.set_yticks(
+        range(len(names))[::-1],
+        [f"{n} ({f})" for n, f in zip(names, data["frauds"], strict=True)],
+        fontsize=8,
+    )
     ax.bar_label(bars, fmt="%.2f", fontsize=8)
     ax.set(xlim=(0, 1.1), xlabel="recall at the threshold", title="Recall per fraud pattern (frauds)")
     _save(fig, path)
@@ -125,8 +128,11 @@ FIGURES: dict[str, tuple[str, Callable[[dict[str, Any], Path], None], str]] = {
     "confusion_matrix": ("confusion_matrix.png", confusion_matrix, "Confusion matrix"),
     "feature_importance": ("feature_importance.png", feature_importance, "Feature importance"),
     "pattern_recall": ("pattern_recall.png", pattern_recall, "Recall per fraud pattern"),
-    "card_precision_per_day": ("card_precision_per_day.png", card_precision_per_day,
-                               "P@k and card precision@k per day, with the oracle"),
+    "card_precision_per_day": (
+        "card_precision_per_day.png",
+        card_precision_per_day,
+        "P@k and card precision@k per day, with the oracle",
+    ),
 }
 """Figure name -> (PNG file name, drawing function, title)."""
 

@@ -31,7 +31,8 @@ __all__ = ["EvaluationResult", "evaluate_scores", "render_html", "write_report"]
 log = logging.getLogger(__name__)
 
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
-table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
+table{border-collapse:collapse;margin:0.5em 0 1.5em}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.note{color:#a33}
 figure{display:inline-block;margin:0.5em;vertical-align:top}figcaption{font-size:0.9em;color:#555}"""
 
@@ -59,7 +60,9 @@ def _fmt(value: Any) -> str:
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{_fmt(row.get(c, ''))}</td>" for c in columns) + "</tr>" for row in rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_fmt(row.get(c, ''))}</td>" for c in columns) + "</tr>" for row in rows
+    )
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
@@ -68,47 +71,84 @@ def render_html(document: dict[str, Any], pngs: dict[str, str]) -> str:
     m, t, ctx = document["metrics"], document["threshold"], document.get("context", {})
     k = m["k"]
     headline = [
-        ("average precision (AP)", m["ap"]), ("ROC AUC", m["roc_auc"]),
-        (f"card precision@{k} (mean per day)", m["cp_at_k"]), (f"oracle card precision@{k}", m["cp_at_k_oracle"]),
-        (f"precision@{k} (mean per day)", m["p_at_k"]), ("recall at 1 % FPR", m["recall_at_1pct_fpr"]),
-        ("precision at threshold", m["precision"]), ("recall at threshold", m["recall"]), ("F1 at threshold", m["f1"]),
-        ("accuracy at threshold", m["accuracy"]), ("test rows", m["rows"]), ("test frauds", m["frauds"]),
+        ("average precision (AP)", m["ap"]),
+        ("ROC AUC", m["roc_auc"]),
+        (f"card precision@{k} (mean per day)", m["cp_at_k"]),
+        (f"oracle card precision@{k}", m["cp_at_k_oracle"]),
+        (f"precision@{k} (mean per day)", m["p_at_k"]),
+        ("recall at 1 % FPR", m["recall_at_1pct_fpr"]),
+        ("precision at threshold", m["precision"]),
+        ("recall at threshold", m["recall"]),
+        ("F1 at threshold", m["f1"]),
+        ("accuracy at threshold", m["accuracy"]),
+        ("test rows", m["rows"]),
+        ("test frauds", m["frauds"]),
         ("prevalence (random AP)", m["prevalence"]),
     ]
     cost = m["cost"]
-    cost_rows = [{"part": "missed fraud amount", "value": cost["missed_fraud_amount"]},
-                 {"part": f"investigations ({cost['alerts']:,} alerts x {cost['per_investigation']:g})",
-                  "value": cost["investigation_cost"]}, {"part": "total", "value": cost["total"]}]
+    cost_rows = [
+        {"part": "missed fraud amount", "value": cost["missed_fraud_amount"]},
+        {
+            "part": f"investigations ({cost['alerts']:,} alerts x {cost['per_investigation']:g})",
+            "value": cost["investigation_cost"],
+        },
+        {"part": "total", "value": cost["total"]},
+    ]
     threshold_rows = [{"field": key, "value": value} for key, value in t.items()]
-    context_rows = [{"field": key, "value": json.dumps(value) if isinstance(value, dict | list) else value}
-                    for key, value in ctx.items() if key != "folds"]
+    context_rows = [
+        {"field": key, "value": json.dumps(value) if isinstance(value, dict | list) else value}
+        for key, value in ctx.items()
+        if key != "folds"
+    ]
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>fraudstream evaluation report</title>",
         f"<style>{_STYLE}</style></head><body>",
         "<h1>fraudstream evaluation report</h1>",
         "<p class='note'>Results on simulated data are results on simulated data: simulated fraud is far "
-        "easier to detect than real fraud.</p>" if ctx.get("simulated", True) else "",
+        "easier to detect than real fraud.</p>"
+        if ctx.get("simulated", True)
+        else "",
         "<h2>Metrics (test block)</h2>",
         _table([{"metric": a, "value": b} for a, b in headline], ["metric", "value"]),
-        "<h2>Threshold</h2>", _table(threshold_rows, ["field", "value"]),
+        "<h2>Threshold</h2>",
+        _table(threshold_rows, ["field", "value"]),
         "<h2>Confusion matrix</h2>",
-        _table([{"": "actual legit", "predicted legit": m["confusion"]["tn"], "predicted fraud": m["confusion"]["fp"]},
-                {"": "actual fraud", "predicted legit": m["confusion"]["fn"], "predicted fraud": m["confusion"]["tp"]}],
-               ["", "predicted legit", "predicted fraud"]),
-        "<h2>Cost</h2>", _table(cost_rows, ["part", "value"]),
+        _table(
+            [
+                {
+                    "": "actual legit",
+                    "predicted legit": m["confusion"]["tn"],
+                    "predicted fraud": m["confusion"]["fp"],
+                },
+                {
+                    "": "actual fraud",
+                    "predicted legit": m["confusion"]["fn"],
+                    "predicted fraud": m["confusion"]["tp"],
+                },
+            ],
+            ["", "predicted legit", "predicted fraud"],
+        ),
+        "<h2>Cost</h2>",
+        _table(cost_rows, ["part", "value"]),
         "<h2>Recall per fraud pattern</h2>",
         _table(document["per_pattern"], ["pattern", "frauds", "detected", "recall"]),
         f"<h2>Per day: P@{k}, card precision@{k} and its oracle</h2>",
         _table(document["per_day"], ["day", "p_at_k", "card_precision", "oracle", "compromised_cards"]),
     ]
     if ctx.get("folds"):
-        parts += ["<h2>Prequential folds</h2>",
-                  _table(ctx["folds"], ["fold", "train_start", "test_start", "ap", "roc_auc", "cp_at_k",
-                                        "cp_at_k_oracle"])]
+        parts += [
+            "<h2>Prequential folds</h2>",
+            _table(
+                ctx["folds"],
+                ["fold", "train_start", "test_start", "ap", "roc_auc", "cp_at_k", "cp_at_k_oracle"],
+            ),
+        ]
     parts.append("<h2>Figures</h2>")
     for name, file_name in pngs.items():
         title = FIGURES[name][2]
-        parts.append(f"<figure><img src='{html.escape(file_name)}' alt='{html.escape(title)}'>"
-                     f"<figcaption>{html.escape(title)} (data: report.json, figures.{name})</figcaption></figure>")
+        parts.append(
+            f"<figure><img src='{html.escape(file_name)}' alt='{html.escape(title)}'>"
+            f"<figcaption>{html.escape(title)} (data: report.json, figures.{name})</figcaption></figure>"
+        )
     parts += ["<h2>Context</h2>", _table(context_rows, ["field", "value"]), "</body></html>"]
     return "\n".join(parts)

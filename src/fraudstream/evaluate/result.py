@@ -60,9 +60,17 @@ class EvaluationResult:
     def summary(self) -> dict[str, float]:
         """The headline numbers (one line of a results table)."""
         m = self.metrics
-        return {"ap": m["ap"], "roc_auc": m["roc_auc"], f"cp_at_{m['k']}": m["cp_at_k"],
-                f"cp_at_{m['k']}_oracle": m["cp_at_k_oracle"], "recall_at_1pct_fpr": m["recall_at_1pct_fpr"],
-                "precision": m["precision"], "recall": m["recall"], "f1": m["f1"], "accuracy": m["accuracy"]}
+        return {
+            "ap": m["ap"],
+            "roc_auc": m["roc_auc"],
+            f"cp_at_{m['k']}": m["cp_at_k"],
+            f"cp_at_{m['k']}_oracle": m["cp_at_k_oracle"],
+            "recall_at_1pct_fpr": m["recall_at_1pct_fpr"],
+            "precision": m["precision"],
+            "recall": m["recall"],
+            "f1": m["f1"],
+            "accuracy": m["accuracy"],
+        }
 
 
 def per_day_precision_at_k(days: Any, y: np.ndarray, scores: np.ndarray, k: int) -> pd.DataFrame:
@@ -73,20 +81,35 @@ def per_day_precision_at_k(days: Any, y: np.ndarray, scores: np.ndarray, k: int)
     return top.groupby("day", sort=True)["y"].sum().div(k).rename("p_at_k").reset_index()
 
 
-def evaluate_scores(y: Any, scores: Any, threshold: float, *, days: Any, cards: Any, amounts: Any = None,
-                    patterns: Any = None, k: int = 100, investigation_cost: float = 5.0,
-                    threshold_info: Mapping[str, Any] | None = None,
-                    importance: Mapping[str, Any] | None = None,
-                    context: Mapping[str, Any] | None = None) -> EvaluationResult:
+def evaluate_scores(
+    y: Any,
+    scores: Any,
+    threshold: float,
+    *,
+    days: Any,
+    cards: Any,
+    amounts: Any = None,
+    patterns: Any = None,
+    k: int = 100,
+    investigation_cost: float = 5.0,
+    threshold_info: Mapping[str, Any] | None = None,
+    importance: Mapping[str, Any] | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> EvaluationResult:
     """Every metric and figure of the scored test rows (labels ``y``, ``scores`` higher = worse)."""
     labels = np.asarray(y).astype(np.int8)
     values = np.asarray(scores, dtype=np.float64)
     if labels.sum() == 0 or labels.sum() == len(labels):
-        raise InvalidRecord(f"evaluation needs both classes in the test rows; got {int(labels.sum())} frauds "
-                            f"among {len(labels)} rows (choose a longer test period or another split)")
+        raise InvalidRecord(
+            f"evaluation needs both classes in the test rows; got {int(labels.sum())} frauds "
+            f"among {len(labels)} rows (choose a longer test period or another split)"
+        )
     day_values = pd.Series(pd.DatetimeIndex(np.asarray(days)) if not isinstance(days, pd.Series) else days)
-    day_values = day_values.dt.floor("D").to_numpy() if pd.api.types.is_datetime64_any_dtype(day_values) \
+    day_values = (
+        day_values.dt.floor("D").to_numpy()
+        if pd.api.types.is_datetime64_any_dtype(day_values)
         else day_values.to_numpy()
+    )
     money = np.ones(len(labels)) if amounts is None else np.asarray(amounts, dtype=np.float64)
     prf = metrics.precision_recall_f1(labels, values, threshold)
     confusion = {key: prf[key] for key in ("tn", "fp", "fn", "tp")}
@@ -95,38 +118,73 @@ def evaluate_scores(y: Any, scores: Any, threshold: float, *, days: Any, cards: 
     per_day = cp.per_day.merge(p_day, on="day", how="left").fillna({"p_at_k": 0.0})
     cost = metrics.cost(labels, values, money, threshold, investigation_cost)
     result_metrics = {
-        "ap": metrics.average_precision(labels, values), "roc_auc": metrics.roc_auc(labels, values),
-        "precision": prf["precision"], "recall": prf["recall"], "f1": prf["f1"],
-        "accuracy": (confusion["tp"] + confusion["tn"]) / len(labels), "confusion": confusion,
+        "ap": metrics.average_precision(labels, values),
+        "roc_auc": metrics.roc_auc(labels, values),
+        "precision": prf["precision"],
+        "recall": prf["recall"],
+        "f1": prf["f1"],
+        "accuracy": (confusion["tp"] + confusion["tn"]) / len(labels),
+        "confusion": confusion,
         "recall_at_1pct_fpr": metrics.recall_at_fpr(labels, values, 0.01),
-        "k": k, "p_at_k": float(per_day["p_at_k"].mean()), "cp_at_k": cp.mean, "cp_at_k_oracle": cp.oracle_mean,
-        "cost": {**cost, "per_investigation": investigation_cost}, "prevalence": float(labels.mean()),
-        "rows": len(labels), "frauds": int(labels.sum()),
+        "k": k,
+        "p_at_k": float(per_day["p_at_k"].mean()),
+        "cp_at_k": cp.mean,
+        "cp_at_k_oracle": cp.oracle_mean,
+        "cost": {**cost, "per_investigation": investigation_cost},
+        "prevalence": float(labels.mean()),
+        "rows": len(labels),
+        "frauds": int(labels.sum()),
     }
     flags = values >= threshold
     per_pattern = _pattern_recall(labels, flags, patterns)
-    per_day_rows = [{"day": str(pd.Timestamp(r.day).date()) if isinstance(r.day, np.datetime64 | pd.Timestamp)
-                     else str(r.day), "p_at_k": float(r.p_at_k), "card_precision": float(r.card_precision),
-                     "oracle": float(r.oracle), "compromised_cards": int(r.compromised_cards)}
-                    for r in per_day.itertuples()]
+    per_day_rows = [
+        {
+            "day": str(pd.Timestamp(r.day).date())
+            if isinstance(r.day, np.datetime64 | pd.Timestamp)
+            else str(r.day),
+            "p_at_k": float(r.p_at_k),
+            "card_precision": float(r.card_precision),
+            "oracle": float(r.oracle),
+            "compromised_cards": int(r.compromised_cards),
+        }
+        for r in per_day.itertuples()
+    ]
     figures = {
         "pr_curve": _pr_curve(labels, values, result_metrics["ap"]),
         "roc_curve": _roc_curve(labels, values, result_metrics["roc_auc"]),
         "score_distribution": _score_histograms(labels, values, threshold),
-        "confusion_matrix": {"labels": ["legit", "fraud"],
-                             "matrix": [[confusion["tn"], confusion["fp"]], [confusion["fn"], confusion["tp"]]],
-                             "rows": "actual", "columns": "predicted", "threshold": threshold},
-        "feature_importance": dict(importance) if importance else {"method": "none", "names": [], "values": []},
-        "pattern_recall": {"patterns": [p["pattern"] for p in per_pattern],
-                           "recall": [p["recall"] for p in per_pattern], "frauds": [p["frauds"] for p in per_pattern]},
-        "card_precision_per_day": {"k": k, "days": [r["day"] for r in per_day_rows],
-                                   "card_precision": [r["card_precision"] for r in per_day_rows],
-                                   "oracle": [r["oracle"] for r in per_day_rows],
-                                   "p_at_k": [r["p_at_k"] for r in per_day_rows]},
+        "confusion_matrix": {
+            "labels": ["legit", "fraud"],
+            "matrix": [[confusion["tn"], confusion["fp"]], [confusion["fn"], confusion["tp"]]],
+            "rows": "actual",
+            "columns": "predicted",
+            "threshold": threshold,
+        },
+        "feature_importance": dict(importance)
+        if importance
+        else {"method": "none", "names": [], "values": []},
+        "pattern_recall": {
+            "patterns": [p["pattern"] for p in per_pattern],
+            "recall": [p["recall"] for p in per_pattern],
+            "frauds": [p["frauds"] for p in per_pattern],
+        },
+        "card_precision_per_day": {
+            "k": k,
+            "days": [r["day"] for r in per_day_rows],
+            "card_precision": [r["card_precision"] for r in per_day_rows],
+            "oracle": [r["oracle"] for r in per_day_rows],
+            "p_at_k": [r["p_at_k"] for r in per_day_rows],
+        },
     }
     info = {"value": float(threshold), "method": "given", **dict(threshold_info or {})}
-    return EvaluationResult(metrics=result_metrics, threshold=info, per_day=per_day_rows, per_pattern=per_pattern,
-                            figures=figures, context=dict(context or {}))
+    return EvaluationResult(
+        metrics=result_metrics,
+        threshold=info,
+        per_day=per_day_rows,
+        per_pattern=per_pattern,
+        figures=figures,
+        context=dict(context or {}),
+    )
 
 
 def _pattern_recall(labels: np.ndarray, flags: np.ndarray, patterns: Any) -> list[dict[str, Any]]:
@@ -137,8 +195,15 @@ def _pattern_recall(labels: np.ndarray, flags: np.ndarray, patterns: Any) -> lis
         names = pd.Series(np.asarray(patterns, dtype=object)).fillna("unlabelled").astype(str).to_numpy()
     frame = pd.DataFrame({"pattern": names[fraud], "hit": flags[fraud]})
     grouped = frame.groupby("pattern", sort=True)["hit"].agg(["size", "sum"])
-    return [{"pattern": str(name), "frauds": int(row["size"]), "detected": int(row["sum"]),
-             "recall": float(row["sum"] / row["size"])} for name, row in grouped.iterrows()]
+    return [
+        {
+            "pattern": str(name),
+            "frauds": int(row["size"]),
+            "detected": int(row["sum"]),
+            "recall": float(row["sum"] / row["size"]),
+        }
+        for name, row in grouped.iterrows()
+    ]
 
 
 def _thin(*arrays: np.ndarray) -> list[list[float]]:
@@ -169,7 +234,12 @@ def _score_histograms(labels: np.ndarray, values: np.ndarray, threshold: float) 
     edges = np.linspace(low, high, _HISTOGRAM_BINS + 1)
     legit, _ = np.histogram(values[labels == 0], bins=edges)
     fraud, _ = np.histogram(values[labels == 1], bins=edges)
-    return {"bin_edges": edges.tolist(), "legit": legit.tolist(), "fraud": fraud.tolist(), "threshold": threshold}
+    return {
+        "bin_edges": edges.tolist(),
+        "legit": legit.tolist(),
+        "fraud": fraud.tolist(),
+        "threshold": threshold,
+    }
 
 
 def _jsonable(value: Any) -> Any:
