@@ -188,6 +188,7 @@ class DetectionService:
                     break
             self.sink.flush()
         finally:
+            self.source.close()
             try:
                 self.sink.close()
             finally:
