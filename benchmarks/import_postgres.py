@@ -75,11 +75,21 @@ def kaggle_file(rows: int, seed: int) -> Path:
     return path
 
 
-def baseline(path: Path, url: str, schema: str, chunk_rows: int) -> tuple[float, int]:
-    """Seed 004's ETL loop, timed; returns (seconds, rows stored)."""
-    start = time.perf_counter()
+def backend_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a local PostgreSQL backend process, NaN if not local."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def baseline(path: Path, url: str, schema: str, chunk_rows: int) -> tuple[float, int, float, float]:
+    """Seed 004's ETL loop, timed; returns (seconds, rows stored, client CPU s, server CPU s)."""
+    start, cpu = time.perf_counter(), time.process_time()
     stored = 0
     with psycopg.connect(url) as conn:
+        pid = conn.info.backend_pid
         conn.execute(f"SET search_path TO {schema}")
         conn.execute(
             "CREATE TABLE IF NOT EXISTS transactions (trans_date_trans_time TIMESTAMP, cc_num VARCHAR(255), "
@@ -122,7 +132,8 @@ def baseline(path: Path, url: str, schema: str, chunk_rows: int) -> tuple[float,
                         ),
                     )
             conn.commit()
-    return time.perf_counter() - start, stored
+        server = backend_cpu_s(pid)
+    return time.perf_counter() - start, stored, time.process_time() - cpu, server
 
 
 def main() -> None:
@@ -144,14 +155,18 @@ def main() -> None:
     try:
         admin.execute(f"CREATE SCHEMA {base_schema}")
         with open_store(f"{args.url}{'&' if '?' in args.url else '?'}schema={ours_schema}") as store:
+            cpu = time.process_time()
             report = import_file(path, store, chunk_rows=args.chunk_rows)
+            ours_cpu, ours_server = time.process_time() - cpu, backend_cpu_s(store.backend_pid())
         print(report.summary())
+        print(f"  CPU: client {ours_cpu:.1f} s, PostgreSQL backend {ours_server:.1f} s")
         if not args.skip_baseline:
-            seconds, stored = baseline(path, args.url, base_schema, args.chunk_rows)
+            seconds, stored, base_cpu, base_server = baseline(path, args.url, base_schema, args.chunk_rows)
             print(
                 f"baseline (seed 004 pandas chunks + COPY + per-customer upserts): {stored:,} rows in "
                 f"{seconds:.1f} s, {stored / seconds:,.0f} rows/s"
             )
+            print(f"  CPU: client {base_cpu:.1f} s, PostgreSQL backend {base_server:.1f} s")
             print(f"ratio baseline/fraudstream time: {seconds / report.seconds:.2f}x")
     finally:
         for schema in (ours_schema, base_schema):

@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import csv
 import logging
+import queue
 import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -53,6 +56,7 @@ KEY_FIELDS: dict[str, tuple[str, ...]] = {
 ROW_NUMBER_IDS = frozenset({"kaggle", "ulb", "paysim"})
 """Layouts whose ``tx_id`` is a row number, prefixed with the file's stem on import."""
 
+T = TypeVar("T")
 _ROW = re.compile(r"\(row (\d+)\)")
 MAX_ADAPTER_RETRIES = 1000
 
@@ -127,7 +131,7 @@ def _missing(frame: pd.DataFrame, fields: tuple[str, ...]) -> tuple[np.ndarray, 
         values = frame[name]
         mask = values.isna().to_numpy()
         if values.dtype == object:
-            mask |= (values.astype(str).str.strip() == "").to_numpy()
+            mask |= (values == "").to_numpy()
         masks[name] = mask
     bad = np.logical_or.reduce(list(masks.values())) if masks else np.zeros(len(frame), dtype=bool)
     reasons = [("missing " + ", ".join(n for n in fields if masks[n][i])) for i in np.flatnonzero(bad)]
@@ -189,16 +193,19 @@ def import_file(
     rejects = _Rejects(Path(rejects_path) if rejects_path else None, columns)
     profiles = ProfileBuilder()
     checkpoint_name = f"import:{path.name}"
-    try:
+
+    def mapped() -> Iterator[tuple[int, int | None, pd.DataFrame]]:
         for chunk in read_chunks(path, chunk_rows):
             canonical = _chunk(chunk, adapter, keys, rejects)
             if prefix and len(canonical):
                 canonical["tx_id"] = prefix + ":" + canonical["tx_id"].astype(str)
-            report.rows_read += chunk.rows_read
-            position = {
-                "rows_read": report.rows_read,
-                "last_line": int(chunk.lines[-1]) if len(chunk.lines) else None,
-            }
+            profiles.add(canonical)
+            yield chunk.rows_read, int(chunk.lines[-1]) if len(chunk.lines) else None, canonical
+
+    try:
+        for rows_read, last_line, canonical in _prefetched(mapped(), depth=2):
+            report.rows_read += rows_read
+            position = {"rows_read": report.rows_read, "last_line": last_line}
             if len(canonical):
                 report.stored += store.write_transactions(
                     canonical,
@@ -206,9 +213,8 @@ def import_file(
                     label_source="file",
                     checkpoint=(checkpoint_name, position),
                 )
-                profiles.add(canonical)
             if on_rows is not None:
-                on_rows(chunk.rows_read)
+                on_rows(rows_read)
         built = profiles.result()
         report.profiles = store.upsert_profiles(built) if len(built) else 0
     finally:
@@ -217,6 +223,45 @@ def import_file(
     report.seconds = time.perf_counter() - start
     log.info("%s", report.summary())
     return report
+
+
+_DONE = object()
+
+
+def _prefetched(items: Iterator[T], depth: int) -> Iterator[T]:
+    """``items``, produced by a background thread up to ``depth`` ahead, so reading and mapping
+    the next chunk overlaps with the database storing this one (memory: ``depth`` chunks)."""
+    buffer: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        buffer.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put(_DONE)
+        except BaseException as exc:  # handed to the consumer
+            buffer.put(exc)
+
+    thread = threading.Thread(target=produce, name="fraudstream-import-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = buffer.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=10)
 
 
 def _chunk(chunk: Chunk, adapter: Adapter, keys: tuple[str, ...], rejects: _Rejects) -> pd.DataFrame:

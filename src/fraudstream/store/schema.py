@@ -75,6 +75,9 @@ class Table:
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...]
     indexes: tuple[tuple[str, ...], ...] = ()
+    brin: tuple[str, ...] = ()
+    """Columns indexed with BRIN on PostgreSQL (cheap to keep up during bulk loads of data that
+    arrives roughly in time order; a b-tree on SQLite)."""
     time_key: str | None = None
     """Partitioned by month on this column (PostgreSQL); None: a plain table."""
     dialects: tuple[str, ...] = ("postgresql", "sqlite")
@@ -107,7 +110,8 @@ TABLES: tuple[Table, ...] = (
         "transactions",
         TRANSACTION_COLUMNS,
         ("tx_id",),
-        indexes=(("ts",), ("customer_id", "ts")),
+        indexes=(("customer_id", "ts"),),
+        brin=("ts",),
         time_key="ts",
     ),
     Table("tx_keys", _cols("tx_id text!, ts ts!"), ("tx_id",), dialects=("postgresql",)),
@@ -184,4 +188,9 @@ def create_sql(table: Table, dialect: str, *, partitioned: bool = False) -> list
     for index in table.indexes:
         name = f"{table.name}_{'_'.join(index)}_idx"
         statements.append(f"CREATE INDEX IF NOT EXISTS {name} ON {table.name} ({', '.join(index)})")
+    for column in table.brin:
+        method = "USING brin " if dialect == "postgresql" else ""
+        statements.append(
+            f"CREATE INDEX IF NOT EXISTS {table.name}_{column}_idx ON {table.name} {method}({column})"
+        )
     return statements
