@@ -29,7 +29,7 @@ def test_demo_duration_exits_0_and_shows_transactions():
 def test_demo_ctrl_c_is_clean():
     process = subprocess.Popen([sys.executable, "-m", "fraudstream", "demo"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-    time.sleep(3)
+    time.sleep(6)  # imports, server start, a few transactions (generous: the machine may be loaded)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err

@@ -27,9 +27,23 @@ NO_DISPLAY = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLA
 
 
 @pytest.fixture(scope="module")
-def server_port():
-    with serve_subprocess("--rate", "40", "--seed", "3") as (port, _):
-        yield port
+def server_process():
+    with serve_subprocess("--rate", "40", "--seed", "3") as (port, process):
+        yield port, int(process.args[process.args.index("--http-port") + 1])
+
+
+@pytest.fixture(scope="module")
+def server_port(server_process):
+    return server_process[0]
+
+
+def wait_for_new_client(http_port: int, baseline: int, process: subprocess.Popen, limit_s: float = 60) -> None:
+    deadline = time.monotonic() + limit_s
+    while process.poll() is None and time.monotonic() < deadline:
+        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/health", timeout=5) as response:
+            if json.loads(response.read())["clients"] > baseline:
+                return
+        time.sleep(0.1)
 
 
 def run(*args: str, timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess[str]:
@@ -73,10 +87,14 @@ def test_watch_labels_marks_delayed_labels():
     assert 0 < labels <= transactions  # hidden stream: fraud only from the delayed labels
 
 
-def test_stream_client_prints_the_seed_output(server_port):
+def test_stream_client_prints_the_seed_output(server_process):
+    server_port, http_port = server_process
+    with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/health", timeout=5) as response:
+        baseline = json.loads(response.read())["clients"]
     process = subprocess.Popen([str(BIN / "stream-client"), "--host", "127.0.0.1", "--port", str(server_port),
                                 "--id", "Seed"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2)
+    wait_for_new_client(http_port, baseline, process)
+    time.sleep(1.5)  # 40 tx/s: some transactions arrive
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=20)
     assert process.returncode == 0, err

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import tomllib
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -83,12 +84,25 @@ def executable(argv: list[str]) -> list[str]:
     return argv
 
 
-def run_interrupted(argv: list[str], seconds: float = 3.0) -> tuple[int, str, str]:
-    """Run, Ctrl-C after ``seconds`` unless it ended; (exit code, stdout, stderr)."""
+def clients_connected(http_port: int) -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/health", timeout=5) as response:
+        return int(json.loads(response.read())["clients"])
+
+
+def run_interrupted(argv: list[str], *, http_port: int | None = None, settle_s: float = 2.0,
+                    limit_s: float = 60.0) -> tuple[int, str, str]:
+    """Run; once it is connected to the test server (its ``/health`` client count grew) or, without
+    a server, after ``settle_s``, give it ``settle_s`` more, then Ctrl-C unless it ended."""
+    baseline = clients_connected(http_port) if http_port is not None else 0
     process = subprocess.Popen(executable(argv), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, env=_no_display())
+    deadline = time.monotonic() + limit_s
+    while http_port is not None and process.poll() is None and time.monotonic() < deadline:
+        if clients_connected(http_port) > baseline:
+            break
+        time.sleep(0.1)
     try:
-        out, err = process.communicate(timeout=seconds)
+        out, err = process.communicate(timeout=settle_s)
     except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)
@@ -192,7 +206,10 @@ EXPECTED = {
                                   and not c.startswith("fraudstream serve")])
 def test_client_commands(line, server):
     port, http_port = server
-    code, out, err = run_interrupted(client_command(line, port, http_port), seconds=3.0)
+    own_server = line.startswith("fraudstream demo")  # the demo starts its own: give it time to start
+    code, out, err = run_interrupted(client_command(line, port, http_port),
+                                     http_port=None if own_server else http_port,
+                                     settle_s=12.0 if own_server else 2.5)
     assert code == 0, err
     assert "Traceback" not in err
     expected = next(v for k, v in EXPECTED.items() if line.startswith(k))
@@ -208,7 +225,7 @@ def test_python_blocks(index, server):
     code = client_command(blocks("python")[index], port, http_port)
     source = blocks("python")[index].replace("INSTRUCTOR_IP", "127.0.0.1").replace("5555", str(port))
     assert code  # the block is not empty
-    exit_code, out, err = run_interrupted(["python", "-c", source], seconds=3.0)
+    exit_code, out, err = run_interrupted(["python", "-c", source], http_port=http_port)
     assert exit_code == 0, err
     assert "Traceback" not in err
     if index == 0:
