@@ -344,7 +344,7 @@ class Store(ABC):
             columns += ", l.is_fraud, l.fraud_pattern"
             label_sql = (
                 "LEFT JOIN (SELECT tx_id, is_fraud, fraud_pattern, row_number() OVER (PARTITION BY "
-                "tx_id ORDER BY labelled_at DESC, source) AS k FROM labels) l ON l.tx_id = t.tx_id "
+                "tx_id ORDER BY labelled_at DESC, source DESC) AS k FROM labels) l ON l.tx_id = t.tx_id "
                 "AND l.k = 1"
             )
         sql = (
