@@ -80,6 +80,14 @@ class LiveAggregator:
                                    "GROUP BY t.category")[1]:
             self._categories[str(category)] += int(n)
         self.counted_until_ns = self._tx_cursor
+        # what the overlap of the first look would count twice
+        since = (db.ts_param(pd.Timestamp(self._tx_cursor - _OVERLAP_NS, tz="UTC")),)
+        for tx_id, stored in db.rows(f"SELECT tx_id, stored_at FROM transactions WHERE stored_at > {db.p}", since)[1]:
+            self._seen[tx_id] = self._ns(stored)
+        since = (db.ts_param(pd.Timestamp(self._alert_cursor - _OVERLAP_NS, tz="UTC")),)
+        for tx_id, kind, raised in db.rows(f"SELECT tx_id, kind, raised_at FROM alerts WHERE raised_at > {db.p}",
+                                           since)[1]:
+            self._seen_alerts[(tx_id, kind)] = self._ns(raised)
 
     def _ns(self, value: Any) -> int:
         if value is None:

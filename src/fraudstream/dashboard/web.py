@@ -71,5 +71,5 @@ def check_csrf(session: Session, request: Request, form: Any = None) -> None:
 
 
 def set_cookie(response: Response, session: Session, ttl_s: float, secure: bool) -> None:
-    response.set_cookie(COOKIE, session.token, max_age=int(ttl_s), httponly=True, samesite="strict",
-                        secure=secure, path="/")
+    """A browser-session cookie: the server alone decides when the session expires (``ttl_s``)."""
+    response.set_cookie(COOKIE, session.token, httponly=True, samesite="strict", secure=secure, path="/")
