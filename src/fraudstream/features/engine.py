@@ -30,7 +30,7 @@ from fraudstream.features.kernels import N_CUSTOMER_OUT, advance
 from fraudstream.features.labels import LabelStore, tx_keys
 from fraudstream.features.spec import FeatureSpec, window_ns
 from fraudstream.features.state import EntityState
-from fraudstream.records import ensure_no_labels, validate
+from fraudstream.records import CORE_COLUMNS, ensure_no_labels, validate
 
 __all__ = ["FeatureEngine", "build_features"]
 
@@ -81,38 +81,62 @@ class FeatureEngine:
         ensure_no_labels(frame.columns, "FeatureEngine.transform_many")
         validate(frame, source="FeatureEngine.transform_many")
         if self.layout is None:
-            self._bind(frame)
-        self._check_columns(frame)
-        n = len(frame)
-        if n == 0:
+            self._bind(list(frame.columns))
+        self._check_columns(list(frame.columns), lambda c: frame[c].isna().to_numpy())
+        if len(frame) == 0:
             return pd.DataFrame({name: np.zeros(0) for name in self.feature_names}, index=frame.index)
-        event_ts = event_ns(frame["ts"])
-        ts = self._apply_lateness(frame, event_ts)
-        tx_id = frame["tx_id"].to_numpy()
-        keys = tx_keys(tx_id)
-        order = _event_order(ts, tx_id, keys)
-        amount = frame["amount"].to_numpy(np.float64)
-        cents = np.rint(amount * 100).astype(np.int64)
-        arrays = {"ts": event_ts, "amount": amount, "cents": cents}  # calendar: the event's own time
-        for column in ("lat", "lon", "merchant_lat", "merchant_lon"):
-            if column in frame.columns:
-                arrays[column] = frame[column].to_numpy(np.float64)
-        batch = {"ts": ts[order], "cents": cents[order], "txkey": keys[order], "rows": order}
-        for name, values in zip(("mkey", "ckey", "lat", "lon"), self._per_event(frame, arrays), strict=True):
-            batch[name] = values[order] if len(values) else values
-        outputs = {plan.kind: self._run_kind(plan, frame, order, batch, n) for plan in self.plans}
-        matrix = self._recipe.assemble(arrays, outputs)
-        self.watermark_ns = max(self.watermark_ns, int(ts.max()))
-        self._maybe_evict()
+        columns = {c: frame[c].to_numpy() for c in self._input_columns if c != "ts"}
+        columns["ts"] = event_ns(frame["ts"])
+        matrix = self._transform_columns(columns, len(frame))
         return pd.DataFrame(matrix, index=frame.index, columns=self._recipe.names, copy=False)
 
     def transform_one(self, tx: Mapping[str, Any]) -> dict[str, float]:
-        """Features of one transaction (a mapping of canonical fields); a batch of one."""
-        frame = pd.DataFrame({k: [v] for k, v in tx.items()})
-        if "ts" in frame and not isinstance(frame["ts"].dtype, pd.DatetimeTZDtype):
-            frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
-        row = self.transform_many(frame)
-        return dict(zip(self._recipe.names, row.to_numpy()[0].tolist(), strict=True))
+        """Features of one transaction (a mapping of canonical fields): a batch of one, without
+        building a DataFrame. A naive ``ts`` is taken as UTC."""
+        ensure_no_labels(tx.keys(), "FeatureEngine.transform_one")
+        missing = [c for c in CORE_COLUMNS if c not in tx]
+        if missing:
+            raise InvalidRecord(f"FeatureEngine.transform_one: missing field(s) {', '.join(missing)}; "
+                                f"a transaction needs {', '.join(CORE_COLUMNS)}")
+        amount = float(tx["amount"])
+        if not amount >= 0:
+            raise InvalidRecord(f"FeatureEngine.transform_one: amount must be a number >= 0, got {amount}")
+        for name in ("tx_id", "customer_id", "merchant_id"):
+            if tx[name] is None or (isinstance(tx[name], float) and np.isnan(tx[name])):
+                raise InvalidRecord(f"FeatureEngine.transform_one: {name} must not be empty")
+        ts = pd.Timestamp(tx["ts"])
+        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        if self.layout is None:
+            self._bind(list(tx.keys()))
+        self._check_columns(list(tx.keys()), lambda c: np.asarray([pd.isna(tx[c])]))
+        columns = {c: np.asarray([tx[c]]) for c in self._input_columns if c != "ts"}
+        columns["amount"] = np.asarray([amount])
+        columns["ts"] = np.asarray([ts.as_unit("ns").value], np.int64)
+        matrix = self._transform_columns(columns, 1)
+        return dict(zip(self._recipe.names, matrix[0].tolist(), strict=True))
+
+    def _transform_columns(self, columns: dict[str, np.ndarray], n: int) -> np.ndarray:
+        """The shared path: validated input columns (``ts`` as int64 ns) -> feature matrix."""
+        event_ts = columns["ts"]
+        ts = self._apply_lateness(columns, event_ts)
+        tx_id = columns["tx_id"]
+        keys = tx_keys(tx_id)
+        order = _event_order(ts, tx_id, keys)
+        amount = np.asarray(columns["amount"], np.float64)
+        cents = np.rint(amount * 100).astype(np.int64)
+        arrays = {"ts": event_ts, "amount": amount, "cents": cents}  # calendar: the event's own time
+        for column in ("lat", "lon", "merchant_lat", "merchant_lon"):
+            if column in columns:
+                arrays[column] = np.asarray(columns[column], np.float64)
+        batch = {"ts": ts[order], "cents": cents[order], "txkey": keys[order], "rows": order}
+        per_event = self._per_event(columns, arrays)
+        for name, values in zip(("mkey", "ckey", "lat", "lon"), per_event, strict=True):
+            batch[name] = values[order] if len(values) else values
+        outputs = {plan.kind: self._run_kind(plan, columns, order, batch, n) for plan in self.plans}
+        matrix = self._recipe.assemble(arrays, outputs)
+        self.watermark_ns = max(self.watermark_ns, int(ts.max()))
+        self._maybe_evict()
+        return matrix
 
     def fit_transform(self, history: pd.DataFrame, labels: Any = None, *,
                       label_delay: str | pd.Timedelta | None = None) -> pd.DataFrame:
@@ -202,8 +226,8 @@ class FeatureEngine:
         return engine
 
     # -- internals ----------------------------------------------------------------------------
-    def _bind(self, frame: pd.DataFrame) -> None:
-        self.layout = bind_layout(frame.columns, self.spec)
+    def _bind(self, columns: list[str]) -> None:
+        self.layout = bind_layout(columns, self.spec)
         self._recipe = Recipe(self.spec, self.layout)  # raises early if select names missing features
         self.plans = self._recipe.plans
         for plan in self.plans:
@@ -212,31 +236,37 @@ class FeatureEngine:
             self._kernel_cfg[plan.kind] = _kernel_config(plan)
         log.info("feature engine bound: category=%s geo=%s", self.layout.has_category, self.layout.geo)
 
-    def _check_columns(self, frame: pd.DataFrame) -> None:
+    @property
+    def _optional_columns(self) -> list[str]:
+        """Optional columns the bound layout needs in every batch."""
         assert self.layout is not None
-        need = []
-        if self.layout.has_category:
-            need.append("category")
+        need = ["category"] if self.layout.has_category else []
         if self.layout.geo == "merchant" or self.layout.has_home:
             need += ["merchant_lat", "merchant_lon"]
         if self.layout.geo == "customer" or self.layout.has_home:
             need += ["lat", "lon"]
-        missing = [c for c in need if c not in frame.columns]
+        return need
+
+    @property
+    def _input_columns(self) -> list[str]:
+        return list(CORE_COLUMNS) + self._optional_columns
+
+    def _check_columns(self, columns: list[str], isna: Any) -> None:
+        missing = [c for c in self._optional_columns if c not in columns]
         if missing:
             raise InvalidRecord(f"missing column(s) {', '.join(missing)}: the engine's first batch had "
                                 "them, and its features need them in every batch")
-        for column in need:
-            if column != "category" and frame[column].isna().any():
-                raise InvalidRecord(f"{column} must not be empty (row {int(frame[column].isna().argmax())})")
-            if column == "category" and frame[column].isna().any():
-                raise InvalidRecord(f"category must not be empty (row {int(frame[column].isna().argmax())})")
+        for column in self._optional_columns:
+            empty = isna(column)
+            if empty.any():
+                raise InvalidRecord(f"{column} must not be empty (row {int(np.argmax(empty))})")
 
-    def _per_event(self, frame: pd.DataFrame, arrays: dict[str, np.ndarray]) -> list[np.ndarray]:
-        """Merchant key, category key and location of each event, where the spec needs them."""
+    def _per_event(self, columns: dict[str, np.ndarray], arrays: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Merchant code, category code and place of each event, where the spec needs them."""
         assert self.layout is not None
         novelty = self.spec.novelty_window is not None
-        mkey = _fold32(tx_keys(frame["merchant_id"].to_numpy())) if novelty else _EMPTY_I32
-        ckey = (_fold32(tx_keys(frame["category"].to_numpy())) if novelty and self.layout.has_category
+        mkey = _fold32(tx_keys(columns["merchant_id"])) if novelty else _EMPTY_I32
+        ckey = (_fold32(tx_keys(columns["category"])) if novelty and self.layout.has_category
                 else _EMPTY_I32)
         if self.layout.geo == "merchant":
             return [mkey, ckey, arrays["merchant_lat"], arrays["merchant_lon"]]
@@ -244,7 +274,7 @@ class FeatureEngine:
             return [mkey, ckey, arrays["lat"], arrays["lon"]]
         return [mkey, ckey, _EMPTY_F, _EMPTY_F]
 
-    def _apply_lateness(self, frame: pd.DataFrame, ts: np.ndarray) -> np.ndarray:
+    def _apply_lateness(self, columns: dict[str, np.ndarray], ts: np.ndarray) -> np.ndarray:
         if self.watermark_ns == _NO_WATERMARK:
             return ts
         late = ts < self.watermark_ns
@@ -255,16 +285,16 @@ class FeatureEngine:
         if too_late.any():
             row = int(np.flatnonzero(too_late)[0])
             raise InvalidRecord(
-                f"ts of tx_id {frame['tx_id'].iloc[row:row + 1].tolist()[0]!r} is {frame['ts'].iloc[row]}, "
-                f"{lateness[row] / 1e9:g} s before events already processed "
-                f"({pd.Timestamp(self.watermark_ns, tz='UTC')}); allowed lateness is "
+                f"ts of tx_id {columns['tx_id'][row:row + 1].tolist()[0]!r} is "
+                f"{pd.Timestamp(int(ts[row]), tz='UTC')}, {lateness[row] / 1e9:g} s before events "
+                f"already processed ({pd.Timestamp(self.watermark_ns, tz='UTC')}); allowed lateness is "
                 f"max_lateness_s={self.spec.max_lateness_s:g} s")
         return np.maximum(ts, self.watermark_ns)  # late but tolerated: processed at the watermark
 
-    def _run_kind(self, plan: KindPlan, frame: pd.DataFrame, order: np.ndarray,
+    def _run_kind(self, plan: KindPlan, columns: dict[str, np.ndarray], order: np.ndarray,
                   batch: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         state = self.states[plan.kind]
-        slots = state.slots_for(frame[plan.column].to_numpy())
+        slots = state.slots_for(columns[plan.column])
         state.reserve(slots)
         cfg = self._kernel_cfg[plan.kind]
         n_w, n_r = len(plan.windows), len(plan.risk_windows)
