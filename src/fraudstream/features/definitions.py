@@ -88,8 +88,8 @@ def plan_kinds(spec: FeatureSpec, layout: Layout) -> list[KindPlan]:
     geo = layout.geo != "none"
     out_windows = spec.windows if "customer" in spec.entities else ()
     customer_max = ("max" in spec.stats and bool(out_windows)) or spec.history_window is not None
-    columns = (("ts", "cents") + (("pg",) if customer_max else ()) + (("m",) if novelty else ()) + (("c",) if novelty and layout.has_category else ())
-               + (("lat", "lon") if geo else ()))
+    columns = (("ts", "cents") + (("pg",) if customer_max else ()) + (("m",) if novelty else ())
+               + (("c",) if novelty and layout.has_category else ()) + (("lat", "lon") if geo else ()))
     plans.append(KindPlan(
         "customer", "customer_id", customer_windows, out_windows + spec.velocity,
         tuple("max" in spec.stats and any(window_ns(w) == window_ns(o) for o in out_windows)
