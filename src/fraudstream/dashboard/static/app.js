@@ -4,7 +4,9 @@ window.fs = (() => {
   const dark = {paper_bgcolor: "#111", plot_bgcolor: "#111", font: {color: "#ddd", size: 11},
                 margin: {l: 50, r: 15, t: 35, b: 40}, xaxis: {gridcolor: "#333"}, yaxis: {gridcolor: "#333"}};
   const config = {displaylogo: false, responsive: true, staticPlot: false};
-  const layout = (title, extra) => Object.assign({}, dark, {title: {text: title, font: {size: 13}}}, extra || {});
+  // a fresh copy per chart: plotly writes axis types and ranges into the layout it is given
+  const layout = (title, extra) => JSON.parse(JSON.stringify(
+    Object.assign({}, dark, {title: {text: title, font: {size: 13}}}, extra || {})));
   const draw = (id, traces, title, extra) => {
     const el = document.getElementById(id);
     if (el && window.Plotly) Plotly.react(el, traces, layout(title, extra), config);
