@@ -112,6 +112,15 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A store URL in a throwaway PostgreSQL schema (dropped afterwards)."""
+    require_service("postgresql")
+    schema = f"fs_dash_{uuid.uuid4().hex[:10]}"
+    yield f"{PG_ADMIN}?schema={schema}"
+    _drop_schema(schema)
+
+
+@pytest.fixture
 def served(store_url: str) -> Iterator[Served]:
     prepare(store_url)
     with serve(store_url) as running:
