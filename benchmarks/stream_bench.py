@@ -81,9 +81,10 @@ def server(kind: str, port: int, rate: float, *extra: str) -> Iterator[subproces
 
 
 def clients(mode: str, port: int, n: int, seconds: float, warmup: float = 1.0,
-            http_port: int | None = None) -> dict:
+            http_port: int | None = None, procs: int = 2) -> dict:
+    """Run ``stream_clients.py`` (``procs`` client processes) and return its JSON result."""
     args = [sys.executable, str(HERE / "stream_clients.py"), mode, "--port", str(port), "--clients", str(n),
-            "--seconds", str(seconds), "--warmup", str(warmup)]
+            "--seconds", str(seconds), "--warmup", str(warmup), "--procs", str(procs)]
     if http_port:
         args += ["--http-port", str(http_port)]
     done = subprocess.run(args, capture_output=True, text=True, timeout=seconds + warmup + 600)

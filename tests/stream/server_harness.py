@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fraudstream.stream.eventloop import run as run_loop
 from fraudstream.stream.feed import Feed, LabelPolicy
 from fraudstream.stream.protocol import welcome_message
 from fraudstream.stream.server import StreamServer
@@ -60,8 +61,9 @@ class ScriptedWorld(World):
 class RunningServer:
     """A :class:`StreamServer` serving in a background thread with its own loop."""
 
-    def __init__(self, server: StreamServer) -> None:
+    def __init__(self, server: StreamServer, loop: str = "asyncio") -> None:
         self.server = server
+        self.loop_name = loop
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
@@ -80,7 +82,7 @@ class RunningServer:
             await task
 
         try:
-            asyncio.run(main())
+            run_loop(main(), loop=self.loop_name)
         except BaseException as exc:
             self.error = exc
         finally:
@@ -119,8 +121,9 @@ def make_server(*, rate: float | None = 200.0, labels: str = "inline", max_buffe
 
 
 @contextlib.contextmanager
-def running(**kwargs: Any) -> Iterator[RunningServer]:
-    with RunningServer(make_server(**kwargs)) as running_server:
+def running(*, loop: str = "asyncio", **kwargs: Any) -> Iterator[RunningServer]:
+    """A server from :func:`make_server` on the event loop ``loop`` (``asyncio`` or ``uvloop``)."""
+    with RunningServer(make_server(**kwargs), loop) as running_server:
         yield running_server
 
 

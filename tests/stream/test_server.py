@@ -31,8 +31,16 @@ def expected_line(tx: int, labels: str = "inline") -> bytes:
     return encode_lines(scripted_frame(tx, 1), labels=labels)[0]
 
 
-def test_welcome_first_then_the_exact_wire_lines() -> None:
-    with running() as srv:
+@pytest.fixture(params=["asyncio", "uvloop"])
+def loop(request: pytest.FixtureRequest) -> str:
+    """Each behaviour test runs on asyncio's own loop and on uvloop (the CLI's default)."""
+    if request.param == "uvloop":
+        pytest.importorskip("uvloop")
+    return request.param
+
+
+def test_welcome_first_then_the_exact_wire_lines(loop: str) -> None:
+    with running(loop=loop) as srv:
         client = LineReader(srv.server.port)
         assert client.line() == WELCOME
         lines = client.lines(30)
@@ -50,8 +58,8 @@ def test_welcome_first_then_the_exact_wire_lines() -> None:
         assert line == (json.dumps(message) + "\n").encode()  # json.dumps formatting, to the byte
 
 
-def test_every_client_sees_the_same_consecutive_ids_from_its_join() -> None:
-    with running(rate=500) as srv:
+def test_every_client_sees_the_same_consecutive_ids_from_its_join(loop: str) -> None:
+    with running(rate=500, loop=loop) as srv:
         early = [LineReader(srv.server.port) for _ in range(5)]
         for c in early:
             assert c.line() == WELCOME
@@ -71,9 +79,9 @@ def test_every_client_sees_the_same_consecutive_ids_from_its_join() -> None:
     assert set(late_ids) <= set(stream)
 
 
-def test_a_stalled_client_is_dropped_and_the_others_miss_nothing() -> None:
+def test_a_stalled_client_is_dropped_and_the_others_miss_nothing(loop: str) -> None:
     limit = 64 << 10
-    with running(rate=None, max_buffer_bytes=limit) as srv:  # as fast as possible
+    with running(rate=None, max_buffer_bytes=limit, loop=loop) as srv:  # as fast as possible
         stalled = socket.socket()
         stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         stalled.connect(("127.0.0.1", srv.server.port))   # connects, never reads
@@ -89,8 +97,8 @@ def test_a_stalled_client_is_dropped_and_the_others_miss_nothing() -> None:
     assert 0 < stats.max_buffered_bytes <= limit
 
 
-def test_junk_and_floods_from_clients_are_ignored_and_bounded() -> None:
-    with running(rate=1000) as srv:
+def test_junk_and_floods_from_clients_are_ignored_and_bounded(loop: str) -> None:
+    with running(rate=1000, loop=loop) as srv:
         junk = LineReader(srv.server.port)
         junk.send(b"\x00\xff garbage {not json}\n" + b"[1, 2]\n" + b'{"type": "subscribe", "labels": 1}\n')
         flood = LineReader(srv.server.port)
@@ -127,9 +135,9 @@ def test_labels_hidden_removes_the_label_fields() -> None:
         assert line == expected_line(message["transactionID"], labels="hidden")
 
 
-def test_labels_delayed_reach_subscribers_only_after_the_delay() -> None:
+def test_labels_delayed_reach_subscribers_only_after_the_delay(loop: str) -> None:
     delay = 0.5
-    with running(rate=50, labels=f"delayed:{delay}") as srv:
+    with running(rate=50, labels=f"delayed:{delay}", loop=loop) as srv:
         subscriber = LineReader(srv.server.port)
         subscriber.send(b"hello\n" + SUBSCRIBE_LABELS)
         plain = LineReader(srv.server.port)
@@ -155,8 +163,8 @@ def test_labels_delayed_reach_subscribers_only_after_the_delay() -> None:
         assert ("fraudPattern" in message) == message["isFraud"]
 
 
-def test_websocket_health_and_metrics() -> None:
-    with running(rate=200, http=True) as srv:
+def test_websocket_health_and_metrics(loop: str) -> None:
+    with running(rate=200, http=True, loop=loop) as srv:
         port = srv.server.http_port
         with ws_connect(f"ws://127.0.0.1:{port}/ws", open_timeout=5) as ws:
             assert ws.recv(timeout=5) == WELCOME.decode().rstrip("\n")
@@ -173,6 +181,7 @@ def test_websocket_health_and_metrics() -> None:
     assert ids == list(range(ids[0], ids[0] + 30))
     assert all((m + "\n").encode() == expected_line(json.loads(m)["transactionID"]) for m in messages)
     assert health["status"] == "healthy" and health["clients"] == 2
+    assert health["event_loop"] == loop
     assert health["transactions_sent"] >= 35 and health["uptime"] > 0
     values = {}
     for line in metrics.splitlines():

@@ -18,6 +18,8 @@ import click
 from fraudstream.cli.generate import parse_params
 from fraudstream.errors import ConfigError, FraudStreamError
 from fraudstream.stream.broadcast import DEFAULT_MAX_BUFFER_BYTES
+from fraudstream.stream.eventloop import EVENT_LOOPS, loop_factory
+from fraudstream.stream.eventloop import run as run_loop
 from fraudstream.stream.feed import Feed, LabelPolicy
 from fraudstream.stream.protocol import welcome_message
 from fraudstream.stream.server import StreamServer
@@ -67,6 +69,8 @@ class ServeOptions:
     replay: str | None = None
     """A dataset file streamed instead of a world (event-time order)."""
     schema: str | None = None
+    loop: str = "auto"
+    """Event loop: ``auto`` (uvloop if installed), ``uvloop`` or ``asyncio``."""
 
     def pacer(self) -> Pacer:
         if self.rate is not None and self.speed is not None:
@@ -102,6 +106,7 @@ def make_server(options: ServeOptions) -> StreamServer:
 def serve(options: ServeOptions, *, banner: bool = True) -> None:
     """Run the server until SIGINT/SIGTERM (then close every client and return)."""
     server = make_server(options)
+    loop_factory(options.loop)  # a bad --loop is a usage error before anything starts
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -112,7 +117,7 @@ def serve(options: ServeOptions, *, banner: bool = True) -> None:
             _print_banner(server, options)
         await task
 
-    asyncio.run(main())
+    run_loop(main(), loop=options.loop)
     if banner:
         click.echo(f"Server stopped ({server.feed.generated:,} transactions, "
                    f"{server.hub.stats.dropped_total} clients dropped)")
@@ -127,7 +132,8 @@ def _print_banner(server: StreamServer, options: ServeOptions) -> None:
                    f"transactions in event-time order), {pace}, labels {options.labels}")
     else:
         click.echo(f"fraudstream serve: world {server.feed.world.name} (simulated data, seed "
-                   f"{server.feed.world.seed}), {pace}, labels {options.labels}")
+                   f"{server.feed.world.seed}), {pace}, labels {options.labels}, "
+                   f"{server.event_loop} event loop")
     click.echo(f"  TCP stream   {options.host}:{server.port}   (NDJSON, seed 000 protocol)")
     if server.http_port is not None:
         click.echo(f"  HTTP         http://{options.host}:{server.http_port}/health  /metrics  "
@@ -164,12 +170,15 @@ def _run_cli(options: ServeOptions, *, banner: bool = True) -> None:
               help="Stream this dataset file (CSV/Parquet/NDJSON, any supported layout) in event-time order "
                    "instead of a world.")
 @click.option("--schema", help="Layout of the --replay file (handbook, kaggle, ...); default: detected.")
+@click.option("--loop", "loop", type=click.Choice(EVENT_LOOPS), default="auto", show_default=True,
+              envvar="FRAUDSTREAM_EVENT_LOOP",
+              help="Event loop: uvloop (faster; auto uses it when installed) or asyncio's own.")
 @click.option("--max-buffer", "max_buffer_kib", default=DEFAULT_MAX_BUFFER_BYTES >> 10, show_default=True,
               type=click.IntRange(min=16), help="KiB a client may fall behind before it is dropped.")
 def serve_command(world_name: str, host: str, port: int, http_port: int | None, interval_s: float,
                   rate: float | None, speed: float | None, seed: int | None, start: str | None,
                   params: tuple[str, ...], labels: str, replay: str | None, schema: str | None,
-                  max_buffer_kib: int) -> None:
+                  max_buffer_kib: int, loop: str) -> None:
     """Stream a world's transactions to TCP and WebSocket clients (seed 000's protocol).
 
     \b
@@ -182,7 +191,7 @@ def serve_command(world_name: str, host: str, port: int, http_port: int | None, 
     """
     serve(ServeOptions(world=world_name, host=host, port=port, http_port=http_port, interval_s=interval_s,
                        rate=rate, speed=speed, seed=seed, start=start, params=params, labels=labels,
-                       max_buffer_bytes=max_buffer_kib << 10, replay=replay, schema=schema))
+                       max_buffer_bytes=max_buffer_kib << 10, replay=replay, schema=schema, loop=loop))
 
 
 def _seed_logging() -> None:

@@ -1,9 +1,17 @@
 """The stream server: seed 000's TCP protocol on asyncio, plus WebSocket and HTTP.
 
-One event loop runs everything: the TCP listener (one :class:`asyncio.Protocol` per client,
-no threads per client), the feed (generation and encoding in one worker thread, a chunk ahead),
-the fan-out :class:`~fraudstream.stream.broadcast.Hub`, and the HTTP port
-(:mod:`fraudstream.stream.web`: ``/ws``, ``/health``, ``/metrics``).
+One event loop (uvloop when installed, see :mod:`fraudstream.stream.eventloop`) runs
+everything: the TCP listener (one :class:`asyncio.Protocol` per client, no threads per client),
+the feed (generation and encoding in one worker thread, a chunk ahead), the fan-out
+:class:`~fraudstream.stream.broadcast.Hub`, and the HTTP port (:mod:`fraudstream.stream.web`:
+``/ws``, ``/health``, ``/metrics``).
+
+**Batching adapts to the load.** Each batch is one ``bytes`` written once per client. The
+server times every fan-out and keeps batches at least ``fan-out time / fanout_share`` apart
+(and at least the feed's ``min_interval_s``, at most ``max_interval_s``): with few clients or a
+low rate batches leave every 5 ms, so latency stays low; when writing to many clients gets
+expensive (1,000 clients, a loaded machine) batches become rarer and larger, so the writes per
+second fall and the fan-out never takes more than ``fanout_share`` of the loop's time.
 
 Clients need not send anything. What they send is read and thrown away, except the line
 :data:`~fraudstream.stream.protocol.SUBSCRIBE_LABELS`, which subscribes the client to delayed
@@ -25,6 +33,7 @@ from datetime import datetime, timezone
 
 from fraudstream.errors import TransportError
 from fraudstream.stream.broadcast import DEFAULT_MAX_BUFFER_BYTES, Hub
+from fraudstream.stream.eventloop import loop_name
 from fraudstream.stream.feed import Feed
 from fraudstream.stream.protocol import is_label_subscription, welcome_message
 
@@ -53,8 +62,8 @@ class _TcpClient(asyncio.Protocol):
         self._received = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not asyncio.Transport subclasses
+        self.buffered = transport.get_write_buffer_size  # type: ignore[method-assign]  # hot path: no wrapper
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
         self.server.hub.join(self, self.server.welcome())
@@ -108,16 +117,24 @@ class StreamServer:
     ``welcome`` builds each client's first line; ``http_port`` ``None`` means no HTTP port.
     Port ``0`` picks a free port (see :attr:`port` / :attr:`http_port` after :meth:`start`).
 
-    Batching adapts to the audience: batches are at least ``clients / max_writes_per_s`` seconds
-    apart (and at least the feed's ``min_interval_s``), so 1,000 clients cost at most ~50,000
-    socket writes per second; with 1,000 clients a transaction waits up to 20 ms for its batch.
+    Batching adapts to the load (see the module docstring): consecutive batches are at least
+    ``fanout_s / fanout_share`` apart, where ``fanout_s`` is the recent time one fan-out took,
+    never less than the feed's ``min_interval_s`` and never more than ``max_interval_s``.
     """
 
     def __init__(self, feed: Feed, *, host: str = "localhost", port: int = 5555,
                  http_port: int | None = None, welcome: Callable[[], bytes] | None = None,
-                 max_buffer_bytes: int = DEFAULT_MAX_BUFFER_BYTES, max_writes_per_s: float = 50_000) -> None:
+                 max_buffer_bytes: int = DEFAULT_MAX_BUFFER_BYTES, fanout_share: float = 0.5,
+                 max_interval_s: float = 0.025) -> None:
+        if not 0 < fanout_share <= 1:
+            raise ValueError(f"fanout_share must be in (0, 1], got {fanout_share}")
         self.feed = feed
-        self.max_writes_per_s = max_writes_per_s
+        self.fanout_share = fanout_share
+        self.max_interval_s = max_interval_s
+        self.fanout_s = 0.0
+        """Recent duration of one fan-out (moving average), seconds."""
+        self.event_loop = "?"
+        """``uvloop`` or ``asyncio``, once started."""
         self.host = host
         self.port = port
         self.http_port = http_port
@@ -141,6 +158,7 @@ class StreamServer:
         from fraudstream.stream.web import WebFront
 
         loop = asyncio.get_running_loop()
+        self.event_loop = loop_name(loop)
         self._tcp = await _listen(loop.create_server(lambda: _TcpClient(self), self.host, self.port),
                                   self.host, self.port, "--port")
         self.port = self._tcp.sockets[0].getsockname()[1]
@@ -157,7 +175,7 @@ class StreamServer:
         self.started_unix = time.time()
         self._pump = asyncio.create_task(self._run_feed(), name="fraudstream-feed")
         self.ready.set()
-        log.info("streaming %s on %s:%s", self.feed.world.name, self.host, self.port)
+        log.info("streaming %s on %s:%s (%s)", self.feed.world.name, self.host, self.port, self.event_loop)
 
     async def _run_feed(self) -> None:
         loop = asyncio.get_running_loop()
@@ -165,10 +183,15 @@ class StreamServer:
         hub = self.hub
         feed = self.feed
         base_interval_s = feed.min_interval_s
+        longest_s = max(base_interval_s, self.max_interval_s)
+        share = self.fanout_share
+        clock = time.perf_counter
         async for batch in feed.batches():
+            started = clock()
             hub.publish(batch.data, batch.count)
-            # adaptive batching: at most ~max_writes_per_s socket writes, whatever the client count
-            feed.min_interval_s = max(base_interval_s, hub.clients / self.max_writes_per_s)
+            # adaptive batching: the fan-out takes at most `share` of the time between batches
+            self.fanout_s += (clock() - started - self.fanout_s) * 0.2
+            feed.min_interval_s = min(longest_s, max(base_interval_s, self.fanout_s / share))
             if batch.labels:
                 loop.call_later(delay, hub.publish_labels, batch.labels, batch.count)
         log.info("the world's stream ended after %d transactions", self.feed.generated)

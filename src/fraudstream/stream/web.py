@@ -5,7 +5,9 @@ Served with the ``websockets`` library on ``--http-port`` (default: ``--port`` +
 - ``/ws`` — WebSocket: the welcome line, then every transaction line, **one text message per
   line** (the JSON object, without the ``\\n``); a WebSocket client subscribes to delayed labels
   by sending the text ``{"type": "subscribe", "labels": true}``. Same bounded buffer and drop
-  policy as TCP clients.
+  policy as TCP clients. Sending is batched like TCP: each batch is framed once (one unmasked
+  text frame per line, :func:`text_frames`) and the frames of a batch go to each client in one
+  ``transport.write``, so line-per-message consumers are unaffected.
 - ``/health`` — JSON: ``status``, ``clients``, ``uptime``, ``transactions_sent`` and more
   (see :func:`health_document`).
 - ``/metrics`` — Prometheus text format (see :func:`prometheus_text`).
@@ -19,9 +21,10 @@ import logging
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
+from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from fraudstream import __version__
 from fraudstream.stream.protocol import is_label_subscription
@@ -29,12 +32,33 @@ from fraudstream.stream.protocol import is_label_subscription
 if TYPE_CHECKING:
     from fraudstream.stream.server import StreamServer
 
-__all__ = ["WebFront", "health_document", "prometheus_text"]
+__all__ = ["WebFront", "health_document", "prometheus_text", "text_frames"]
 
 log = logging.getLogger(__name__)
 
 MAX_WS_MESSAGE_BYTES = 4096
 """Largest message a WebSocket client may send (the subscription is 38 bytes)."""
+
+
+def text_frames(data: bytes) -> bytes:
+    """Each ``\\n``-terminated line of ``data`` as one unmasked WebSocket text frame (RFC 6455 §5.2).
+
+    >>> text_frames(b'{"a": 1}\\n{}\\n')
+    b'\\x81\\x08{"a": 1}\\x81\\x02{}'
+    >>> text_frames(b"x" * 200 + b"\\n")[:4]
+    b'\\x81~\\x00\\xc8'
+    """
+    frames = []
+    for line in data.split(b"\n")[:-1]:
+        size = len(line)
+        if size < 126:
+            frames.append(bytes((0x81, size)))
+        elif size < 65536:
+            frames.append(b"\x81\x7e" + size.to_bytes(2, "big"))
+        else:
+            frames.append(b"\x81\x7f" + size.to_bytes(8, "big"))
+        frames.append(line)
+    return b"".join(frames)
 
 
 def health_document(server: StreamServer) -> dict[str, Any]:
@@ -58,6 +82,9 @@ def health_document(server: StreamServer) -> dict[str, Any]:
         "last_tx_id": feed.last_tx_id,
         "max_buffer_bytes": server.hub.max_buffer_bytes,
         "max_buffered_bytes": stats.max_buffered_bytes,
+        "event_loop": server.event_loop,
+        "fanout_ms": round(server.fanout_s * 1000, 3),
+        "batch_interval_ms": round(feed.min_interval_s * 1000, 3),
         "version": __version__,
     }
 
@@ -94,7 +121,7 @@ def prometheus_text(server: StreamServer) -> str:
 
 
 class _WsClient:
-    """A WebSocket client as a hub subscriber: one text message per line."""
+    """A WebSocket client as a hub subscriber: one text message per line, one write per batch."""
 
     kind = "websocket"
 
@@ -110,9 +137,10 @@ class _WsClient:
         return 0 if transport.is_closing() else transport.get_write_buffer_size()
 
     def write(self, data: bytes) -> None:
-        connections = (self.connection,)
-        for line in self.front.split(data):
-            broadcast(connections, line, text=True)
+        # whole frames straight to the transport, as websockets' own broadcast() does; frames
+        # the library writes itself (pings, pongs, close) can only fall between two batches
+        if self.connection.protocol.state is State.OPEN:
+            self.connection.transport.write(self.front.frames(data))
 
     def abort(self) -> None:
         self.connection.transport.abort()
@@ -125,12 +153,12 @@ class WebFront:
         self.server = server
         self.port: int | None = None
         self._ws: Server | None = None
-        self._last: tuple[bytes, list[bytes]] = (b"", [])
+        self._last: tuple[bytes, bytes] = (b"", b"")
 
-    def split(self, data: bytes) -> list[bytes]:
-        """Lines of a batch without their ``\\n`` (split once per batch, shared by all clients)."""
+    def frames(self, data: bytes) -> bytes:
+        """The WebSocket frames of a batch (framed once per batch, shared by all clients)."""
         if self._last[0] is not data:
-            self._last = (data, data.split(b"\n")[:-1])
+            self._last = (data, text_frames(data))
         return self._last[1]
 
     async def start(self, host: str, port: int) -> Server:
