@@ -61,6 +61,7 @@ __all__ = [
     "fit_on_split",
     "make_detector",
     "make_splits",
+    "model_inputs",
     "prepare",
     "train",
 ]
@@ -72,6 +73,23 @@ HANDBOOK_START = pd.Timestamp("2018-07-25", tz="UTC")
 
 SPLIT_KINDS = ("handbook", "temporal", "prequential")
 SUPERVISED_KINDS = ("gbm", "ann", "forest", "online", "ensemble")
+NAN_NATIVE_KINDS = ("gbm", "forest", "rules")
+"""Detectors that take missing feature values as they are; the others get them as 0."""
+
+
+def model_inputs(kind: str, X: pd.DataFrame) -> pd.DataFrame:
+    """``X`` for a detector of ``kind``: missing values (e.g. a customer's first transaction has no
+    previous one) stay NaN for LightGBM, forests and rules, and become 0 for every other detector.
+
+    >>> model_inputs("iforest", pd.DataFrame({"a": [1.0, None]}))["a"].tolist()
+    [1.0, 0.0]
+    """
+    if kind in NAN_NATIVE_KINDS:
+        return X
+    numeric = X.select_dtypes(include="number").columns
+    if not X[numeric].isna().to_numpy().any():
+        return X
+    return X.assign(**{c: X[c].fillna(0.0) for c in numeric if X[c].hasnans})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -338,7 +356,7 @@ def fit_on_split(
     ``shuffle_labels_seed`` permutes the training labels (a sanity check: AP must fall to the
     prevalence).
     """
-    X = prepared.features.iloc[split.train]
+    X = model_inputs(detector_spec.kind, prepared.features.iloc[split.train])
     y = prepared.frame["is_fraud"].to_numpy(bool)[split.train]
     if shuffle_labels_seed is not None:
         y = np.random.default_rng(shuffle_labels_seed).permutation(y)
@@ -361,7 +379,7 @@ def evaluate_on_split(
 ) -> EvaluationResult:
     """Score the split's test rows and compute every metric."""
     test = prepared.frame.iloc[split.test]
-    X = prepared.features.iloc[split.test]
+    X = model_inputs(detector.kind, prepared.features.iloc[split.test])
     y = test["is_fraud"].to_numpy(bool)
     scores = detector.score_many(X)
     importance = feature_importance(detector, X, y)

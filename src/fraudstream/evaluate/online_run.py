@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from fraudstream.detect.online import OnlineDetector
-from fraudstream.evaluate.experiment import Prepared
+from fraudstream.evaluate.experiment import Prepared, model_inputs
 from fraudstream.evaluate.importance import feature_importance
 from fraudstream.evaluate.result import EvaluationResult, evaluate_scores
 from fraudstream.evaluate.splits import Split
@@ -47,7 +47,8 @@ def run_online(
     k: int = 100,
 ) -> EvaluationResult:
     """Fit on the training block, stream the rest with labels ``delay_days`` late, evaluate the test block."""
-    frame, features = prepared.frame, prepared.features
+    frame = prepared.frame
+    features = model_inputs("online", prepared.features)  # River takes no NaN: missing values become 0
     y = frame["is_fraud"].to_numpy(bool)
     ts = frame["ts"]
     detector = OnlineDetector(**dict(params or {}))
