@@ -1,13 +1,17 @@
-"""Helpers of the detection-service tests: a small saved model, stream files, a PostgreSQL URL
-in a throwaway schema. (The database outage uses the store tests' loopback proxy,
-``tests/store/store_proxy.py``.)"""
+"""Helpers and fixtures of the detection-service tests: a small saved model, stream files, a
+PostgreSQL URL in a throwaway schema. (No conftest.py here: conftest modules of sibling test
+folders clash by name; test modules import these fixtures.) The database outage uses the store
+tests' loopback proxy, ``tests/store/store_proxy.py``."""
 
 from __future__ import annotations
 
+import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from fraudstream.adapters.classroom import encode_lines
 from fraudstream.detect import registry
@@ -17,6 +21,9 @@ from fraudstream.records import inputs
 from fraudstream.stream.feed import _label_lines
 from fraudstream.worlds import get_world
 
+sys.path.insert(0, str(Path(__file__).parents[1] / "store"))
+from store_proxy import require_service
+
 SMALL_SPEC = "handbook"
 
 
@@ -25,8 +32,9 @@ def world_frame(rows: int, seed: int = 1) -> pd.DataFrame:
     return pd.concat(list(world.generate(rows=rows)), ignore_index=True)
 
 
-def save_model(folder: Path, rows: int = 2000, seed: int = 1, version: str | None = None,
-               n_estimators: int = 20) -> Path:
+def save_model(
+    folder: Path, rows: int = 2000, seed: int = 1, version: str | None = None, n_estimators: int = 20
+) -> Path:
     """An isolation forest on the handbook feature set of a small classroom run, saved."""
     frame = world_frame(rows, seed)
     features = build_features(inputs(frame), FeatureSpec.handbook())
@@ -47,7 +55,7 @@ def stream_lines(frame: pd.DataFrame, *, labels: str = "inline", every: int = 0)
         out.append(line)
         if i >= every:
             out.append(label_lines[i - every])
-    out.extend(label_lines[len(lines) - every:] if every else [])
+    out.extend(label_lines[len(lines) - every :] if every else [])
     return out
 
 
@@ -69,3 +77,27 @@ def drop_schema(url: str) -> None:
     base, schema, _ = split_url(url)
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture(scope="session", name="model_dir")
+def model_dir_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_model(tmp_path_factory.mktemp("model") / "iforest", version="v1")
+
+
+@pytest.fixture(name="postgres_url")
+def postgres_url_fixture() -> Iterator[str]:
+    host, port = require_service("postgresql")
+    url = pg_url(host, port)
+    yield url
+    drop_schema(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"], name="store_url")
+def store_url_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'detect.db'}"
+        return
+    host, port = require_service("postgresql")
+    url = pg_url(host, port)
+    yield url
+    drop_schema(url)

@@ -13,7 +13,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from service_helpers import stream_lines, world_frame, write_stream
+from service_helpers import (
+    model_dir_fixture,  # noqa: F401 - fixtures
+    stream_lines,
+    world_frame,
+    write_stream,
+)
 from sklearn.metrics import average_precision_score, precision_score, recall_score
 
 from fraudstream.service.alerts import AlertBudget, ConsoleAlerts, NdjsonAlerts, WebhookAlerts, alert_records
@@ -26,7 +31,7 @@ from fraudstream.service.sources import LineFileSource, StdinSource, TcpSource
 
 def test_batches_are_cut_at_the_size(tmp_path: Path) -> None:
     path = write_stream(tmp_path / "s.ndjson", stream_lines(world_frame(2500)))
-    with LineFileSource(path, batch_size=1000) as source:
+    with LineFileSource(path, batch_size=1000, max_wait_s=30) as source:
         sizes = [len(b) for b in source.batches()]
     assert sizes == [1000, 1000, 500]
 
@@ -66,10 +71,14 @@ def test_batcher_bounds_by_size_and_wait() -> None:
 
 def test_malformed_lines_are_dead_lettered_and_the_stream_goes_on(tmp_path: Path) -> None:
     good = stream_lines(world_frame(6))
-    bad = [b'{"transactionID": 7, "userID": 1\n', b"[1, 2]\n", b'{"transactionID": 8, "userID": 1, "amount": "x", '
-           b'"timestamp": "2024-01-01T00:00:00", "itemID": "A1"}\n',
-           b'{"transactionID": 9, "userID": 1, "amount": 5.0, "timestamp": "not a time", "itemID": "A1"}\n',
-           b'{"transactionID": 10, "amount": 5.0}\n']
+    bad = [
+        b'{"transactionID": 7, "userID": 1\n',
+        b"[1, 2]\n",
+        b'{"transactionID": 8, "userID": 1, "amount": "x", '
+        b'"timestamp": "2024-01-01T00:00:00", "itemID": "A1"}\n',
+        b'{"transactionID": 9, "userID": 1, "amount": 5.0, "timestamp": "not a time", "itemID": "A1"}\n',
+        b'{"transactionID": 10, "amount": 5.0}\n',
+    ]
     path = write_stream(tmp_path / "s.ndjson", good[:3] + bad + good[3:])
     letters = DeadLetters(tmp_path / "dead.ndjson")
     with LineFileSource(path, batch_size=100) as source:
@@ -79,8 +88,13 @@ def test_malformed_lines_are_dead_lettered_and_the_stream_goes_on(tmp_path: Path
     letters.close()
     assert [tx for b in batches for tx in b.frame["tx_id"].tolist()] == [1, 2, 3, 4, 5, 6]
     written = [json.loads(line) for line in (tmp_path / "dead.ndjson").read_text().splitlines()]
-    assert [w["reason"].split(":")[0] for w in written] == ["not JSON", "not an object", "bad value", "bad value",
-                                                            "missing field"]
+    assert [w["reason"].split(":")[0] for w in written] == [
+        "not JSON",
+        "not an object",
+        "bad value",
+        "bad value",
+        "missing field",
+    ]
     assert "amount must be a number" in written[2]["reason"] and "userID" in written[4]["reason"]
     assert written[0]["line"].startswith('{"transactionID": 7') and letters.count == 5
 
@@ -106,18 +120,27 @@ def test_decisions_carry_score_verdict_version_and_reasons(model_dir: Path, tmp_
     reasons = [json.loads(r) for r in decisions["reasons"]]
     assert all(1 <= len(r) <= 3 for r in reasons)
     big = (frame["amount"] > 500).to_numpy()
-    assert big.any() and all(r[0] == {"name": "big", "weight": 0.9, "by": "rules"} for r, b in zip(reasons, big,
-                                                                                                   strict=True) if b)
+    assert big.any() and all(
+        r[0] == {"name": "big", "weight": 0.9, "by": "rules"} for r, b in zip(reasons, big, strict=True) if b
+    )
     assert (decisions.loc[big, "verdict"] == "fraud").all()
     assert all(x["by"] == "model" for r, b in zip(reasons, big, strict=True) if not b for x in r)
 
 
 def _alerts() -> pd.DataFrame:
-    return pd.DataFrame({"tx_id": [41, 42], "ts": pd.to_datetime(["2024-01-01T10:00", "2024-01-01T11:00"], utc=True),
-                         "customer_id": [14, 3], "amount": [999.0, 1234.5], "score": [0.972, 3.5],
-                         "verdict": ["fraud", "fraud"], "model_version": ["v1", "v1"],
-                         "reasons": ['[{"name": "round_amount", "weight": 1.0, "by": "rules"}]', "[]"],
-                         "pattern": ["round_amount", None]})
+    return pd.DataFrame(
+        {
+            "tx_id": [41, 42],
+            "ts": pd.to_datetime(["2024-01-01T10:00", "2024-01-01T11:00"], utc=True),
+            "customer_id": [14, 3],
+            "amount": [999.0, 1234.5],
+            "score": [0.972, 3.5],
+            "verdict": ["fraud", "fraud"],
+            "model_version": ["v1", "v1"],
+            "reasons": ['[{"name": "round_amount", "weight": 1.0, "by": "rules"}]', "[]"],
+            "pattern": ["round_amount", None],
+        }
+    )
 
 
 def test_console_block_is_the_course_fraud_alert() -> None:
@@ -127,7 +150,8 @@ def test_console_block_is_the_course_fraud_alert() -> None:
         "🚨 FRAUD ALERT 🚨\nTransaction ID: 41\nUser ID: 14\nAmount: $999.00\nConfidence: 97.20%\n"
         "Pattern: round_amount\n\n"
         "🚨 FRAUD ALERT 🚨\nTransaction ID: 42\nUser ID: 3\nAmount: $1,234.50\nConfidence: score 3.5\n"
-        "Pattern: model score\n\n")
+        "Pattern: model score\n\n"
+    )
 
 
 def test_ndjson_alerts(tmp_path: Path) -> None:
@@ -145,7 +169,7 @@ def test_webhook_retries_after_a_server_error() -> None:
     calls = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             calls.append(1)
             body = self.rfile.read(int(self.headers["Content-Length"]))
             if len(calls) == 1:
@@ -162,7 +186,9 @@ def test_webhook_retries_after_a_server_error() -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        hook = WebhookAlerts(f"http://127.0.0.1:{server.server_port}/alerts", timeout_s=2, retries=3, backoff_s=0.01)
+        hook = WebhookAlerts(
+            f"http://127.0.0.1:{server.server_port}/alerts", timeout_s=2, retries=3, backoff_s=0.01
+        )
         hook.emit(alert_records(_alerts()))
         hook.close()
     finally:
@@ -226,5 +252,7 @@ def test_labels_before_their_decision_wait() -> None:
     recent = RecentDecisions(capacity=10)
     assert len(recent.join(pd.DataFrame({"tx_id": [5], "is_fraud": [True]}))) == 0 and recent.pending == 1
     recent.add(np.array([5]), np.array([0.4]), np.array([False]), np.array([False]))
-    joined = recent.join(pd.DataFrame({"tx_id": pd.Series([], dtype=object), "is_fraud": pd.Series([], dtype=bool)}))
+    joined = recent.join(
+        pd.DataFrame({"tx_id": pd.Series([], dtype=object), "is_fraud": pd.Series([], dtype=bool)})
+    )
     assert joined.tx_id.tolist() == [5] and joined.is_fraud.tolist() == [True] and recent.pending == 0

@@ -15,8 +15,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from service_helpers import save_model, stream_lines, world_frame, write_stream
-from store_proxy import Proxy, require_service
+from service_helpers import (  # noqa: F401 - fixtures
+    model_dir_fixture,
+    postgres_url_fixture,
+    require_service,
+    save_model,
+    store_url_fixture,
+    stream_lines,
+    world_frame,
+    write_stream,
+)
+from store_proxy import Proxy
 
 from fraudstream.detect import registry
 from fraudstream.detect.online import OnlineDetector
@@ -33,18 +42,30 @@ from fraudstream.store import open_store
 
 
 def _service(path: Path, url: str | None, model: LoadedModel, **options: object) -> DetectionService:
-    source = LineFileSource(path, batch_size=int(options.pop("batch_size", 500)),  # type: ignore[call-overload]
-                            rate=options.pop("rate", None))  # type: ignore[arg-type]
-    sink = StoreSink(lambda: open_store(url), retry_for_s=float(options.pop("retry_for_s", 30))) if url else None
+    source = LineFileSource(
+        path,
+        batch_size=int(options.pop("batch_size", 500)),  # type: ignore[call-overload]
+        rate=options.pop("rate", None),
+    )  # type: ignore[arg-type]
+    sink = (
+        StoreSink(lambda: open_store(url), retry_for_s=float(options.pop("retry_for_s", 30))) if url else None
+    )
     return DetectionService(source, Decider(model), Featurizer(model.feature_set), sink=sink, **options)  # type: ignore[arg-type]
 
 
-def test_stream_into_the_store_with_alerts_and_labels(model_dir: Path, store_url: str, tmp_path: Path) -> None:
+def test_stream_into_the_store_with_alerts_and_labels(
+    model_dir: Path, store_url: str, tmp_path: Path
+) -> None:
     frame = world_frame(3000)
     path = write_stream(tmp_path / "s.ndjson", stream_lines(frame, labels="delayed", every=200))
     alerts = tmp_path / "alerts.ndjson"
-    service = _service(path, store_url, load_model(model_dir), alert_sinks=[NdjsonAlerts(alerts)],
-                       budget=AlertBudget(per_day=20))
+    service = _service(
+        path,
+        store_url,
+        load_model(model_dir),
+        alert_sinks=[NdjsonAlerts(alerts)],
+        budget=AlertBudget(per_day=20),
+    )
     summary = service.run()
     assert summary.processed == 3000 and summary.dead_letters == 0
     assert summary.labels == 3000 and summary.joined == 3000
@@ -55,28 +76,51 @@ def test_stream_into_the_store_with_alerts_and_labels(model_dir: Path, store_url
         checkpoint = store.read_checkpoint("detect")
     assert checkpoint["position"] == path.stat().st_size and checkpoint["processed"] == 3000
     lines = [json.loads(x) for x in alerts.read_text().splitlines()]
-    assert sorted(a["tx_id"] for a in lines) == sorted(stored_alerts["tx_id"].tolist()) and summary.alerts == len(lines)
+    assert sorted(a["tx_id"] for a in lines) == sorted(
+        stored_alerts["tx_id"].tolist()
+    ) and summary.alerts == len(lines)
     per_day = pd.Series([a["ts"][:10] for a in lines]).value_counts()
     assert (per_day <= 20).all() and summary.over_budget > 0
     # live prequential metrics equal a recomputation from the stored decisions and labels
     y = frame.set_index("tx_id")["is_fraud"]
     with open_store(store_url) as store:
         decisions = store.decisions().set_index("tx_id")
-    last = frame["tx_id"].to_numpy()[-service.metrics.window:]
+    last = frame["tx_id"].to_numpy()[-service.metrics.window :]
     truth, predicted = y.loc[last].to_numpy(), (decisions.loc[last, "verdict"] == "fraud").to_numpy()
     assert summary.metrics["recall"] == pytest.approx((truth & predicted).sum() / truth.sum())
 
 
 def _detect_command(path: Path, url: str, state: Path, model: Path, rate: int) -> list[str]:
-    return [sys.executable, "-m", "fraudstream", "detect", "--source", f"file:{path}", "--rate", str(rate),
-            "--model", str(model), "--store", url, "--quiet", "--batch-size", "500", "--state-dir", str(state),
-            "--snapshot-every-s", "0.3"]
+    return [
+        sys.executable,
+        "-m",
+        "fraudstream",
+        "detect",
+        "--source",
+        f"file:{path}",
+        "--rate",
+        str(rate),
+        "--model",
+        str(model),
+        "--store",
+        url,
+        "--quiet",
+        "--batch-size",
+        "500",
+        "--state-dir",
+        str(state),
+        "--snapshot-every-s",
+        "0.3",
+    ]
 
 
-def test_kill_9_and_restart_stores_every_transaction_exactly_once(model_dir: Path, store_url: str,
-                                                                   tmp_path: Path) -> None:
+def test_kill_9_and_restart_stores_every_transaction_exactly_once(
+    model_dir: Path, store_url: str, tmp_path: Path
+) -> None:
     n = 6000
-    path = write_stream(tmp_path / "s.ndjson", stream_lines(world_frame(n, seed=5), labels="delayed", every=300))
+    path = write_stream(
+        tmp_path / "s.ndjson", stream_lines(world_frame(n, seed=5), labels="delayed", every=300)
+    )
     command = _detect_command(path, store_url, tmp_path / "state", model_dir, rate=6000)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
@@ -115,7 +159,9 @@ def test_hot_swap_under_load_decides_every_transaction_exactly_once(model_dir: P
     path = write_stream(tmp_path / "s.ndjson", stream_lines(world_frame(8000, seed=2)))
     live = tmp_path / "live-model"
     save_model(live, version="v1")
-    service = _service(path, url, load_model(live), batch_size=200, rate=8000, model_path=live, model_poll_s=0.05)
+    service = _service(
+        path, url, load_model(live), batch_size=200, rate=8000, model_path=live, model_poll_s=0.05
+    )
     thread = threading.Thread(target=service.run)
     thread.start()
     while service.summary.processed < 2000:
@@ -142,14 +188,17 @@ def test_online_model_learns_from_delayed_labels(tmp_path: Path) -> None:
     folder = registry.save(detector, tmp_path / "online", {"feature_set": "handbook", "version": "online-1"})
     model = load_model(folder)
     before = model.detector.score_many(features).copy()
-    path = write_stream(tmp_path / "s.ndjson", stream_lines(world_frame(3000, seed=6), labels="delayed", every=100))
+    path = write_stream(
+        tmp_path / "s.ndjson", stream_lines(world_frame(3000, seed=6), labels="delayed", every=100)
+    )
     summary = _service(path, None, model).run()
     assert summary.joined == 3000 and summary.learned == 3000
     assert not np.allclose(model.detector.score_many(features), before)
 
 
-def test_database_outage_mid_stream_loses_and_doubles_nothing(model_dir: Path, postgres_url: str,
-                                                                tmp_path: Path) -> None:
+def test_database_outage_mid_stream_loses_and_doubles_nothing(
+    model_dir: Path, postgres_url: str, tmp_path: Path
+) -> None:
     host, port = require_service("postgresql")
     proxy = Proxy((host, port)).start()
     via_proxy = postgres_url.replace(f"@{host}:{port}/", f"@127.0.0.1:{proxy.port}/") + "&connect_timeout=2"
@@ -209,8 +258,14 @@ def test_monitor_scores_unscored_rows_50_at_a_time(model_dir: Path, store_url: s
     with open_store(store_url) as store:
         store.write_transactions(frame)
     model = load_model(model_dir)
-    monitor = Monitor(lambda: open_store(store_url), Decider(model), Featurizer(model.feature_set),
-                      poll_s=0.01, rows=50, max_polls=6)
+    monitor = Monitor(
+        lambda: open_store(store_url),
+        Decider(model),
+        Featurizer(model.feature_set),
+        poll_s=0.01,
+        rows=50,
+        max_polls=6,
+    )
     assert monitor.run() == 180
     assert monitor.batch_sizes == [50, 50, 50, 30, 0, 0]
     with open_store(store_url) as store:

@@ -30,49 +30,135 @@ def _state_dir(store: str | None, state_dir: str | None, name: str) -> Path | No
 
 
 @click.command(name="detect")
-@click.option("--source", default="tcp://localhost:5555", show_default=True, envvar="FRAUDSTREAM_SOURCE",
-              help="tcp://HOST:PORT (a fraudstream serve), file:PATH (.ndjson lines, or .csv/.parquet dataset) "
-                   "or - (NDJSON on stdin).")
+@click.option(
+    "--source",
+    default="tcp://localhost:5555",
+    show_default=True,
+    envvar="FRAUDSTREAM_SOURCE",
+    help="tcp://HOST:PORT (a fraudstream serve), file:PATH (.ndjson lines, or .csv/.parquet dataset) "
+    "or - (NDJSON on stdin).",
+)
 @click.option("--schema", help="Layout of a file:PATH dataset (handbook, kaggle, ...); default: detected.")
-@click.option("--rate", type=float, help="Pace a file source at this many transactions/s (default: as fast "
-                                          "as possible).")
-@click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Saved model folder "
-              "(fraudstream train); watched: a new model saved there is hot-swapped in.")
-@click.option("--rules", "rules_file", type=click.Path(dir_okay=False), help="Rules file (.yaml/.json); "
-              "reloaded when it changes.")
-@click.option("--store", envvar="FRAUDSTREAM_STORE", help="sqlite:///path.db or postgresql://... "
-              "(default: no store).")
-@click.option("--alerts", "alerts_file", type=click.Path(dir_okay=False), help="Append alerts to this NDJSON file.")
+@click.option(
+    "--rate",
+    type=float,
+    help="Pace a file source at this many transactions/s (default: as fast as possible).",
+)
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(file_okay=False),
+    help="Saved model folder (fraudstream train); watched: a new model saved there is hot-swapped in.",
+)
+@click.option(
+    "--rules",
+    "rules_file",
+    type=click.Path(dir_okay=False),
+    help="Rules file (.yaml/.json); reloaded when it changes.",
+)
+@click.option(
+    "--store", envvar="FRAUDSTREAM_STORE", help="sqlite:///path.db or postgresql://... (default: no store)."
+)
+@click.option(
+    "--alerts", "alerts_file", type=click.Path(dir_okay=False), help="Append alerts to this NDJSON file."
+)
 @click.option("--webhook", help="POST alerts (JSON) to this URL.")
 @click.option("--alert-budget", type=click.IntRange(min=0), help="At most N alerts per (event) day.")
 @click.option("--quiet", is_flag=True, help="No FRAUD ALERT blocks on stdout.")
-@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(min=1),
-              help="Largest micro-batch, transactions.")
-@click.option("--max-wait-ms", default=50.0, show_default=True, type=float,
-              help="Longest a transaction waits for its batch to fill.")
-@click.option("--mode", type=click.Choice(["stream", "monitor"]), default="stream", show_default=True,
-              help="stream: read --source; monitor: poll --store for unscored rows (seed 002).")
-@click.option("--poll-s", default=5.0, show_default=True, type=float, help="Monitor mode: seconds between polls.")
-@click.option("--poll-rows", default=50, show_default=True, type=click.IntRange(min=1),
-              help="Monitor mode: rows scored per poll.")
-@click.option("--dead-letters", type=click.Path(dir_okay=False), help="Write malformed lines with their "
-              "reason to this NDJSON file.")
+@click.option(
+    "--batch-size",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Largest micro-batch, transactions.",
+)
+@click.option(
+    "--max-wait-ms",
+    default=50.0,
+    show_default=True,
+    type=float,
+    help="Longest a transaction waits for its batch to fill.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["stream", "monitor"]),
+    default="stream",
+    show_default=True,
+    help="stream: read --source; monitor: poll --store for unscored rows (seed 002).",
+)
+@click.option(
+    "--poll-s", default=5.0, show_default=True, type=float, help="Monitor mode: seconds between polls."
+)
+@click.option(
+    "--poll-rows",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Monitor mode: rows scored per poll.",
+)
+@click.option(
+    "--dead-letters",
+    type=click.Path(dir_okay=False),
+    help="Write malformed lines with their reason to this NDJSON file.",
+)
 @click.option("--name", default="detect", show_default=True, help="Checkpoint name (one per detector).")
-@click.option("--state-dir", type=click.Path(file_okay=False), help="Where feature-state snapshots go "
-              "(default: .NAME-state next to a SQLite store).")
-@click.option("--snapshot-every-s", default=10.0, show_default=True, type=float,
-              help="Seconds between feature-state snapshots.")
-@click.option("--retry-for-s", default=30.0, show_default=True, type=float,
-              help="How long to retry a database that went away before failing.")
-@click.option("--max-pending", default=8, show_default=True, type=click.IntRange(min=1),
-              help="Batches waiting for the store before reading pauses (backpressure).")
-@click.option("--metrics-every-s", default=10.0, show_default=True, type=float,
-              help="Seconds between live-metric reports (log and store).")
-def detect(source: str, schema: str | None, rate: float | None, model_dir: str | None, rules_file: str | None,
-           store: str | None, alerts_file: str | None, webhook: str | None, alert_budget: int | None, quiet: bool,
-           batch_size: int, max_wait_ms: float, mode: str, poll_s: float, poll_rows: int,
-           dead_letters: str | None, name: str, state_dir: str | None, snapshot_every_s: float,
-           retry_for_s: float, max_pending: int, metrics_every_s: float) -> None:
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False),
+    help="Where feature-state snapshots go (default: .NAME-state next to a SQLite store).",
+)
+@click.option(
+    "--snapshot-every-s",
+    default=10.0,
+    show_default=True,
+    type=float,
+    help="Seconds between feature-state snapshots.",
+)
+@click.option(
+    "--retry-for-s",
+    default=30.0,
+    show_default=True,
+    type=float,
+    help="How long to retry a database that went away before failing.",
+)
+@click.option(
+    "--max-pending",
+    default=8,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Batches waiting for the store before reading pauses (backpressure).",
+)
+@click.option(
+    "--metrics-every-s",
+    default=10.0,
+    show_default=True,
+    type=float,
+    help="Seconds between live-metric reports (log and store).",
+)
+def detect(
+    source: str,
+    schema: str | None,
+    rate: float | None,
+    model_dir: str | None,
+    rules_file: str | None,
+    store: str | None,
+    alerts_file: str | None,
+    webhook: str | None,
+    alert_budget: int | None,
+    quiet: bool,
+    batch_size: int,
+    max_wait_ms: float,
+    mode: str,
+    poll_s: float,
+    poll_rows: int,
+    dead_letters: str | None,
+    name: str,
+    state_dir: str | None,
+    snapshot_every_s: float,
+    retry_for_s: float,
+    max_pending: int,
+    metrics_every_s: float,
+) -> None:
     """Score a live stream with a saved model and/or rules; store decisions, raise alerts.
 
     \b
@@ -109,8 +195,15 @@ def detect(source: str, schema: str | None, rate: float | None, model_dir: str |
 
         if not store:
             raise ConfigError("--mode monitor needs --store (the database to poll)")
-        monitor = Monitor(lambda: open_store(store), decider, featurizer, alert_sinks=alert_sinks, budget=budget,
-                          poll_s=poll_s, rows=poll_rows)
+        monitor = Monitor(
+            lambda: open_store(store),
+            decider,
+            featurizer,
+            alert_sinks=alert_sinks,
+            budget=budget,
+            poll_s=poll_s,
+            rows=poll_rows,
+        )
         _on_signals(monitor.stop)
         scored = monitor.run()
         click.echo(f"monitor stopped: {scored:,} rows scored", err=True)
@@ -118,14 +211,36 @@ def detect(source: str, schema: str | None, rate: float | None, model_dir: str |
 
     resume = read_resume_point(store, name)
     src = open_source(source, schema=schema, rate=rate, batch_size=batch_size, max_wait_s=max_wait_ms / 1000)
-    label_source = "file" if isinstance(src, LineFileSource) or not isinstance(src, TcpSource | StdinSource) \
+    label_source = (
+        "file"
+        if isinstance(src, LineFileSource) or not isinstance(src, TcpSource | StdinSource)
         else "stream"
-    sink = StoreSink(lambda: open_store(store), retry_for_s=retry_for_s, max_pending=max_pending,
-                     label_source=label_source) if store else None
-    service = DetectionService(src, decider, featurizer, sink=sink, alert_sinks=alert_sinks, budget=budget,
-                               dead_letters=DeadLetters(dead_letters), name=name,
-                               state_dir=_state_dir(store, state_dir, name), snapshot_every_s=snapshot_every_s,
-                               model_path=model_dir, metrics_every_s=metrics_every_s, resume=resume)
+    )
+    sink = (
+        StoreSink(
+            lambda: open_store(store),
+            retry_for_s=retry_for_s,
+            max_pending=max_pending,
+            label_source=label_source,
+        )
+        if store
+        else None
+    )
+    service = DetectionService(
+        src,
+        decider,
+        featurizer,
+        sink=sink,
+        alert_sinks=alert_sinks,
+        budget=budget,
+        dead_letters=DeadLetters(dead_letters),
+        name=name,
+        state_dir=_state_dir(store, state_dir, name),
+        snapshot_every_s=snapshot_every_s,
+        model_path=model_dir,
+        metrics_every_s=metrics_every_s,
+        resume=resume,
+    )
     _on_signals(service.stop)
     try:
         with src:
@@ -134,11 +249,14 @@ def detect(source: str, schema: str | None, rate: float | None, model_dir: str |
         if watcher is not None:
             watcher.stop()
     shares = summary.stages.shares()
-    click.echo(f"detect stopped: {summary.processed:,} decided, {summary.alerts:,} alerts "
-               f"({summary.over_budget:,} over budget), {summary.dead_letters:,} dead letters, "
-               f"{summary.joined:,} labels joined, {summary.replayed:,} replayed; "
-               f"{summary.processed / max(summary.wall_s, 1e-9):,.0f} tx/s; stages "
-               + ", ".join(f"{k} {v:.0%}" for k, v in shares.items()), err=True)
+    click.echo(
+        f"detect stopped: {summary.processed:,} decided, {summary.alerts:,} alerts "
+        f"({summary.over_budget:,} over budget), {summary.dead_letters:,} dead letters, "
+        f"{summary.joined:,} labels joined, {summary.replayed:,} replayed; "
+        f"{summary.processed / max(summary.wall_s, 1e-9):,.0f} tx/s; stages "
+        + ", ".join(f"{k} {v:.0%}" for k, v in shares.items()),
+        err=True,
+    )
 
 
 def _on_signals(stop: Any) -> None:

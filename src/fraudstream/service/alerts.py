@@ -12,10 +12,12 @@ block follows the course's real-time client (seed 000, ``class-activity.md``)::
     Pattern: round_amount
 
 >>> budget = AlertBudget(per_day=2)
->>> ts = pd.to_datetime(["2024-01-01T10:00", "2024-01-01T11:00", "2024-01-01T12:00", "2024-01-02T00:00"], utc=True)
+>>> ts = pd.to_datetime(["2024-01-01T10:00", "2024-01-01T11:00", "2024-01-01T12:00", "2024-01-02T00:00"],
+...                     utc=True)
 >>> budget.admit(pd.Series(ts)).tolist()
 [True, True, False, True]
->>> print(format_alert({"tx_id": 41, "customer_id": 14, "amount": 999.0, "score": 0.972, "pattern": "round_amount"}))
+>>> print(format_alert({"tx_id": 41, "customer_id": 14, "amount": 999.0, "score": 0.972,
+...                     "pattern": "round_amount"}))
 🚨 FRAUD ALERT 🚨
 Transaction ID: 41
 User ID: 14
@@ -42,8 +44,16 @@ import pandas as pd
 
 from fraudstream.errors import ConfigError
 
-__all__ = ["AlertBudget", "AlertSink", "ConsoleAlerts", "NdjsonAlerts", "WebhookAlerts", "alert_records",
-           "format_alert", "store_alerts"]
+__all__ = [
+    "AlertBudget",
+    "AlertSink",
+    "ConsoleAlerts",
+    "NdjsonAlerts",
+    "WebhookAlerts",
+    "alert_records",
+    "format_alert",
+    "store_alerts",
+]
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +101,13 @@ class AlertBudget:
 def alert_records(decisions: pd.DataFrame) -> list[dict[str, Any]]:
     """Alert dicts (JSON-ready) of fraud decisions."""
     frame = decisions.assign(ts=decisions["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
-    records = frame[["tx_id", "ts", "customer_id", "amount", "score", "verdict", "model_version", "pattern",
-                     "reasons"]].to_dict(orient="records")
+    records = frame[
+        ["tx_id", "ts", "customer_id", "amount", "score", "verdict", "model_version", "pattern", "reasons"]
+    ].to_dict(orient="records")
     for record in records:
-        record["reasons"] = orjson.loads(record["reasons"]) if isinstance(record["reasons"], str) else record["reasons"]
+        record["reasons"] = (
+            orjson.loads(record["reasons"]) if isinstance(record["reasons"], str) else record["reasons"]
+        )
         for key in ("tx_id", "customer_id"):
             if isinstance(record[key], np.generic):
                 record[key] = record[key].item()
@@ -103,21 +116,34 @@ def alert_records(decisions: pd.DataFrame) -> list[dict[str, Any]]:
 
 def store_alerts(decisions: pd.DataFrame) -> pd.DataFrame:
     """The store's alert rows (``kind`` ``detector``) of fraud decisions."""
-    return pd.DataFrame({
-        "tx_id": decisions["tx_id"].to_numpy(), "ts": decisions["ts"].to_numpy(), "kind": "detector",
-        "customer_id": decisions["customer_id"].astype(str).to_numpy(), "severity": "high",
-        "score": decisions["score"].to_numpy(np.float64),
-        "message": ("FRAUD ALERT: " + decisions["pattern"].fillna("score").astype(str)).to_numpy(),
-        "details": decisions["reasons"].to_numpy()}).assign(ts=decisions["ts"].reset_index(drop=True))
+    return pd.DataFrame(
+        {
+            "tx_id": decisions["tx_id"].to_numpy(),
+            "ts": decisions["ts"].to_numpy(),
+            "kind": "detector",
+            "customer_id": decisions["customer_id"].astype(str).to_numpy(),
+            "severity": "high",
+            "score": decisions["score"].to_numpy(np.float64),
+            "message": ("FRAUD ALERT: " + decisions["pattern"].fillna("score").astype(str)).to_numpy(),
+            "details": decisions["reasons"].to_numpy(),
+        }
+    ).assign(ts=decisions["ts"].reset_index(drop=True))
 
 
 def format_alert(alert: Mapping[str, Any]) -> str:
     """The console block of one alert (see the module docstring)."""
     score = float(alert["score"])
     confidence = f"Confidence: {score:.2%}" if 0.0 <= score <= 1.0 else f"Confidence: score {score:.4g}"
-    return "\n".join(["🚨 FRAUD ALERT 🚨", f"Transaction ID: {alert['tx_id']}", f"User ID: {alert['customer_id']}",
-                      f"Amount: ${float(alert['amount']):,.2f}", confidence,
-                      f"Pattern: {alert.get('pattern') or 'model score'}"])
+    return "\n".join(
+        [
+            "🚨 FRAUD ALERT 🚨",
+            f"Transaction ID: {alert['tx_id']}",
+            f"User ID: {alert['customer_id']}",
+            f"Amount: ${float(alert['amount']):,.2f}",
+            confidence,
+            f"Pattern: {alert.get('pattern') or 'model score'}",
+        ]
+    )
 
 
 class AlertSink:
@@ -165,8 +191,15 @@ class WebhookAlerts(AlertSink):
     ``backoff_s``) on connection errors and 5xx answers. At most ``max_pending`` batches wait;
     beyond that a batch is dropped and counted (the stream never blocks on a slow webhook)."""
 
-    def __init__(self, url: str, *, timeout_s: float = 2.0, retries: int = 3, backoff_s: float = 0.2,
-                 max_pending: int = 100) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout_s: float = 2.0,
+        retries: int = 3,
+        backoff_s: float = 0.2,
+        max_pending: int = 100,
+    ) -> None:
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"--webhook must be an http:// or https:// URL, got {url!r}")
         self.url, self.timeout_s, self.retries, self.backoff_s = url, timeout_s, retries, backoff_s
@@ -182,7 +215,9 @@ class WebhookAlerts(AlertSink):
             self._queue.put_nowait(alerts)
         except queue.Full:
             self.dropped += len(alerts)
-            log.warning("webhook %s is behind: dropped %d alert(s) (%d so far)", self.url, len(alerts), self.dropped)
+            log.warning(
+                "webhook %s is behind: dropped %d alert(s) (%d so far)", self.url, len(alerts), self.dropped
+            )
 
     def _run(self) -> None:
         while True:
@@ -196,8 +231,9 @@ class WebhookAlerts(AlertSink):
         delay = self.backoff_s
         for attempt in range(self.retries + 1):
             self.attempts += 1
-            request = urllib.request.Request(self.url, data=body, method="POST",
-                                             headers={"Content-Type": "application/json"})
+            request = urllib.request.Request(
+                self.url, data=body, method="POST", headers={"Content-Type": "application/json"}
+            )
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout_s) as answer:
                     answer.read()
@@ -211,13 +247,24 @@ class WebhookAlerts(AlertSink):
             except (urllib.error.URLError, OSError) as error:
                 problem = str(getattr(error, "reason", error))
             if attempt < self.retries:
-                log.warning("webhook %s: %s; retry %d of %d in %.2f s", self.url, problem, attempt + 1,
-                            self.retries, delay)
+                log.warning(
+                    "webhook %s: %s; retry %d of %d in %.2f s",
+                    self.url,
+                    problem,
+                    attempt + 1,
+                    self.retries,
+                    delay,
+                )
                 time.sleep(delay)
                 delay *= 2
             else:
-                log.error("webhook %s: %s; giving up on %d alert(s) after %d attempts", self.url, problem,
-                          len(alerts), attempt + 1)
+                log.error(
+                    "webhook %s: %s; giving up on %d alert(s) after %d attempts",
+                    self.url,
+                    problem,
+                    len(alerts),
+                    attempt + 1,
+                )
         self.failed += len(alerts)
 
     def close(self) -> None:

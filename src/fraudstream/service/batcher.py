@@ -36,8 +36,9 @@ class Batcher(Generic[T]):
     """Groups items into batches of at most ``max_rows``, cut at the latest ``max_wait_s``
     after the first item of the batch arrived."""
 
-    def __init__(self, max_rows: int = 1000, max_wait_s: float = 0.05, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, max_rows: int = 1000, max_wait_s: float = 0.05, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         if max_rows < 1:
             raise ConfigError(f"batch size must be >= 1 transactions, got {max_rows}")
         if not max_wait_s > 0:

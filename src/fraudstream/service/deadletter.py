@@ -55,16 +55,31 @@ class DeadLetters:
         for letter in letters:
             self.reasons[letter.reason.split(":", 1)[0]] += 1
         if self.count == len(letters) or self.count % 1000 < len(letters):
-            log.warning("dead letters so far: %d (%s); last: %s", self.count,
-                        ", ".join(f"{k} {v}" for k, v in self.reasons.most_common()), letters[-1].reason)
+            log.warning(
+                "dead letters so far: %d (%s); last: %s",
+                self.count,
+                ", ".join(f"{k} {v}" for k, v in self.reasons.most_common()),
+                letters[-1].reason,
+            )
         if self.path is None:
             return
         if self._file is None:
             self._file = open(self.path, "ab")  # noqa: SIM115 - kept open for the stream's life
         at = datetime.now(UTC).isoformat(timespec="milliseconds")
-        self._file.write(b"".join(orjson.dumps(
-            {"reason": d.reason, "line": d.line.decode("utf-8", "replace"), "position": d.position, "at": at},
-            option=orjson.OPT_APPEND_NEWLINE) for d in letters))
+        self._file.write(
+            b"".join(
+                orjson.dumps(
+                    {
+                        "reason": d.reason,
+                        "line": d.line.decode("utf-8", "replace"),
+                        "position": d.position,
+                        "at": at,
+                    },
+                    option=orjson.OPT_APPEND_NEWLINE,
+                )
+                for d in letters
+            )
+        )
         self._file.flush()
 
     def close(self) -> None:

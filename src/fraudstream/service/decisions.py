@@ -44,13 +44,29 @@ from fraudstream.errors import ConfigError
 from fraudstream.features import FeatureEngine, FeatureSpec
 from fraudstream.records import LABEL_COLUMNS, inputs
 
-__all__ = ["DECISION_COLUMNS", "Decider", "Featurizer", "LoadedModel", "feature_set_of", "load_model",
-           "load_rules"]
+__all__ = [
+    "DECISION_COLUMNS",
+    "Decider",
+    "Featurizer",
+    "LoadedModel",
+    "feature_set_of",
+    "load_model",
+    "load_rules",
+]
 
 log = logging.getLogger(__name__)
 
-DECISION_COLUMNS = ("tx_id", "ts", "customer_id", "amount", "score", "verdict", "model_version", "reasons",
-                    "pattern")
+DECISION_COLUMNS = (
+    "tx_id",
+    "ts",
+    "customer_id",
+    "amount",
+    "score",
+    "verdict",
+    "model_version",
+    "reasons",
+    "pattern",
+)
 _ENGINE_SETS = {"default": FeatureSpec.default, "handbook": FeatureSpec.handbook}
 
 
@@ -68,8 +84,12 @@ class LoadedModel:
 def feature_set_of(metadata: dict[str, Any]) -> str:
     """The feature set a saved model was trained on (see the module docstring)."""
     extra = metadata.get("extra") or {}
-    return str(extra.get("feature_set") or (extra.get("experiment") or {}).get("feature_set")
-               or (metadata.get("training") or {}).get("feature_set") or "default")
+    return str(
+        extra.get("feature_set")
+        or (extra.get("experiment") or {}).get("feature_set")
+        or (metadata.get("training") or {}).get("feature_set")
+        or "default"
+    )
 
 
 def load_model(path: str | Path) -> LoadedModel:
@@ -77,7 +97,9 @@ def load_model(path: str | Path) -> LoadedModel:
     folder = Path(path)
     metadata = registry.read_metadata(folder)
     detector = registry.load(folder)
-    version = (metadata.get("extra") or {}).get("version") or f"{metadata['kind']}-{metadata['content_hash'][:12]}"
+    version = (metadata.get("extra") or {}).get(
+        "version"
+    ) or f"{metadata['kind']}-{metadata['content_hash'][:12]}"
     return LoadedModel(detector, str(version), feature_set_of(metadata), folder, metadata["content_hash"])
 
 
@@ -97,8 +119,9 @@ class Featurizer:
         self.parts = [p.strip() for p in feature_set.split("+") if p.strip()]
         engine_parts = [p for p in self.parts if p in _ENGINE_SETS]
         if len(engine_parts) > 1:
-            raise ConfigError(f"feature set {feature_set!r} joins two engine sets; use one of "
-                              f"{', '.join(_ENGINE_SETS)}")
+            raise ConfigError(
+                f"feature set {feature_set!r} joins two engine sets; use one of {', '.join(_ENGINE_SETS)}"
+            )
         if engine is None and engine_parts:
             engine = FeatureEngine(_ENGINE_SETS[engine_parts[0]]())
         self.engine = engine
@@ -129,8 +152,14 @@ class Featurizer:
 class Decider:
     """Scores micro-batches with the current model and rules (see the module docstring)."""
 
-    def __init__(self, model: LoadedModel | None = None, rules: RuleDetector | None = None,
-                 rules_version: str = "rules", *, top: int = 3) -> None:
+    def __init__(
+        self,
+        model: LoadedModel | None = None,
+        rules: RuleDetector | None = None,
+        rules_version: str = "rules",
+        *,
+        top: int = 3,
+    ) -> None:
         if model is None and rules is None:
             raise ConfigError("give a model (--model DIR) or rules (--rules FILE), or both")
         self.model = model
@@ -169,34 +198,52 @@ class Decider:
             score = rule_scores
             if fired.any():
                 rows = np.flatnonzero(fired)
-                for row, row_reasons in zip(rows.tolist(), self.rules.reasons_many(X.iloc[rows], self.top),
-                                            strict=True):
-                    reasons[row] = [{"name": name, "weight": round(w, 6), "by": "rules"} for name, w in row_reasons]
+                for row, row_reasons in zip(
+                    rows.tolist(), self.rules.reasons_many(X.iloc[rows], self.top), strict=True
+                ):
+                    reasons[row] = [
+                        {"name": name, "weight": round(w, 6), "by": "rules"} for name, w in row_reasons
+                    ]
         if self.model is not None:
             detector = self.model.detector
             model_scores = detector.score_many(features)
             fraud |= model_scores >= detector.threshold_
             score = model_scores
             for row, row_reasons in enumerate(detector.reasons_many(features, self.top)):
-                reasons[row] += [{"name": name, "weight": round(w, 6), "by": "model"} for name, w in row_reasons]
+                reasons[row] += [
+                    {"name": name, "weight": round(w, 6), "by": "model"} for name, w in row_reasons
+                ]
         top = self.top
         pattern = [r[0]["name"] if r else None for r in reasons]
         dumps = orjson.dumps
         text = [dumps(r[:top] if len(r) > top else r).decode() for r in reasons]
-        out = pd.DataFrame({
-            "tx_id": frame["tx_id"].to_numpy(), "ts": frame["ts"].to_numpy(),
-            "customer_id": frame["customer_id"].to_numpy(), "amount": frame["amount"].to_numpy(),
-            "score": score, "verdict": np.where(fraud, "fraud", "legit"), "model_version": version,
-            "reasons": text, "pattern": pattern})
+        out = pd.DataFrame(
+            {
+                "tx_id": frame["tx_id"].to_numpy(),
+                "ts": frame["ts"].to_numpy(),
+                "customer_id": frame["customer_id"].to_numpy(),
+                "amount": frame["amount"].to_numpy(),
+                "score": score,
+                "verdict": np.where(fraud, "fraud", "legit"),
+                "model_version": version,
+                "reasons": text,
+                "pattern": pattern,
+            }
+        )
         out["ts"] = frame["ts"].reset_index(drop=True)
         return out
 
 
 def _with_inputs(features: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
     """Features plus the numeric and bool input columns they lack (rules may name ``amount`` or attrs)."""
-    extra = [c for c in frame.columns if c not in features.columns and c not in LABEL_COLUMNS
-             and c not in ("tx_id", "ts") and (pd.api.types.is_numeric_dtype(frame[c])
-                                               or pd.api.types.is_bool_dtype(frame[c]))]
+    extra = [
+        c
+        for c in frame.columns
+        if c not in features.columns
+        and c not in LABEL_COLUMNS
+        and c not in ("tx_id", "ts")
+        and (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))
+    ]
     if not extra:
         return features
     return pd.concat([features, frame[extra].set_axis(features.index)], axis=1)

@@ -47,8 +47,13 @@ _NUMBER = (int, float)
 
 
 def empty_labels() -> pd.DataFrame:
-    return pd.DataFrame({"tx_id": pd.Series([], dtype=object), "is_fraud": pd.Series([], dtype=bool),
-                         "fraud_pattern": pd.Series([], dtype=object)})
+    return pd.DataFrame(
+        {
+            "tx_id": pd.Series([], dtype=object),
+            "is_fraud": pd.Series([], dtype=bool),
+            "fraud_pattern": pd.Series([], dtype=object),
+        }
+    )
 
 
 @dataclass
@@ -91,21 +96,24 @@ def decode_lines(lines: Sequence[bytes], positions: Sequence[Any] | None = None)
                 dead.append(DeadLetter(bytes(line), f"not JSON: {error}", _at(positions, i)))
             continue
         if not isinstance(message, dict):
-            dead.append(DeadLetter(bytes(line), f"not an object: a JSON {type(message).__name__}",
-                                   _at(positions, i)))
+            dead.append(
+                DeadLetter(bytes(line), f"not an object: a JSON {type(message).__name__}", _at(positions, i))
+            )
             continue
         messages.append(message)
         where.append(i)
-    decoded = decode_messages(messages, [bytes(lines[i]) for i in where],
-                              [_at(positions, i) for i in where])
+    decoded = decode_messages(messages, [bytes(lines[i]) for i in where], [_at(positions, i) for i in where])
     decoded.dead[:0] = dead
     if positions is not None and len(decoded.dead) > 1:
         decoded.dead.sort(key=lambda d: d.position)  # in stream order
     return decoded
 
 
-def decode_messages(messages: Sequence[dict[str, Any]], lines: Sequence[bytes] | None = None,
-                    positions: Sequence[Any] | None = None) -> Decoded:
+def decode_messages(
+    messages: Sequence[dict[str, Any]],
+    lines: Sequence[bytes] | None = None,
+    positions: Sequence[Any] | None = None,
+) -> Decoded:
     """Decode already-parsed JSON objects (see :func:`decode_lines`)."""
     transactions: list[dict[str, Any]] = []
     tx_index: list[int] = []
@@ -123,20 +131,37 @@ def decode_messages(messages: Sequence[dict[str, Any]], lines: Sequence[bytes] |
         elif kind == "label":
             label = to_canonical_label(message)
             if label.get("tx_id") is None or not isinstance(label.get("is_fraud"), bool):
-                dead.append(DeadLetter(_line(lines, messages, i),
-                                       "bad label: needs tx_id and a true/false is_fraud", _at(positions, i)))
+                dead.append(
+                    DeadLetter(
+                        _line(lines, messages, i),
+                        "bad label: needs tx_id and a true/false is_fraud",
+                        _at(positions, i),
+                    )
+                )
             else:
                 labels.append(label)
-    frame, more_dead = _frame(transactions, [_line(lines, messages, i) for i in tx_index] if lines else None,
-                              [_at(positions, i) for i in tx_index])
-    label_frame = empty_labels() if not labels else pd.DataFrame(
-        {"tx_id": [lb["tx_id"] for lb in labels], "is_fraud": np.array([lb["is_fraud"] for lb in labels], bool),
-         "fraud_pattern": [lb.get("fraud_pattern") for lb in labels]})
+    frame, more_dead = _frame(
+        transactions,
+        [_line(lines, messages, i) for i in tx_index] if lines else None,
+        [_at(positions, i) for i in tx_index],
+    )
+    label_frame = (
+        empty_labels()
+        if not labels
+        else pd.DataFrame(
+            {
+                "tx_id": [lb["tx_id"] for lb in labels],
+                "is_fraud": np.array([lb["is_fraud"] for lb in labels], bool),
+                "fraud_pattern": [lb.get("fraud_pattern") for lb in labels],
+            }
+        )
+    )
     return Decoded(frame, label_frame, dead + more_dead)
 
 
-def _frame(transactions: list[dict[str, Any]], lines: list[bytes] | None,
-           positions: list[Any]) -> tuple[pd.DataFrame, list[DeadLetter]]:
+def _frame(
+    transactions: list[dict[str, Any]], lines: list[bytes] | None, positions: list[Any]
+) -> tuple[pd.DataFrame, list[DeadLetter]]:
     """One canonical frame; on a batch-level failure, row by row to find the bad ones."""
     if not transactions:
         return pd.DataFrame(), []

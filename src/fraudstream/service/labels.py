@@ -73,13 +73,23 @@ class RecentDecisions:
     def pending(self) -> int:
         return len(self._pending)
 
-    def add(self, tx_ids: np.ndarray, scores: np.ndarray, predicted: np.ndarray, alerted: np.ndarray,
-            features: np.ndarray | None = None) -> None:
+    def add(
+        self,
+        tx_ids: np.ndarray,
+        scores: np.ndarray,
+        predicted: np.ndarray,
+        alerted: np.ndarray,
+        features: np.ndarray | None = None,
+    ) -> None:
         n = len(tx_ids)
         if n > self.capacity:
-            tx_ids, scores, predicted, alerted = tx_ids[-self.capacity:], scores[-self.capacity:], \
-                predicted[-self.capacity:], alerted[-self.capacity:]
-            features = None if features is None else features[-self.capacity:]
+            tx_ids, scores, predicted, alerted = (
+                tx_ids[-self.capacity :],
+                scores[-self.capacity :],
+                predicted[-self.capacity :],
+                alerted[-self.capacity :],
+            )
+            features = None if features is None else features[-self.capacity :]
             n = self.capacity
         slots = (self.next + np.arange(n)) % self.capacity
         for old in self.ids[slots].tolist():
@@ -116,9 +126,14 @@ class RecentDecisions:
             self.unmatched += 1
         where = np.array([s for s in slots if s >= 0], dtype=np.int64)
         keep = np.array(found, dtype=bool)
-        return Joined(self.ids[where], np.asarray(fraud, dtype=bool)[keep] if len(keep) else np.zeros(0, bool),
-                      self.scores[where], self.predicted[where], self.alerted[where],
-                      None if self.features is None else self.features[where])
+        return Joined(
+            self.ids[where],
+            np.asarray(fraud, dtype=bool)[keep] if len(keep) else np.zeros(0, bool),
+            self.scores[where],
+            self.predicted[where],
+            self.alerted[where],
+            None if self.features is None else self.features[where],
+        )
 
 
 class PrequentialMetrics:
@@ -134,8 +149,14 @@ class PrequentialMetrics:
         if not len(joined):
             return
         self.labelled += len(joined)
-        self._chunks.append((joined.is_fraud.astype(bool), joined.score.astype(np.float64),
-                             joined.predicted.astype(bool), joined.alerted.astype(bool)))
+        self._chunks.append(
+            (
+                joined.is_fraud.astype(bool),
+                joined.score.astype(np.float64),
+                joined.predicted.astype(bool),
+                joined.alerted.astype(bool),
+            )
+        )
         self._rows += len(joined)
         while self._chunks and self._rows - len(self._chunks[0][0]) >= self.window:
             self._rows -= len(self._chunks.popleft()[0])
@@ -145,7 +166,7 @@ class PrequentialMetrics:
         if not self._chunks:
             empty = np.zeros(0)
             return empty.astype(bool), empty, empty.astype(bool), empty.astype(bool)
-        parts = [np.concatenate([c[k] for c in self._chunks])[-self.window:] for k in range(4)]
+        parts = [np.concatenate([c[k] for c in self._chunks])[-self.window :] for k in range(4)]
         return parts[0], parts[1], parts[2], parts[3]
 
     def snapshot(self) -> dict[str, float]:
@@ -155,7 +176,9 @@ class PrequentialMetrics:
         tp = int((y & predicted).sum())
         nan = float("nan")
         return {
-            "n": float(n), "frauds": float(frauds), "fraud_rate": frauds / n if n else nan,
+            "n": float(n),
+            "frauds": float(frauds),
+            "fraud_rate": frauds / n if n else nan,
             "precision": tp / int(predicted.sum()) if predicted.any() else nan,
             "recall": tp / frauds if frauds else nan,
             "ap": average_precision(y, score) if 0 < frauds < n else nan,

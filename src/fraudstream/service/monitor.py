@@ -34,8 +34,10 @@ def unscored(store: Store, model_version: str, limit: int = 50) -> pd.DataFrame:
     table = TABLES_BY_NAME["transactions"]
     p = store.placeholder
     columns = ", ".join(f"t.{c}" for c in table.column_names)
-    sql = (f"SELECT {columns} FROM transactions t WHERE NOT EXISTS (SELECT 1 FROM decisions d "
-           f"WHERE d.tx_id = t.tx_id AND d.model_version = {p}) ORDER BY t.ts, t.tx_id LIMIT {int(limit)}")
+    sql = (
+        f"SELECT {columns} FROM transactions t WHERE NOT EXISTS (SELECT 1 FROM decisions d "
+        f"WHERE d.tx_id = t.tx_id AND d.model_version = {p}) ORDER BY t.ts, t.tx_id LIMIT {int(limit)}"
+    )
     frame = store._frame(sql, [model_version], table)
     for column in ("tx_id", "customer_id", "merchant_id"):
         frame[column] = frames.restore_ids(frame[column])
@@ -45,9 +47,18 @@ def unscored(store: Store, model_version: str, limit: int = 50) -> pd.DataFrame:
 class Monitor:
     """Polls a store and scores what is unscored (see the module docstring)."""
 
-    def __init__(self, open_store: Callable[[], Store], decider: Decider, featurizer: Featurizer, *,
-                 alert_sinks: list[AlertSink] | None = None, budget: AlertBudget | None = None,
-                 poll_s: float = 5.0, rows: int = 50, max_polls: int | None = None) -> None:
+    def __init__(
+        self,
+        open_store: Callable[[], Store],
+        decider: Decider,
+        featurizer: Featurizer,
+        *,
+        alert_sinks: list[AlertSink] | None = None,
+        budget: AlertBudget | None = None,
+        poll_s: float = 5.0,
+        rows: int = 50,
+        max_polls: int | None = None,
+    ) -> None:
         self.open_store = open_store
         self.decider, self.featurizer = decider, featurizer
         self.alert_sinks = alert_sinks or []

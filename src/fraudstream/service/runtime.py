@@ -95,13 +95,26 @@ def read_resume_point(store_url: str | None, name: str) -> dict[str, Any] | None
 class DetectionService:
     """Runs the loop until the source ends or :meth:`stop` is called."""
 
-    def __init__(self, source: Source, decider: Decider, featurizer: Featurizer, *,
-                 sink: StoreSink | NullSink | None = None, alert_sinks: list[AlertSink] | None = None,
-                 budget: AlertBudget | None = None, dead_letters: DeadLetters | None = None,
-                 name: str = "detect", state_dir: str | Path | None = None, snapshot_every_s: float = 10.0,
-                 model_path: str | Path | None = None, model_poll_s: float = 2.0,
-                 metrics_every_s: float = 10.0, window: int = 10_000, resume: dict[str, Any] | None = None,
-                 on_stored: Callable[[MicroBatch, float], None] | None = None) -> None:
+    def __init__(
+        self,
+        source: Source,
+        decider: Decider,
+        featurizer: Featurizer,
+        *,
+        sink: StoreSink | NullSink | None = None,
+        alert_sinks: list[AlertSink] | None = None,
+        budget: AlertBudget | None = None,
+        dead_letters: DeadLetters | None = None,
+        name: str = "detect",
+        state_dir: str | Path | None = None,
+        snapshot_every_s: float = 10.0,
+        model_path: str | Path | None = None,
+        model_poll_s: float = 2.0,
+        metrics_every_s: float = 10.0,
+        window: int = 10_000,
+        resume: dict[str, Any] | None = None,
+        on_stored: Callable[[MicroBatch, float], None] | None = None,
+    ) -> None:
         self.source, self.decider, self.featurizer = source, decider, featurizer
         self.sink = sink if sink is not None else NullSink()
         self.alert_sinks = alert_sinks or []
@@ -138,8 +151,12 @@ class DetectionService:
         loaded = model if isinstance(model, LoadedModel) else load_model(model)
         current = self.decider.model
         if current is not None and loaded.feature_set != current.feature_set:
-            log.error("hot-swap refused: model %s needs feature set %r, the running one %r (restart instead)",
-                      loaded.version, loaded.feature_set, current.feature_set)
+            log.error(
+                "hot-swap refused: model %s needs feature set %r, the running one %r (restart instead)",
+                loaded.version,
+                loaded.feature_set,
+                current.feature_set,
+            )
             return
         with self._swap_lock:
             self._next_model = loaded
@@ -151,19 +168,29 @@ class DetectionService:
         self.budget.restore(point.get("budget"))
         snapshot = point.get("snapshot") or None
         if point.get("source") != self.source.describe():
-            log.warning("checkpoint %r is of source %s, not %s: starting afresh", self.name,
-                        point.get("source"), self.source.describe())
+            log.warning(
+                "checkpoint %r is of source %s, not %s: starting afresh",
+                self.name,
+                point.get("source"),
+                self.source.describe(),
+            )
             return
         if snapshot and Path(snapshot["engine"]).is_file() and self.featurizer.engine is not None:
             self.featurizer.engine = FeatureEngine.load(snapshot["engine"])
-            if snapshot.get("online") and self.decider.model is not None and Path(snapshot["online"]).is_dir():
+            if (
+                snapshot.get("online")
+                and self.decider.model is not None
+                and Path(snapshot["online"]).is_dir()
+            ):
                 self.decider.model.detector = registry.load(snapshot["online"])
             self._committed_snapshot = self._snapshot = snapshot
         else:
             snapshot = None
         if not self.source.replayable:
-            log.warning("source %s cannot replay: transactions sent while the detector was down are not seen",
-                        self.source.describe())
+            log.warning(
+                "source %s cannot replay: transactions sent while the detector was down are not seen",
+                self.source.describe(),
+            )
             return
         start = snapshot["position"] if snapshot else None
         self.source.start = start
@@ -171,8 +198,13 @@ class DetectionService:
         if point.get("position") is not None and point.get("position") != start:
             self._replay_until = point["position"]
             self.source.cut_at = point["position"]
-        log.info("resuming %s at position %s (checkpoint %s; feature state from %s)", self.source.describe(),
-                 start, point.get("position"), snapshot["engine"] if snapshot else "the start")
+        log.info(
+            "resuming %s at position %s (checkpoint %s; feature state from %s)",
+            self.source.describe(),
+            start,
+            point.get("position"),
+            snapshot["engine"] if snapshot else "the start",
+        )
 
     # ---- the loop ---------------------------------------------------------------------------
     def run(self) -> RunSummary:
@@ -249,11 +281,14 @@ class DetectionService:
         self._replay_until = None
         return False
 
-    def _remember(self, decisions: pd.DataFrame, fraud: np.ndarray, alerted: np.ndarray,
-                  features: pd.DataFrame | None) -> None:
+    def _remember(
+        self, decisions: pd.DataFrame, fraud: np.ndarray, alerted: np.ndarray, features: pd.DataFrame | None
+    ) -> None:
         online = self.decider.model is not None and self.decider.model.detector.online
         if self.recent is None:
-            n_features = len(self.decider.model.detector.feature_names_) if online and self.decider.model else 0
+            n_features = (
+                len(self.decider.model.detector.feature_names_) if online and self.decider.model else 0
+            )
             self.recent = RecentDecisions(n_features=n_features)
         rows = None
         if online and features is not None and self.decider.model is not None:
@@ -266,13 +301,18 @@ class DetectionService:
         frame = batch.frame
         parts = [batch.labels] if len(batch.labels) else []
         if "is_fraud" in frame.columns and len(frame):
-            parts.append(frame[["tx_id", "is_fraud"] + (["fraud_pattern"] if "fraud_pattern" in frame else [])])
+            parts.append(
+                frame[["tx_id", "is_fraud"] + (["fraud_pattern"] if "fraud_pattern" in frame else [])]
+            )
         if not parts:
             return pd.DataFrame()
         labels = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
         engine = self.featurizer.engine
-        known_at = pd.Timestamp(engine.watermark_ns, tz="UTC") if engine is not None and \
-            engine.watermark_ns > np.iinfo(np.int64).min else pd.Timestamp.now(tz="UTC")
+        known_at = (
+            pd.Timestamp(engine.watermark_ns, tz="UTC")
+            if engine is not None and engine.watermark_ns > np.iinfo(np.int64).min
+            else pd.Timestamp.now(tz="UTC")
+        )
         self.featurizer.learn_labels(labels["tx_id"].to_numpy(), labels["is_fraud"].to_numpy(bool), known_at)
         self.summary.labels += len(labels)
         if self.recent is not None and store:
@@ -289,12 +329,18 @@ class DetectionService:
         return batch.labels.assign(source="stream", labelled_at=pd.Timestamp.now(tz="UTC"))
 
     def _checkpoint_value(self, batch: MicroBatch) -> dict[str, Any]:
-        return {"source": self.source.describe(), "position": batch.position,
-                "processed": self.summary.processed, "model_version": self.decider.version,
-                "snapshot": self._snapshot, "budget": self.budget.state()}
+        return {
+            "source": self.source.describe(),
+            "position": batch.position,
+            "processed": self.summary.processed,
+            "model_version": self.decider.version,
+            "snapshot": self._snapshot,
+            "budget": self.budget.state(),
+        }
 
-    def _after_commit(self, batch: MicroBatch, alerts: list[dict[str, Any]],
-                      snapshot: dict[str, Any] | None) -> Callable[[], None]:
+    def _after_commit(
+        self, batch: MicroBatch, alerts: list[dict[str, Any]], snapshot: dict[str, Any] | None
+    ) -> Callable[[], None]:
         def after() -> None:
             committed_at = time.time()
             for alert_sink in self.alert_sinks:
@@ -304,6 +350,7 @@ class DetectionService:
                 self._committed_snapshot = snapshot
             if self.on_stored is not None:
                 self.on_stored(batch, committed_at)
+
         return after
 
     # ---- housekeeping: hot-swap, snapshots, metrics ---------------------------------------------
@@ -314,7 +361,9 @@ class DetectionService:
             return
         previous = self.decider.swap(model)
         first = batch.frame["tx_id"].iloc[0] if len(batch.frame) else None
-        self.summary.swaps.append((first.item() if isinstance(first, np.generic) else first, self.decider.version))
+        self.summary.swaps.append(
+            (first.item() if isinstance(first, np.generic) else first, self.decider.version)
+        )
         log.warning("model hot-swapped: %s -> %s (from tx_id %s on)", previous, self.decider.version, first)
 
     def _stamp(self) -> int | None:
@@ -332,29 +381,52 @@ class DetectionService:
             stamp = self._stamp()
             if stamp is not None and stamp != self._model_stamp:
                 self._model_stamp = stamp
-                threading.Thread(target=self._load_in_background, name="fraudstream-model-load",
-                                 daemon=True).start()
-        if (self.state_dir is not None and self._replay_until is None and batch.position is not None
-                and now - self._last_snapshot >= self.snapshot_every_s and self.featurizer.engine is not None):
+                threading.Thread(
+                    target=self._load_in_background, name="fraudstream-model-load", daemon=True
+                ).start()
+        if (
+            self.state_dir is not None
+            and self._replay_until is None
+            and batch.position is not None
+            and now - self._last_snapshot >= self.snapshot_every_s
+            and self.featurizer.engine is not None
+        ):
             self._last_snapshot = now
             self._take_snapshot(batch.position)
         if now - self._last_metrics >= self.metrics_every_s and self.metrics.labelled:
             self._last_metrics = now
             values = self.metrics.snapshot()
-            log.info("live metrics over the last %d labels: %s", int(values["n"]),
-                     ", ".join(f"{k} {v:.4g}" for k, v in values.items()))
+            log.info(
+                "live metrics over the last %d labels: %s",
+                int(values["n"]),
+                ", ".join(f"{k} {v:.4g}" for k, v in values.items()),
+            )
             at = pd.Timestamp.now(tz="UTC")
             finite = {k: v for k, v in values.items() if np.isfinite(v)}
-            self.sink.put(Bundle(metrics=pd.DataFrame({
-                "name": [f"detect_{k}" for k in finite], "value": list(finite.values()), "at": at,
-                "labels": [{"detector": self.name, "model_version": self.decider.version}] * len(finite)})))
+            self.sink.put(
+                Bundle(
+                    metrics=pd.DataFrame(
+                        {
+                            "name": [f"detect_{k}" for k in finite],
+                            "value": list(finite.values()),
+                            "at": at,
+                            "labels": [{"detector": self.name, "model_version": self.decider.version}]
+                            * len(finite),
+                        }
+                    )
+                )
+            )
 
     def _load_in_background(self) -> None:
         try:
             self.request_swap(self.model_path)  # type: ignore[arg-type]
         except Exception as exc:  # a half-written folder: keep the current model, try at the next change
-            log.error("model folder %s changed but cannot be loaded, keeping %s: %s", self.model_path,
-                      self.decider.version, exc)
+            log.error(
+                "model folder %s changed but cannot be loaded, keeping %s: %s",
+                self.model_path,
+                self.decider.version,
+                exc,
+            )
 
     def _take_snapshot(self, position: Any) -> None:
         assert self.state_dir is not None and self.featurizer.engine is not None
@@ -366,17 +438,27 @@ class DetectionService:
         online = None
         model = self.decider.model
         if model is not None and model.detector.online:
-            online = str(registry.save(model.detector, self.state_dir / f"{self.name}-online-{position}",
-                                       overwrite=True))
+            online = str(
+                registry.save(
+                    model.detector, self.state_dir / f"{self.name}-online-{position}", overwrite=True
+                )
+            )
         self._snapshot = {"position": position, "engine": str(path), "online": online}
 
     def _drop_snapshots_before(self, snapshot: dict[str, Any]) -> None:
         if self.state_dir is None:
             return
-        keep = {Path(snapshot["engine"]).name, Path(snapshot["online"]).name if snapshot.get("online") else ""}
+        keep = {
+            Path(snapshot["engine"]).name,
+            Path(snapshot["online"]).name if snapshot.get("online") else "",
+        }
         for old in self.state_dir.glob(f"{self.name}-*-*"):
             prefix_position = old.name.rsplit("-", 1)[-1].split(".")[0]
-            if old.name not in keep and prefix_position.isdigit() and int(prefix_position) < int(snapshot["position"]):
+            if (
+                old.name not in keep
+                and prefix_position.isdigit()
+                and int(prefix_position) < int(snapshot["position"])
+            ):
                 if old.is_dir():
                     import shutil
 

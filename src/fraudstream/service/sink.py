@@ -99,9 +99,18 @@ class StoreSink:
     in the writer thread (SQLite connections belong to one thread); the store is closed with the
     sink unless ``close_store=False``."""
 
-    def __init__(self, open_store: Callable[[], Store], *, max_pending: int = 8, merge_rows: int = 20_000,
-                 retry_for_s: float = 30.0, backoff_s: float = 0.05, max_backoff_s: float = 2.0,
-                 close_store: bool = True, label_source: str = "stream") -> None:
+    def __init__(
+        self,
+        open_store: Callable[[], Store],
+        *,
+        max_pending: int = 8,
+        merge_rows: int = 20_000,
+        retry_for_s: float = 30.0,
+        backoff_s: float = 0.05,
+        max_backoff_s: float = 2.0,
+        close_store: bool = True,
+        label_source: str = "stream",
+    ) -> None:
         if max_pending < 1:
             raise ConfigError(f"max_pending must be >= 1, got {max_pending}")
         if retry_for_s < 0:
@@ -217,8 +226,9 @@ class StoreSink:
             try:
                 with store.batch():
                     if len(merged["transactions"]):
-                        store.write_transactions(merged["transactions"], source="detect",
-                                                 label_source=self.label_source)
+                        store.write_transactions(
+                            merged["transactions"], source="detect", label_source=self.label_source
+                        )
                     if len(merged["decisions"]):
                         store.write_decisions(merged["decisions"])
                     if len(merged["alerts"]):
@@ -237,12 +247,14 @@ class StoreSink:
                 first_failure = now if first_failure is None else first_failure
                 if now - first_failure >= self.retry_for_s:
                     queued = sum(b.rows for b in list(self._queue.queue) if isinstance(b, Bundle))
+                    stored_up_to = self.last_checkpoint[1] if self.last_checkpoint else None
                     raise StoreError(
                         f"{store.describe()} unreachable for {now - first_failure:.0f} s ({exc}); gave up. "
-                        f"Stored up to checkpoint {self.last_checkpoint[1] if self.last_checkpoint else None!r}; "
+                        f"Stored up to checkpoint {stored_up_to!r}; "
                         f"{len(merged['transactions']) + queued:,} transactions after it are not stored. "
                         "Restart fraudstream detect when the database is back: a replayable source resumes "
-                        "from that checkpoint") from exc
+                        "from that checkpoint"
+                    ) from exc
                 log.warning("store write failed (%s); retrying in %.2f s", exc, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, self.max_backoff_s)

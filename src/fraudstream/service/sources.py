@@ -31,6 +31,7 @@ no replay: what the server sent while the detector was down is lost to it.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import select
@@ -55,8 +56,15 @@ from fraudstream.stream.protocol import SUBSCRIBE_LABELS
 from fraudstream.stream.replay import read_dataset
 from fraudstream.worlds.clock import Pacer
 
-__all__ = ["DatasetSource", "LineFileSource", "MicroBatch", "Source", "StdinSource", "TcpSource",
-           "open_source"]
+__all__ = [
+    "DatasetSource",
+    "LineFileSource",
+    "MicroBatch",
+    "Source",
+    "StdinSource",
+    "TcpSource",
+    "open_source",
+]
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +91,9 @@ class Source(ABC):
 
     replayable: bool = False
 
-    def __init__(self, *, batch_size: int = 1000, max_wait_s: float = 0.05, idle_s: float = 0.5,
-                 start: Any = None) -> None:
+    def __init__(
+        self, *, batch_size: int = 1000, max_wait_s: float = 0.05, idle_s: float = 0.5, start: Any = None
+    ) -> None:
         self.batcher: Batcher[tuple[bytes, Any]] = Batcher(batch_size, max_wait_s)
         self.idle_s = idle_s
         self.start = start
@@ -136,11 +145,11 @@ class _LineSource(Source):
                 cut = next((i for i, (_, at) in enumerate(lines) if at == self.cut_at), None)
                 if cut is not None:
                     self.cut_at = None
-                    for full in batcher.add(lines[:cut + 1]):
+                    for full in batcher.add(lines[: cut + 1]):
                         yield self._micro_batch(full, started)
                     if len(batcher):
                         yield self._micro_batch(batcher.cut(), started)
-                    lines = lines[cut + 1:]
+                    lines = lines[cut + 1 :]
                     started = time.time()
             for full in batcher.add(lines):
                 yield self._micro_batch(full, started)
@@ -166,8 +175,9 @@ class TcpSource(_LineSource):
     """A stream server (``fraudstream serve``), subscribed to delayed labels; reconnects after a
     lost connection following ``reconnect``. Position: lines received (not replayable)."""
 
-    def __init__(self, address: str, *, labels: bool = True, reconnect: Reconnect | None = None,
-                 **options: Any) -> None:
+    def __init__(
+        self, address: str, *, labels: bool = True, reconnect: Reconnect | None = None, **options: Any
+    ) -> None:
         super().__init__(**options)
         self.host, self.port = parse_address(address)
         self.labels = labels
@@ -235,8 +245,9 @@ class LineFileSource(_LineSource):
 
     replayable = True
 
-    def __init__(self, path: str | os.PathLike[str], *, rate: float | None = None, follow: bool = False,
-                 **options: Any) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, rate: float | None = None, follow: bool = False, **options: Any
+    ) -> None:
         super().__init__(**options)
         self.path = Path(path)
         if not self.path.is_file():
@@ -334,8 +345,14 @@ class DatasetSource(Source):
 
     replayable = True
 
-    def __init__(self, path: str | os.PathLike[str], *, schema: str | None = None, rate: float | None = None,
-                 **options: Any) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        schema: str | None = None,
+        rate: float | None = None,
+        **options: Any,
+    ) -> None:
         super().__init__(**options)
         self.path = Path(path)
         self.schema = schema
@@ -348,11 +365,11 @@ class DatasetSource(Source):
         frame = read_dataset(self.path, self.schema)
         start = int(self.start or 0)
         size = self.batcher.max_rows
-        bounds = list(range(start, len(frame), size)) + [len(frame)]
+        bounds = [*range(start, len(frame), size), len(frame)]
         if self.cut_at is not None and start < int(self.cut_at) < len(frame):
             bounds = sorted(set(bounds) | {int(self.cut_at)})
         t0 = time.monotonic()
-        for begin, end in zip(bounds[:-1], bounds[1:], strict=True):
+        for begin, end in itertools.pairwise(bounds):
             if self.rate:
                 delay = t0 + (end - start) / self.rate - time.monotonic()
                 if delay > 0 and self._stop.wait(delay):
@@ -360,18 +377,21 @@ class DatasetSource(Source):
             if self._stop.is_set():
                 return
             self.position = end
-            yield MicroBatch(frame.iloc[begin:end].reset_index(drop=True), position=end, received_at=time.time())
+            yield MicroBatch(
+                frame.iloc[begin:end].reset_index(drop=True), position=end, received_at=time.time()
+            )
 
 
-def open_source(spec: str, *, schema: str | None = None, rate: float | None = None, start: Any = None,
-                **options: Any) -> Source:
+def open_source(
+    spec: str, *, schema: str | None = None, rate: float | None = None, start: Any = None, **options: Any
+) -> Source:
     """The source named by ``--source``: ``tcp://host:port``, ``file:PATH`` or ``-`` (stdin)."""
     if spec == "-":
         return StdinSource(start=start, **options)
     if spec.startswith("tcp://"):
-        return TcpSource(spec[len("tcp://"):], **options)
+        return TcpSource(spec[len("tcp://") :], **options)
     if spec.startswith("file:"):
-        path = Path(spec[len("file:"):])
+        path = Path(spec[len("file:") :])
         if path.suffix.lower() in _LINE_SUFFIXES:
             return LineFileSource(path, rate=rate, start=start, **options)
         return DatasetSource(path, schema=schema, rate=rate, start=start, **options)

@@ -76,9 +76,9 @@ class ReplayWorld:
 
     def blocks(self) -> Iterator[pd.DataFrame]:
         for start in range(0, len(self.frame), self.block_rows):
-            yield self.frame.iloc[start:start + self.block_rows]
+            yield self.frame.iloc[start : start + self.block_rows]
 
     def generate(self, rows: int | None = None, days: float | None = None) -> Iterator[pd.DataFrame]:
         frame = self.frame if rows is None else self.frame.iloc[:rows]
         for start in range(0, len(frame), self.block_rows):
-            yield frame.iloc[start:start + self.block_rows]
+            yield frame.iloc[start : start + self.block_rows]

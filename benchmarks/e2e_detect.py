@@ -1,0 +1,187 @@
+"""End to end: ``fraudstream serve`` -> detection service -> store (SQLite or PostgreSQL).
+
+Starts ``fraudstream serve --world classroom --rate R --labels hidden`` as a subprocess, runs the
+detection service in this process (TCP source, handbook features, an isolation forest trained
+here on simulated data, optional rules, store sink) for ``--seconds``, and reports:
+
+* sustained throughput: transactions stored per second over the measured span, and whether the
+  detector kept up with the offered rate (backlog at the end);
+* latency from generation to stored decision, per transaction: with ``--rate R`` transaction
+  ``i`` is due at ``start_unix + (i - first) / R`` (``/health`` -> ``pacing``); stored = the
+  moment its batch's database transaction committed (p50 / p99 / max);
+* the time share of each stage (decode, features, score, sinks, store).
+
+    python benchmarks/e2e_detect.py --rate 10000 --seconds 10 --store sqlite:////tmp/e2e.db
+    python benchmarks/e2e_detect.py --rate 10000 --seconds 10 \\
+        --store "postgresql://postgres@127.0.0.1:5432/test?schema=fs_e2e"
+
+Results are on simulated data (the classroom world).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fraudstream.detect import registry
+from fraudstream.detect.iforest import IsolationForestDetector
+from fraudstream.features import FeatureSpec, build_features
+from fraudstream.records import inputs
+from fraudstream.service.decisions import Decider, Featurizer, load_model
+from fraudstream.service.runtime import DetectionService
+from fraudstream.service.sink import StoreSink
+from fraudstream.service.sources import TcpSource
+from fraudstream.store import open_store
+from fraudstream.worlds import get_world
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def train_model(folder: Path) -> Path:
+    world = get_world("classroom")(seed=1, start="2024-01-01")
+    frame = pd.concat(list(world.generate(rows=5000)), ignore_index=True)
+    features = build_features(inputs(frame), FeatureSpec.handbook())
+    detector = IsolationForestDetector(n_estimators=50, random_state=1).fit(features)
+    return registry.save(detector, folder, {"feature_set": "handbook", "version": "bench"}, overwrite=True)
+
+
+def reset_store(url: str) -> None:
+    if url.startswith("sqlite:///"):
+        from fraudstream.store.sqlite import sqlite_path
+
+        for suffix in ("", "-wal", "-shm"):
+            Path(sqlite_path(url)[0] + suffix).unlink(missing_ok=True)
+    else:
+        import psycopg
+
+        from fraudstream.store.postgres import split_url
+
+        base, schema, _ = split_url(url)
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema or 'public'} CASCADE")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=10_000)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds left out of the figures")
+    parser.add_argument("--store", default="sqlite:////tmp/fraudstream_e2e.db")
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--max-wait-ms", type=float, default=50.0)
+    args = parser.parse_args()
+    reset_store(args.store)
+    model = load_model(train_model(Path(tempfile.mkdtemp()) / "model"))
+    port, http_port = free_port(), free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fraudstream",
+            "serve",
+            "--world",
+            "classroom",
+            "--rate",
+            str(args.rate),
+            "--labels",
+            "hidden",
+            "--seed",
+            "7",
+            "--start",
+            "2024-03-01",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--http-port",
+            str(http_port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    samples: list[tuple[np.ndarray, float]] = []
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        source = TcpSource(
+            f"127.0.0.1:{port}", batch_size=args.batch_size, max_wait_s=args.max_wait_ms / 1000
+        )
+        sink = StoreSink(lambda: open_store(args.store), max_pending=8)
+
+        def stored(batch, committed_at):  # type: ignore[no-untyped-def]
+            if len(batch.frame):
+                samples.append((batch.frame["tx_id"].to_numpy(np.int64), committed_at))
+
+        service = DetectionService(
+            source,
+            Decider(model),
+            Featurizer(model.feature_set),
+            sink=sink,
+            on_stored=stored,
+            metrics_every_s=3600,
+        )
+        timer = threading.Timer(args.seconds, service.stop)
+        with source:
+            timer.start()
+            t0 = time.time()
+            summary = service.run()
+            wall = time.time() - t0
+        health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{http_port}/health", timeout=5).read())
+    finally:
+        server.terminate()
+        server.wait(10)
+    pacing = health["pacing"]
+    start_unix, first = float(pacing["start_unix"]), int(pacing["first_tx_id"])
+    ids = np.concatenate([s[0] for s in samples])
+    committed = np.concatenate([np.full(len(s[0]), s[1]) for s in samples])
+    due = start_unix + (ids - first) / args.rate
+    measured = due >= start_unix + args.warmup
+    latency_ms = (committed - due)[measured] * 1000
+    span = committed[measured].max() - due[measured].min() if measured.any() else float("nan")
+    generated = int(health.get("transactions_generated", 0))
+    shares = summary.stages.shares()
+    report = {
+        "store": args.store.split("?")[0].split("@")[-1],
+        "offered_tx_per_s": args.rate,
+        "seconds": round(wall, 1),
+        "stored": len(ids),
+        "generated_by_server": generated,
+        "sustained_tx_per_s": round(float(measured.sum() / span), 0) if measured.any() else None,
+        "latency_ms": {
+            q: round(float(np.percentile(latency_ms, p)), 1) for q, p in (("p50", 50), ("p99", 99))
+        }
+        | {"max": round(float(latency_ms.max()), 1)}
+        if len(latency_ms)
+        else None,
+        "stage_share": {k: round(v, 3) for k, v in shares.items()},
+        "stage_seconds": {k: round(v, 2) for k, v in summary.stages.seconds.items()},
+        "store_commits": sink.commits,
+        "max_pending_batches": sink.max_seen_pending,
+        "cpu_count": os.cpu_count(),
+        "load_average": os.getloadavg()[0],
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
