@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -11,31 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-SERVICES = {
-    "postgresql": ("127.0.0.1", 5432),
-    "redis": ("127.0.0.1", 6379),
-    "rabbitmq": ("127.0.0.1", 5672),
-    "nats": ("127.0.0.1", 4222),
-    "mosquitto": ("127.0.0.1", 1883),
-}
-
-
-def services_required() -> bool:
-    return os.environ.get("FRAUDSTREAM_REQUIRE_SERVICES") == "1"
-
-
-def require_service(name: str) -> tuple[str, int]:
-    """(host, port) of a running service; skip the test if it is not running, or fail when
-    FRAUDSTREAM_REQUIRE_SERVICES=1 (as in CI)."""
-    host, port = SERVICES[name]
-    try:
-        with socket.create_connection((host, port), timeout=2):
-            return host, port
-    except OSError as exc:
-        message = f"{name} is not reachable at {host}:{port} ({exc})"
-        if services_required():
-            pytest.fail(f"{message}; FRAUDSTREAM_REQUIRE_SERVICES=1 needs it")
-        pytest.skip(message)  # allowed: FRAUDSTREAM_REQUIRE_SERVICES makes this a failure
+from tests.support import require_service  # noqa: F401  (re-exported for test modules)
 
 
 @pytest.fixture

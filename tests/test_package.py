@@ -13,6 +13,7 @@ from click.testing import CliRunner
 import fraudstream
 from fraudstream.cli.main import COMMANDS, cli
 
+
 def public_modules() -> list[str]:
     names = []
     for info in pkgutil.walk_packages(fraudstream.__path__, "fraudstream."):

@@ -3,7 +3,6 @@ sample data, and logged-in HTTP clients for each role."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import uuid
@@ -21,28 +20,15 @@ from fraudstream.dashboard.app import DashboardConfig, create_app
 from fraudstream.dashboard.sample import fill
 from fraudstream.dashboard.users import add_user
 from fraudstream.store import open_store
+from tests.support import PG_ADMIN, free_port, require_service
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 PASSWORDS = {"admin": "admin-pass-1", "ana": "analyst-pass-1", "vic": "viewer-pass-1"}
 ROLES = {"admin": "admin", "ana": "analyst", "vic": "viewer"}
 ROWS = 3000
 
 
-def require_service(name: str) -> tuple[str, int]:
-    """tests/conftest.py's helper (conftest modules cannot be imported by name)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("_root_conftest", Path(__file__).parents[1] / "conftest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.require_service(name)  # type: ignore[no-any-return]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from detect_cases import feature_frame
+
+from tests.detect.detect_cases import feature_frame
 
 
 @pytest.fixture(scope="session")

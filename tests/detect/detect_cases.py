@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+
 from fraudstream.detect.base import Detector
 
 

@@ -10,8 +10,7 @@ from sklearn.metrics import average_precision_score
 from fraudstream.detect import DETECTOR_CLASSES, registry
 from fraudstream.detect.base import Detector
 from fraudstream.errors import LabelLeakError, NotFittedError
-
-from detect_cases import FACTORIES, feature_frame
+from tests.detect.detect_cases import FACTORIES, feature_frame
 
 NAMES = sorted(FACTORIES)
 

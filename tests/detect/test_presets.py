@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from detect_cases import feature_frame
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -13,6 +12,7 @@ from fraudstream.detect.autoencoder import AutoencoderDetector
 from fraudstream.detect.base import require_extra
 from fraudstream.detect.iforest import SEED001_CATEGORICAL, SEED001_NUMERIC, IsolationForestDetector
 from fraudstream.errors import ConfigError, InvalidRecord
+from tests.detect.detect_cases import feature_frame
 
 
 def seed001_frame(n: int = 600) -> pd.DataFrame:

@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from detect_cases import feature_frame
 
 from fraudstream.detect import registry
 from fraudstream.detect.gbm import GradientBoostingDetector
 from fraudstream.detect.iforest import IsolationForestDetector
 from fraudstream.errors import ModelFileError
+from tests.detect.detect_cases import feature_frame
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+from fraudstream.errors import ConfigError, InvalidRecord
 from fraudstream.evaluate.metrics import (
     average_precision,
     card_precision_at_k,
@@ -24,7 +25,6 @@ from fraudstream.evaluate.metrics import (
     roc_auc,
 )
 from fraudstream.evaluate.thresholds import threshold_for_alert_budget, threshold_for_precision
-from fraudstream.errors import ConfigError, InvalidRecord
 
 
 def random_case(seed: int, n: int = 3000, ties: bool = False):

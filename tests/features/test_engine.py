@@ -9,8 +9,7 @@ import pytest
 import fraudstream.features as features
 from fraudstream.errors import ConfigError, InvalidRecord, LabelLeakError, ModelFileError
 from fraudstream.features import FeatureEngine, FeatureSpec, build_features
-
-from features_testdata import SHORT_SPEC, micro_batches, random_frame
+from tests.features.features_testdata import SHORT_SPEC, micro_batches, random_frame
 
 
 def _assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:

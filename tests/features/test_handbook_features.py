@@ -16,8 +16,7 @@ import pytest
 from fraudstream.features import HANDBOOK_NAMES, HANDBOOK_SELECT, FeatureEngine, FeatureSpec, build_features
 from fraudstream.records import inputs
 from fraudstream.worlds import simulate
-
-from features_testdata import micro_batches
+from tests.features.features_testdata import micro_batches
 
 
 @pytest.fixture(scope="module")

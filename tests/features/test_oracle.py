@@ -12,8 +12,7 @@ import pandas as pd
 import pytest
 
 from fraudstream.features import FeatureEngine
-
-from features_testdata import SHORT_SPEC, micro_batches, random_frame
+from tests.features.features_testdata import SHORT_SPEC, micro_batches, random_frame
 
 DAY = pd.Timedelta("1D")
 

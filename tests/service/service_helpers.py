@@ -5,7 +5,6 @@ tests' loopback proxy, ``tests/store/store_proxy.py``."""
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,9 +19,7 @@ from fraudstream.features import FeatureSpec, build_features
 from fraudstream.records import inputs
 from fraudstream.stream.feed import _label_lines
 from fraudstream.worlds import get_world
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "store"))
-from store_proxy import require_service
+from tests.support import require_service
 
 SMALL_SPEC = "handbook"
 

@@ -13,12 +13,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from service_helpers import (
-    model_dir_fixture,  # noqa: F401 - fixtures
-    stream_lines,
-    world_frame,
-    write_stream,
-)
 from sklearn.metrics import average_precision_score, precision_score, recall_score
 
 from fraudstream.service.alerts import AlertBudget, ConsoleAlerts, NdjsonAlerts, WebhookAlerts, alert_records
@@ -27,6 +21,12 @@ from fraudstream.service.deadletter import DeadLetters
 from fraudstream.service.decisions import Decider, Featurizer, load_model
 from fraudstream.service.labels import PrequentialMetrics, RecentDecisions
 from fraudstream.service.sources import LineFileSource, StdinSource, TcpSource
+from tests.service.service_helpers import (
+    model_dir_fixture,  # noqa: F401 - fixtures
+    stream_lines,
+    world_frame,
+    write_stream,
+)
 
 
 def test_batches_are_cut_at_the_size(tmp_path: Path) -> None:

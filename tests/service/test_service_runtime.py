@@ -15,17 +15,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from service_helpers import (  # noqa: F401 - fixtures
-    model_dir_fixture,
-    postgres_url_fixture,
-    require_service,
-    save_model,
-    store_url_fixture,
-    stream_lines,
-    world_frame,
-    write_stream,
-)
-from store_proxy import Proxy
 
 from fraudstream.detect import registry
 from fraudstream.detect.online import OnlineDetector
@@ -39,6 +28,17 @@ from fraudstream.service.runtime import DetectionService, read_resume_point
 from fraudstream.service.sink import StoreSink
 from fraudstream.service.sources import LineFileSource
 from fraudstream.store import open_store
+from tests.service.service_helpers import (  # noqa: F401 - fixtures
+    model_dir_fixture,
+    postgres_url_fixture,
+    require_service,
+    save_model,
+    store_url_fixture,
+    stream_lines,
+    world_frame,
+    write_stream,
+)
+from tests.store.store_proxy import Proxy
 
 
 def _service(path: Path, url: str | None, model: LoadedModel, **options: object) -> DetectionService:

@@ -6,9 +6,9 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
-from store_proxy import PG_ADMIN, require_service
 
 from fraudstream.store import Store, open_store
+from tests.support import PG_ADMIN, require_service
 
 
 def drop_schema(schema: str) -> None:

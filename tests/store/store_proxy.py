@@ -4,28 +4,9 @@ can stop and start again, to simulate a database outage."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-def require_service(name: str) -> tuple[str, int]:
-    """tests/conftest.py's helper (conftest modules cannot be imported by name)."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location("_root_conftest", Path(__file__).parents[1] / "conftest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.require_service(name)  # type: ignore[no-any-return]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support import free_port
 
 
 class Proxy:

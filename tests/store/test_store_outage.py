@@ -11,11 +11,12 @@ import numpy as np
 import pandas as pd
 import psycopg
 import pytest
-from store_proxy import PG_ADMIN, Proxy, require_service
 
 from fraudstream.errors import StoreError
 from fraudstream.store import open_store
 from fraudstream.store.buffered import BufferedWriter
+from tests.store.store_proxy import Proxy
+from tests.support import PG_ADMIN, require_service
 
 
 def batch(start: int, n: int = 50) -> pd.DataFrame:

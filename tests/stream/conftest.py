@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 
 import numpy as np
@@ -10,6 +9,7 @@ import pandas as pd
 import pytest
 
 from fraudstream.adapters.classroom import encode_lines
+from fraudstream.stream.testing import free_port
 
 
 def make_classroom_frame(n: int, *, fraud_every: int = 0) -> pd.DataFrame:
@@ -42,8 +42,6 @@ def classroom_frame() -> Callable[..., pd.DataFrame]:
     return make_classroom_frame
 
 
-@pytest.fixture
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@pytest.fixture(name="free_port")
+def free_port_fixture() -> int:
+    return free_port()

@@ -8,7 +8,6 @@ import time
 import urllib.request
 
 import pytest
-from server_harness import WELCOME, LineReader, running, scripted_frame, wait_until
 from websockets.sync.client import connect as ws_connect
 
 from fraudstream.adapters.classroom import WIRE_FIELDS, encode_lines
@@ -16,6 +15,7 @@ from fraudstream.errors import TransportError
 from fraudstream.stream.feed import LabelPolicy
 from fraudstream.stream.protocol import SUBSCRIBE_LABELS
 from fraudstream.stream.server import MAX_INPUT_BYTES, StreamServer
+from tests.stream.server_harness import WELCOME, LineReader, running, scripted_frame, wait_until
 
 
 def tx_id(line: bytes) -> int:
@@ -188,7 +188,7 @@ def test_websocket_health_and_metrics(loop: str) -> None:
         if line and not line.startswith("#"):
             name, value = line.split(" ")
             values[name] = float(value)
-    assert f"# TYPE fraudstream_transactions_sent_total counter" in metrics
+    assert "# TYPE fraudstream_transactions_sent_total counter" in metrics
     assert values["fraudstream_clients_connected"] == 2
     assert values["fraudstream_websocket_clients_connected"] == 1
     assert values["fraudstream_transactions_generated_total"] >= max(ids)
@@ -200,7 +200,7 @@ def test_websocket_health_and_metrics(loop: str) -> None:
 def test_a_taken_port_is_one_clear_error() -> None:
     with running() as srv:
         port = srv.server.port
-        from server_harness import make_server
+        from tests.stream.server_harness import make_server
 
         clash: StreamServer = make_server()
         clash.port = port

@@ -1,0 +1,41 @@
+"""Helpers shared by the test folders: external services that must exist in CI."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+from fraudstream.stream.testing import free_port
+
+__all__ = ["PG_ADMIN", "SERVICES", "free_port", "require_service", "services_required"]
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+"""The machine's PostgreSQL as its superuser (tests create and drop their own schemas)."""
+
+SERVICES = {
+    "postgresql": ("127.0.0.1", 5432),
+    "redis": ("127.0.0.1", 6379),
+    "rabbitmq": ("127.0.0.1", 5672),
+    "nats": ("127.0.0.1", 4222),
+    "mosquitto": ("127.0.0.1", 1883),
+}
+
+
+def services_required() -> bool:
+    return os.environ.get("FRAUDSTREAM_REQUIRE_SERVICES") == "1"
+
+
+def require_service(name: str) -> tuple[str, int]:
+    """(host, port) of a running service; skip the test if it is not running, or fail when
+    FRAUDSTREAM_REQUIRE_SERVICES=1 (as in CI)."""
+    host, port = SERVICES[name]
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return host, port
+    except OSError as exc:
+        message = f"{name} is not reachable at {host}:{port} ({exc})"
+        if services_required():
+            pytest.fail(f"{message}; FRAUDSTREAM_REQUIRE_SERVICES=1 needs it")
+        pytest.skip(message)  # allowed: FRAUDSTREAM_REQUIRE_SERVICES makes this a failure
