@@ -141,7 +141,7 @@ def _psi(reference: np.ndarray, current: np.ndarray, edges: np.ndarray) -> float
     return float(np.sum((cur - ref) * np.log(cur / ref)))
 
 
-def model_view(db: Database, sample: int = 50_000) -> dict[str, Any]:
+def model_view(db: Database, sample: int = 20_000) -> dict[str, Any]:
     """Curves, confusion matrix, score distributions, prequential metrics and drift, computed over
     the latest ``sample`` decisions (and their current labels)."""
     frame = db.frame(

@@ -1,7 +1,7 @@
 """Version 2: the dashboard's ``users`` table and the indexes its queries need.
 
 ``users`` holds dashboard accounts (name, role, scrypt password hash). The indexes serve the
-dashboard's filters and live feed: transactions by merchant, amount and storage time, and
+dashboard's filters and live feed: transactions by merchant, category, amount and storage time, and
 alerts by status; on PostgreSQL also transactions by ``tx_id`` (its uniqueness lives in
 ``tx_keys``, so the partitioned table has no index on it otherwise).
 """
@@ -14,6 +14,7 @@ __all__ = ["MIGRATION"]
 
 _INDEXES = (
     ("transactions", ("merchant_id", "ts")),
+    ("transactions", ("category", "ts")),
     ("transactions", ("amount",)),
     ("transactions", ("stored_at",)),
     ("alerts", ("status", "raised_at")),
@@ -35,5 +36,5 @@ def statements(dialect: str, partitioning: str) -> list[str]:
 
 
 MIGRATION = Migration(
-    2, "dashboard: users table; indexes for merchant, amount, stored_at, alert status", statements
+    2, "dashboard: users table; indexes for merchant, category, amount, stored_at, alert status", statements
 )
