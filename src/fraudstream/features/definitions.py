@@ -192,32 +192,34 @@ class Recipe:
         if spec.amount_flags:
             cols["amount_is_round"] = round_flag(arrays["cents"])
         for name, (kind, w_index, s_index) in self._sources.items():
-            cols[name] = outputs[kind][0][:, w_index, s_index]
+            cols[name] = outputs[kind][0][w_index, s_index]
         if "customer" in outputs:
             out_cust = outputs["customer"][1]
-            cols["customer_seconds_since_prev"] = out_cust[:, 0]
+            cols["customer_seconds_since_prev"] = out_cust[0]
             if spec.history_window:
                 h = spec.history_window
-                mean, std, top = out_cust[:, 2], out_cust[:, 3], out_cust[:, 4]
+                mean, std, top = out_cust[2], out_cust[3], out_cust[4]
                 cols[f"customer_amount_zscore_{h}"] = (amount - mean) / np.maximum(std, 0.01)
                 cols[f"customer_amount_to_mean_{h}"] = amount / np.maximum(mean, 0.01)
                 cols[f"customer_amount_to_max_{h}"] = amount / np.maximum(top, 0.01)
             if spec.repeat_window:
-                cols[f"customer_repeat_amount_{spec.repeat_window}"] = out_cust[:, 7]
+                cols[f"customer_repeat_amount_{spec.repeat_window}"] = out_cust[7]
             if spec.novelty_window:
-                cols[f"customer_new_merchant_{spec.novelty_window}"] = out_cust[:, 5]
-                cols[f"customer_new_category_{spec.novelty_window}"] = out_cust[:, 6]
+                cols[f"customer_new_merchant_{spec.novelty_window}"] = out_cust[5]
+                cols[f"customer_new_category_{spec.novelty_window}"] = out_cust[6]
             if layout.geo != "none":
-                cols[f"customer_distance_km_{spec.history_window}"] = out_cust[:, 8]
+                cols[f"customer_distance_km_{spec.history_window}"] = out_cust[8]
         if "merchant" in outputs:
             out_risk = outputs["merchant"][2]
             for j, w in enumerate(spec.risk_windows):
-                count, frauds = out_risk[:, j, 0], out_risk[:, j, 1]
+                count, frauds = out_risk[j, 0], out_risk[j, 1]
                 cols[f"merchant_delayed_count_{w}"] = count
                 cols[f"merchant_delayed_frauds_{w}"] = frauds
                 cols[f"merchant_risk_{w}"] = np.where(count > 0, frauds / np.maximum(count, 1), 0.0)
         if layout.has_home:
             cols["home_distance_km"] = haversine_km(arrays["lat"], arrays["lon"], arrays["merchant_lat"],
                                                     arrays["merchant_lon"])
-        return np.column_stack([cols[n] for n in self._internal]) if self._internal else np.zeros(
-            (len(amount), 0))
+        matrix = np.empty((len(amount), len(self._internal)), order="F")  # columns contiguous
+        for k, name in enumerate(self._internal):
+            matrix[:, k] = cols[name]
+        return matrix

@@ -298,9 +298,9 @@ class FeatureEngine:
         state.reserve(slots)
         cfg = self._kernel_cfg[plan.kind]
         n_w, n_r = len(plan.windows), len(plan.risk_windows)
-        out_win = np.full((n, n_w, 5), np.nan)
-        out_cust = np.full((n, N_CUSTOMER_OUT if plan.kind == "customer" else 0), np.nan)
-        out_risk = np.zeros((n, n_r, 2))
+        out_win = np.full((n_w, 5, n), np.nan)
+        out_cust = np.full((N_CUSTOMER_OUT if plan.kind == "customer" else 0, n), np.nan)
+        out_risk = np.zeros((n_r, 2, n))
         ev = state.events
         advance(
             slots[order], batch["ts"], batch["cents"], batch["mkey"], batch["ckey"], batch["lat"],

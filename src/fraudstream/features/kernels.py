@@ -86,7 +86,8 @@ def advance(
     """Process events in the given order for one entity kind; see the module docstring.
 
     Batch arrays are in processing order; ``rows[i]`` is the output row of event ``i``.
-    ``out_win`` is (rows, windows, 5): count, sum, mean, std, max (currency units).
+    Outputs are column-major: ``out_win`` is (windows, 5, rows): count, sum, mean, std, max
+    (currency units); ``out_cust`` (9, rows); ``out_risk`` (risk windows, 2, rows).
     """
     n_w = win_ns.shape[0]
     n_r = risk_ns.shape[0]
@@ -117,28 +118,28 @@ def advance(
                 h += 1
             heads[s, w] = h
         # 2. features of the earlier events
-        if out_cust.shape[1] > 0:
-            out_cust[r, 0] = (t - last_ts[s]) / 1e9 if last_ts[s] != none_ts else np.nan
+        if out_cust.shape[0] > 0:
+            out_cust[0, r] = (t - last_ts[s]) / 1e9 if last_ts[s] != none_ts else np.nan
             if hist_w >= 0:
                 h = heads[s, hist_w]
                 n_prev = e - h
-                out_cust[r, 1] = n_prev
+                out_cust[1, r] = n_prev
                 if n_prev > 0:
                     mean = sums[s, hist_w] / n_prev
                     var = max(0.0, (sumsq[s, hist_w] - sums[s, hist_w] * mean) / n_prev)
-                    out_cust[r, 2] = mean / 100.0
-                    out_cust[r, 3] = math.sqrt(var) / 100.0
-                    out_cust[r, 4] = _window_max(ev_cents, ev_pg, off, cp, e - 1, h) / 100.0
+                    out_cust[2, r] = mean / 100.0
+                    out_cust[3, r] = math.sqrt(var) / 100.0
+                    out_cust[4, r] = _window_max(ev_cents, ev_pg, off, cp, e - 1, h) / 100.0
                 else:
-                    out_cust[r, 2] = np.nan
-                    out_cust[r, 3] = np.nan
-                    out_cust[r, 4] = np.nan
+                    out_cust[2, r] = np.nan
+                    out_cust[3, r] = np.nan
+                    out_cust[4, r] = np.nan
                 if use_geo:
                     if n_prev > 0:
-                        out_cust[r, 8] = _haversine_km(lat[i], lon[i], geo_sums[s, 0] / n_prev,
+                        out_cust[8, r] = _haversine_km(lat[i], lon[i], geo_sums[s, 0] / n_prev,
                                                        geo_sums[s, 1] / n_prev)
                     else:
-                        out_cust[r, 8] = np.nan
+                        out_cust[8, r] = np.nan
             if use_novelty and novelty_w >= 0:
                 new_m = 1.0
                 new_c = 1.0 if use_category else np.nan
@@ -150,15 +151,15 @@ def advance(
                         new_c = 0.0
                     if new_m == 0.0 and (new_c == 0.0 or not use_category):
                         break
-                out_cust[r, 5] = new_m
-                out_cust[r, 6] = new_c
+                out_cust[5, r] = new_m
+                out_cust[6, r] = new_c
             if repeat_w >= 0:
                 rep = 0.0
                 for q in range(e - 1, heads[s, repeat_w] - 1, -1):
                     if ev_cents[_pos(off, cp, q)] == a:
                         rep = 1.0
                         break
-                out_cust[r, 7] = rep
+                out_cust[7, r] = rep
         # 3. append
         p = _pos(off, cp, e)
         if use_pg:
@@ -192,16 +193,16 @@ def advance(
             if use_geo and w == hist_w:
                 geo_sums[s, 0] += lat[i]
                 geo_sums[s, 1] += lon[i]
-            if out_win.shape[1] > 0:
+            if out_win.shape[2] > 0:
                 n = e - heads[s, w]
                 mean = sums[s, w] / n
                 var = max(0.0, (sumsq[s, w] - sums[s, w] * mean) / n)
-                out_win[r, w, 0] = n
-                out_win[r, w, 1] = sums[s, w] / 100.0
-                out_win[r, w, 2] = mean / 100.0
-                out_win[r, w, 3] = math.sqrt(var) / 100.0
+                out_win[w, 0, r] = n
+                out_win[w, 1, r] = sums[s, w] / 100.0
+                out_win[w, 2, r] = mean / 100.0
+                out_win[w, 3, r] = math.sqrt(var) / 100.0
                 if win_max[w]:
-                    out_win[r, w, 4] = _window_max(ev_cents, ev_pg, off, cp, e - 1, heads[s, w]) / 100.0
+                    out_win[w, 4, r] = _window_max(ev_cents, ev_pg, off, cp, e - 1, heads[s, w]) / 100.0
         # 5. label-delayed risk
         new_start = e
         for w in range(n_w):
@@ -220,14 +221,14 @@ def advance(
                     h += 1
                 leave[s, j] = h
                 oldest = min(oldest, h)
-                out_risk[r, j, 0] = q - h
-                out_risk[r, j, 1] = 0.0
+                out_risk[j, 0, r] = q - h
+                out_risk[j, 1, r] = 0.0
             if fraud_keys.shape[0] > 0:
                 for q2 in range(oldest, q):
                     if _fraud_known_at(fraud_keys, fraud_at, fraud_bitmap, ev_key[_pos(off, cp, q2)]) <= t:
                         for j in range(n_r):
                             if q2 >= leave[s, j]:
-                                out_risk[r, j, 1] += 1.0
+                                out_risk[j, 1, r] += 1.0
             new_start = min(new_start, oldest)
         start[s] = new_start
 
