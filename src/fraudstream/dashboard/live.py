@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fraudstream.dashboard.insights import ALERT_CATEGORIES
 from fraudstream.dashboard.queries import Database
 from fraudstream.store import Store
 
@@ -75,9 +76,8 @@ class LiveAggregator:
         self.alerts_total = int(db.scalar("SELECT count(*) FROM alerts"))
         self._tx_cursor = int(self._ns(db.scalar("SELECT max(stored_at) FROM transactions")))
         self._alert_cursor = int(self._ns(db.scalar("SELECT max(raised_at) FROM alerts")))
-        for category, n in db.rows("SELECT t.category, count(*) FROM alerts a JOIN transactions t "
-                                   "ON t.tx_id = a.tx_id AND t.ts = a.ts WHERE t.category IS NOT NULL "
-                                   "GROUP BY t.category")[1]:
+        for category, n in db.rows(f"SELECT category, count(*) FROM ({ALERT_CATEGORIES}) c "
+                                   "WHERE category IS NOT NULL GROUP BY category")[1]:
             self._categories[str(category)] += int(n)
         self.counted_until_ns = self._tx_cursor
         # what the overlap of the first look would count twice

@@ -197,8 +197,10 @@ class Database:
 
     # ---- the Explorer --------------------------------------------------------------------------
 
-    def where(self, f: Filters) -> tuple[str, list[Any]]:
-        """``WHERE ...`` of ``f`` over ``transactions t`` and its parameters."""
+    def where(self, f: Filters, *, ordered: bool = False) -> tuple[str, list[Any]]:
+        """``WHERE ...`` of ``f`` over ``transactions t`` and its parameters. ``ordered``: for a
+        page sorted by amount, keep the planner off the category index (``category || ''``), so
+        it walks the amount index and stops after a page instead of sorting a whole category."""
         p, conditions, params = self.p, [], []
         if f.start is not None:
             conditions.append(f"t.ts >= {p}")
@@ -209,7 +211,8 @@ class Database:
         for name, column in (("customer", "customer_id"), ("merchant", "merchant_id"), ("category", "category")):
             value = getattr(f, name)
             if value is not None:
-                conditions.append(f"t.{column} = {p}")
+                unindexed = ordered and name == "category" and f.sort == "amount"
+                conditions.append(f"t.{column} || '' = {p}" if unindexed else f"t.{column} = {p}")
                 params.append(value)
         if f.amount_min is not None:
             conditions.append(f"t.amount >= {p}")
@@ -260,7 +263,7 @@ class Database:
 
     def explore(self, f: Filters) -> tuple[pd.DataFrame, int, bool]:
         """(one page of rows, count up to :data:`COUNT_CAP`, whether the count was capped)."""
-        where, params = self.where(f)
+        where, params = self.where(f, ordered=True)
         offset = (f.page - 1) * f.page_size
         ids = [r[0] for r in self.rows(f"SELECT t.tx_id FROM transactions t {where} ORDER BY {self._order(f)} "
                                        f"LIMIT {int(f.page_size)} OFFSET {int(offset)}", params)[1]]
