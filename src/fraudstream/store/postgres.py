@@ -15,7 +15,6 @@ inserted only when its key is new, in the same statement.
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,9 +25,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from fraudstream.errors import ConfigError, StoreError
+from fraudstream.store import pgcopy
 from fraudstream.store.base import Store, StoreUnavailable
 from fraudstream.store.schema import TABLES_BY_NAME, Table
 
@@ -67,22 +66,6 @@ def month_partitions(ts: pa.Array) -> list[pd.Timestamp]:
     values = pc.cast(ts, pa.int64()).to_numpy(zero_copy_only=False).astype("datetime64[ns]")
     months = np.unique(values.astype("datetime64[M]"))
     return [pd.Timestamp(m).tz_localize("UTC") for m in months]
-
-
-def _short_times(rows: pa.Table) -> pa.Table:
-    """Timestamps in whole seconds (or microseconds, PostgreSQL's precision) so the CSV for COPY
-    carries no nanosecond digits: less to write and to parse."""
-    for i, column in enumerate(rows.columns):
-        if pa.types.is_timestamp(column.type) and column.type.unit == "ns":
-            ns = pc.cast(column, pa.int64())
-            rem = pc.subtract(ns, pc.multiply(pc.divide(ns, 1_000_000_000), 1_000_000_000))
-            unit = "s" if pc.all(pc.equal(rem, 0)).as_py() in (True, None) else "us"
-            rows = rows.set_column(
-                i,
-                rows.field(i).with_type(pa.timestamp(unit, tz="UTC")),
-                pc.cast(column, pa.timestamp(unit, tz="UTC"), safe=False),
-            )
-    return rows
 
 
 def _psycopg() -> Any:
@@ -254,23 +237,26 @@ class PostgresStore(Store):
 
     # ---- bulk writes ----------------------------------------------------------------------------
 
-    def _copy(self, table: str, rows: pa.Table) -> None:
-        rows = _short_times(rows)
-        buffer = io.BytesIO()
-        pacsv.write_csv(rows, buffer, pacsv.WriteOptions(include_header=False))
+    def _copy(self, target: str, rows: pa.Table, table: Table, *, freeze: bool = False) -> None:
+        """Binary ``COPY`` of ``rows`` (columns of ``table``) into ``target`` (``table`` itself,
+        one of its partitions or a staging table shaped like it); see :mod:`.pgcopy`."""
+        types = table.types()
+        kinds = [types[name] for name in rows.column_names]
+        options = "FORMAT binary, FREEZE" if freeze else "FORMAT binary"
         with (
             self._errors(),
             self.conn.cursor() as cursor,
-            cursor.copy(f"COPY {table} ({', '.join(rows.column_names)}) FROM STDIN (FORMAT csv)") as copy,
+            cursor.copy(f"COPY {target} ({', '.join(rows.column_names)}) FROM STDIN ({options})") as copy,
         ):
-            copy.write(buffer.getbuffer())
+            for part in pgcopy.encode_parts(rows, kinds):
+                copy.write(part)
 
     def _stage(self, table: Table, rows: pa.Table) -> str:
         """COPY ``rows`` into an empty temporary table shaped like ``table``; return its name."""
         stage = f"stage_{table.name}"
         self._execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table.name})")
         self._execute(f"TRUNCATE {stage}")
-        self._copy(stage, rows)
+        self._copy(stage, rows, table)
         return stage
 
     def _dedupe(self, rows: pa.Table, keys: Sequence[str], keep: str) -> pa.Table:
@@ -309,7 +295,7 @@ class PostgresStore(Store):
         fresh = None
         self._execute("SAVEPOINT tx_keys")
         try:  # fast path: every id is new, COPY the keys straight in
-            self._copy("tx_keys", keys)
+            self._copy("tx_keys", keys, TABLES_BY_NAME["tx_keys"])
             self._execute("RELEASE SAVEPOINT tx_keys")
             fresh = rows.num_rows
         except StoreUnavailable:
@@ -326,9 +312,64 @@ class PostgresStore(Store):
             new = pa.array([r[0] for r in new_ids], pa.string())
             rows = rows.filter(pc.is_in(rows.column("tx_id"), value_set=new))
         if rows.num_rows:
-            self._ensure_partitions("transactions", rows.column("ts"))
-            self._copy("transactions", rows)
+            self._copy_transactions(rows)
         return rows.num_rows
+
+    def _copy_transactions(self, rows: pa.Table) -> None:
+        """COPY new transaction rows. The rows of a month whose partition does not exist yet go
+        into a new plain table without indexes, which is then attached as the partition:
+        PostgreSQL builds its indexes in one sorted pass (several times cheaper than updating
+        five b-trees row by row), and the rows are written frozen (no later hint-bit or freeze
+        work). Rows of existing partitions are copied through the parent table."""
+        table = TABLES_BY_NAME["transactions"]
+        if self.partitioning != "native":
+            self._copy("transactions", rows, table)
+            return
+        ns = pc.cast(rows.column("ts"), pa.int64()).to_numpy(zero_copy_only=False)
+        month_of_row = ns.astype("datetime64[ns]").astype("datetime64[M]")
+        into_parent = np.zeros(len(ns), dtype=bool)
+        for value in np.unique(month_of_row):
+            month = pd.Timestamp(value).tz_localize("UTC")
+            mine = month_of_row == value
+            if self._partition_exists("transactions", month):
+                into_parent |= mine
+            else:
+                self._load_new_partition(table, month, rows.filter(pa.array(mine)) if not mine.all() else rows)
+        if into_parent.all():
+            self._copy("transactions", rows, table)
+        elif into_parent.any():
+            self._copy("transactions", rows.filter(pa.array(into_parent)), table)
+
+    def _partition_exists(self, table: str, month: pd.Timestamp) -> bool:
+        """Whether the partition of ``month`` exists; when it does not, this transaction holds a
+        lock on its name (until commit) so that no other writer creates it meanwhile."""
+        known = self._months.setdefault(table, set())
+        if month in known:
+            return True
+        name = f"{table}_p{month:%Y%m}"
+        self._execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.' || %s))", (name,))
+        if self._query("SELECT to_regclass(%s)", (name,))[0][0] is None:
+            return False
+        known.add(month)
+        return True
+
+    def _load_new_partition(self, table: Table, month: pd.Timestamp, rows: pa.Table) -> None:
+        """Create the partition of ``month`` as a plain table, COPY ``rows`` into it (frozen: the
+        table is new in this transaction), then attach it. A CHECK constraint equal to the
+        partition bounds lets ATTACH skip its validation scan; it is dropped afterwards."""
+        name = f"{table.name}_p{month:%Y%m}"
+        upper = month + pd.offsets.MonthBegin(1)
+        lower_sql, upper_sql = f"'{month:%Y-%m-%d} 00:00:00+00'", f"'{upper:%Y-%m-%d} 00:00:00+00'"
+        self._execute(
+            f"CREATE TABLE {name} (LIKE {table.name} INCLUDING DEFAULTS, CONSTRAINT {name}_bounds "
+            f"CHECK ({table.time_key} >= {lower_sql} AND {table.time_key} < {upper_sql}))"
+        )
+        self._copy(name, rows, table, freeze=True)
+        self._execute(
+            f"ALTER TABLE {table.name} ATTACH PARTITION {name} FOR VALUES FROM ({lower_sql}) TO ({upper_sql})"
+        )
+        self._execute(f"ALTER TABLE {name} DROP CONSTRAINT {name}_bounds")
+        self._months.setdefault(table.name, set()).add(month)
 
     def _insert_labels_of_new(self, labels: pa.Table, all_new: bool) -> None:
         """When every transaction was new, COPY their labels straight in (falling back to the
@@ -336,7 +377,7 @@ class PostgresStore(Store):
         if all_new:
             self._execute("SAVEPOINT labels")
             try:
-                self._copy("labels", labels)
+                self._copy("labels", labels, TABLES_BY_NAME["labels"])
                 self._execute("RELEASE SAVEPOINT labels")
                 return
             except StoreUnavailable:
