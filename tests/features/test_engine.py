@@ -215,3 +215,15 @@ def test_compaction_between_every_batch_changes_nothing() -> None:
         _assert_same(got, expected)
         for state in compacted.states.values():
             state.compact()
+
+
+def test_transform_one_refuses_labels_and_incomplete_records() -> None:
+    engine = FeatureEngine(SHORT_SPEC)
+    tx = {"tx_id": 1, "ts": "2024-01-01T10:00:00", "customer_id": 1, "merchant_id": "M1", "amount": 5.0}
+    with pytest.raises(LabelLeakError, match="is_fraud"):
+        engine.transform_one({**tx, "is_fraud": True})
+    with pytest.raises(InvalidRecord, match="missing field.*amount"):
+        engine.transform_one({k: v for k, v in tx.items() if k != "amount"})
+    with pytest.raises(InvalidRecord, match="amount must be a number >= 0, got -1.0"):
+        engine.transform_one({**tx, "amount": -1.0})
+    assert engine.transform_one(tx)["customer_count_1h"] == 1.0  # naive ts taken as UTC
