@@ -82,6 +82,9 @@ class Hub:
         self.max_buffer_bytes = max_buffer_bytes
         self.stats = HubStats()
         self._subscribers: dict[int, Subscriber] = {}
+        self._joined_at: dict[int, int] = {}
+        self.published = 0
+        """Transactions published so far (each batch counted once, whatever the audience)."""
 
     @property
     def clients(self) -> int:
@@ -98,23 +101,32 @@ class Hub:
         """Send the welcome line, then every later batch."""
         subscriber.write(welcome)
         self._subscribers[id(subscriber)] = subscriber
+        self._joined_at[id(subscriber)] = self.published
         self.stats.joined_total += 1
         log.info("client %s connected (%s); %d connected", subscriber.peer, subscriber.kind, self.clients)
 
     def leave(self, subscriber: Subscriber) -> None:
         """Forget a client (it disconnected); harmless if already gone."""
         if self._subscribers.pop(id(subscriber), None) is not None:
+            self._joined_at.pop(id(subscriber), None)
             log.info("client %s disconnected; %d connected", subscriber.peer, self.clients)
 
     def publish(self, data: bytes, count: int) -> None:
         """Hand one batch (``count`` transactions, already encoded) to every client."""
         delivered = self._fan_out(data, self._subscribers.values())
+        self.published += count
         self.stats.sent_total += delivered * count
         self.stats.bytes_sent_total += delivered * len(data)
 
-    def publish_labels(self, data: bytes, count: int) -> None:
-        """Hand label lines to the clients that subscribed to labels, and only to them."""
-        targets = [s for s in self._subscribers.values() if s.wants_labels]
+    def publish_labels(self, data: bytes, count: int, published_at: int | None = None) -> None:
+        """Hand label lines to the clients that subscribed to labels, and only to them.
+
+        ``published_at``: :attr:`published` just before the labelled transactions were
+        published; then only clients that received those transactions get their labels.
+        """
+        joined = self._joined_at
+        targets = [s for s in self._subscribers.values() if s.wants_labels
+                   and (published_at is None or joined.get(id(s), 0) <= published_at)]
         delivered = self._fan_out(data, targets)
         self.stats.labels_sent_total += delivered * count
 
@@ -142,6 +154,7 @@ class Hub:
         """Disconnect a client now and count it."""
         if self._subscribers.pop(id(subscriber), None) is None:
             return
+        self._joined_at.pop(id(subscriber), None)
         self.stats.dropped_total += 1
         log.warning("dropping slow client %s (%s): %s", subscriber.peer, subscriber.kind, reason)
         subscriber.abort()
@@ -149,3 +162,4 @@ class Hub:
     def close_all(self) -> None:
         """Forget every client (the server closes their connections)."""
         self._subscribers.clear()
+        self._joined_at.clear()

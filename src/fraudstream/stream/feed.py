@@ -141,10 +141,12 @@ class Feed:
     """Paced, encoded micro-batches of a world's stream.
 
     ``chunk_rows`` rows are generated and encoded per step in a worker thread (one step ahead);
-    a :class:`Batch` holds at most ``max_batch`` rows, and batches are at least
+    with ``rate`` pacing a step is at most about one second of the stream (at least 256 rows),
+    so at low rates the worker never holds the GIL long enough to delay a batch noticeably.
+    A :class:`Batch` holds at most ``max_batch`` rows, and batches are at least
     ``min_interval_s`` apart unless full (at high rates this bounds the writes per client to
-    ~200/s; it adds at most that much latency). ``rows`` limits the stream (``None``:
-    forever, or until the world's natural end).
+    ~200/s; it adds at most that much latency; the server raises it with the load).
+    ``rows`` limits the stream (``None``: forever, or until the world's natural end).
     """
 
     def __init__(self, world: World, pacer: Pacer, *, labels: LabelPolicy | None = None,
@@ -169,11 +171,18 @@ class Feed:
         """Wall-clock (``time.time``) instant the first row was due: with ``rate`` pacing, row
         ``i`` (0-based) is due at ``start_unix + i / rate``."""
 
+    @property
+    def step_rows(self) -> int:
+        """Rows generated and encoded per worker step (see the class docstring)."""
+        rate = self.pacer.rate
+        return self.chunk_rows if rate is None else min(self.chunk_rows, max(256, int(rate)))
+
     def _frames(self) -> Iterator[pd.DataFrame]:
         blocks = self.world.blocks() if self.rows is None else self.world.generate(rows=self.rows)
+        step = self.step_rows
         for block in blocks:
-            for start in range(0, len(block), self.chunk_rows):
-                yield block.iloc[start:start + self.chunk_rows]
+            for start in range(0, len(block), step):
+                yield block.iloc[start:start + step]
 
     def _chunks(self) -> Iterator[_Chunk]:
         classroom = self.world.name in ("classroom", "basic")

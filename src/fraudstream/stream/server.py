@@ -188,12 +188,13 @@ class StreamServer:
         clock = time.perf_counter
         async for batch in feed.batches():
             started = clock()
+            published_at = hub.published
             hub.publish(batch.data, batch.count)
             # adaptive batching: the fan-out takes at most `share` of the time between batches
             self.fanout_s += (clock() - started - self.fanout_s) * 0.2
             feed.min_interval_s = min(longest_s, max(base_interval_s, self.fanout_s / share))
             if batch.labels:
-                loop.call_later(delay, hub.publish_labels, batch.labels, batch.count)
+                loop.call_later(delay, hub.publish_labels, batch.labels, batch.count, published_at)
         log.info("the world's stream ended after %d transactions", self.feed.generated)
 
     async def serve(self, stop: asyncio.Event | None = None, *, handle_signals: bool = False) -> None:
