@@ -36,8 +36,11 @@ def prepare(url: str, rows: int) -> None:
         if have < rows:
             started = time.perf_counter()
             fill(store, rows=rows, seed=11)
-            print(f"filled {rows:,} transactions (+ decisions, alerts) in {time.perf_counter() - started:.0f} s",
-                  file=sys.stderr)
+            print(
+                f"filled {rows:,} transactions (+ decisions, alerts) "
+                f"in {time.perf_counter() - started:.0f} s",
+                file=sys.stderr,
+            )
         if not store._query(f"SELECT 1 FROM users WHERE name = {store.placeholder}", (USER,)):
             add_user(store, USER, PASSWORD, "admin")
         assert user_count(store) > 0
@@ -65,12 +68,30 @@ def main() -> None:
     while not server.started:
         time.sleep(0.05)
     calls = [
-        "/live", "/alerts", "/explorer", f"/explorer?category={category}&amount_min=100&sort=amount",
-        "/explorer?q=4242&status=alert", "/explorer?status=fraud", "/explorer?page=500",
-        f"/customer?id={customer}", "/patterns?window=24h", "/patterns?window=7d", "/model", "/docs",
-        "/api/transactions", f"/api/transactions?customer={customer}", "/api/transactions?sort=amount&order=asc",
-        "/api/transactions?status=unlabelled", "/api/kpis", "/api/live", "/api/alerts", f"/api/customers/{customer}",
-        "/api/patterns?window=24h", "/api/model", "/api/users", "/openapi.json",
+        "/live",
+        "/alerts",
+        "/explorer",
+        f"/explorer?category={category}&amount_min=100&sort=amount",
+        "/explorer?q=4242&status=alert",
+        "/explorer?status=fraud",
+        "/explorer?page=500",
+        f"/customer?id={customer}",
+        "/patterns?window=24h",
+        "/patterns?window=7d",
+        "/model",
+        "/docs",
+        "/api/transactions",
+        f"/api/transactions?customer={customer}",
+        "/api/transactions?sort=amount&order=asc",
+        "/api/transactions?status=unlabelled",
+        "/api/kpis",
+        "/api/live",
+        "/api/alerts",
+        f"/api/customers/{customer}",
+        "/api/patterns?window=24h",
+        "/api/model",
+        "/api/users",
+        "/openapi.json",
         f"/api/transactions.csv?customer={customer}",
     ]
     with httpx.Client(base_url=f"http://127.0.0.1:{args.port}", timeout=120) as client:
@@ -78,8 +99,10 @@ def main() -> None:
         login.raise_for_status()
         csrf = login.json()["csrf_token"]
         with open_store(url) as store:
-            print(f"store: {store.describe()}, {store.count('transactions'):,} transactions, "
-                  f"{store.count('decisions'):,} decisions, {store.count('alerts'):,} alerts")
+            print(
+                f"store: {store.describe()}, {store.count('transactions'):,} transactions, "
+                f"{store.count('decisions'):,} decisions, {store.count('alerts'):,} alerts"
+            )
         worst_all = 0.0
         for path in calls:
             times = []
@@ -91,8 +114,9 @@ def main() -> None:
             worst_all = max(worst_all, max(times))
             print(f"{statistics.median(times):7.3f} s median {max(times):7.3f} s worst  GET {path}")
         started = time.perf_counter()
-        answer = client.post(f"/api/alerts/{tx_id}/{kind}/triage", json={"action": "escalate"},
-                             headers={"X-CSRF-Token": csrf})
+        answer = client.post(
+            f"/api/alerts/{tx_id}/{kind}/triage", json={"action": "escalate"}, headers={"X-CSRF-Token": csrf}
+        )
         elapsed = time.perf_counter() - started
         assert answer.status_code == 200, answer.text
         worst_all = max(worst_all, elapsed)

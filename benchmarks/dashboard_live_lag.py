@@ -27,8 +27,16 @@ from fraudstream.dashboard.sample import sample_frame
 from fraudstream.dashboard.users import add_user
 from fraudstream.store import open_store
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def free_port() -> int:
@@ -51,8 +59,12 @@ def main() -> None:
     with open_store(url) as store:
         add_user(store, "bench", "bench-password", "viewer")
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "fraudstream", "dashboard", "--store", url, "--port", str(port)],
-                              env={**os.environ, "PYTHONUNBUFFERED": "1"}, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "fraudstream", "dashboard", "--store", url, "--port", str(port)],
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert server.stderr is not None
         server.stderr.readline()  # "dashboard on http://..."
@@ -77,7 +89,7 @@ def main() -> None:
                     delay = due - time.time()
                     if delay > 0:
                         page.wait_for_timeout(delay * 1000)  # lets Playwright's loop run meanwhile
-                    part = frame.iloc[begin:begin + args.batch]
+                    part = frame.iloc[begin : begin + args.batch]
                     store.write_transactions(part)
                     written += len(part)
                     commits.append((time.time(), written))
@@ -97,11 +109,16 @@ def main() -> None:
         if len(seen):
             lags.append(received[seen[0]] - committed_at)
     lags_arr = np.maximum(np.array(lags), 0.0)
-    print(f"wrote {written:,} transactions in {elapsed:.1f} s = {written / elapsed:,.0f}/s "
-          f"(target {args.rate:,.0f}/s, batches of {args.batch})")
+    print(
+        f"wrote {written:,} transactions in {elapsed:.1f} s = {written / elapsed:,.0f}/s "
+        f"(target {args.rate:,.0f}/s, batches of {args.batch})"
+    )
     print(f"pushes received by the page: {len(pushes)}; batches matched: {len(lags)}/{len(commits)}")
-    print(f"lag store -> page counted: median {np.median(lags_arr):.2f} s, p95 {np.quantile(lags_arr, 0.95):.2f} s, "
-          f"max {lags_arr.max():.2f} s (target < 2 s)")
+    print(
+        f"lag store -> page counted: median {np.median(lags_arr):.2f} s, "
+        f"p95 {np.quantile(lags_arr, 0.95):.2f} s, "
+        f"max {lags_arr.max():.2f} s (target < 2 s)"
+    )
     print(f"screenshot: {folder / 'live.png'}")
 
 

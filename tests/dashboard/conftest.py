@@ -27,10 +27,6 @@ ROLES = {"admin": "admin", "ana": "analyst", "vic": "viewer"}
 ROWS = 3000
 
 
-
-
-
-
 @dataclass
 class Served:
     url: str
@@ -54,8 +50,11 @@ class Served:
 def serve(store_url: str, **config: Any) -> Iterator[Served]:
     app = create_app(DashboardConfig(store_url=store_url, **config))
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           timeout_graceful_shutdown=1, lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1, lifespan="on"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -16,10 +16,19 @@ def test_wrong_password_and_unknown_user_are_refused(sqlite_served):
     assert client.post("/api/login", json={"name": "nobody", "password": "x"}).status_code == 401
     form = client.get("/login")
     token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
-    page = client.post("/login", data={"csrf_token": token, "name": "vic", "password": "wrong", "next": "/live"})
+    page = client.post(
+        "/login", data={"csrf_token": token, "name": "vic", "password": "wrong", "next": "/live"}
+    )
     assert page.status_code == 401 and 'id="login-error"' in page.text
-    ok = client.post("/login", data={"csrf_token": token, "name": "vic", "password": "viewer-pass-1",
-                                     "next": "https://evil.example/"})
+    ok = client.post(
+        "/login",
+        data={
+            "csrf_token": token,
+            "name": "vic",
+            "password": "viewer-pass-1",
+            "next": "https://evil.example/",
+        },
+    )
     assert ok.status_code == 303 and ok.headers["location"] == "/live"  # no open redirect
     assert client.get("/live").status_code == 200
 
@@ -56,32 +65,49 @@ def test_state_changes_need_the_csrf_token_and_the_role(sqlite_served):
     alert = analyst.get("/api/alerts").json()["alerts"][0]
     url = f"/api/alerts/{alert['tx_id']}/{alert['kind']}/triage"
     assert analyst.post(url, json={"action": "confirm"}).status_code == 403  # no token
-    assert analyst.post(url, json={"action": "confirm"}, headers={"X-CSRF-Token": "forged"}).status_code == 403
-    assert analyst.post(url, json={"action": "confirm"}, headers={"X-CSRF-Token": viewer.csrf}).status_code == 403
+    assert (
+        analyst.post(url, json={"action": "confirm"}, headers={"X-CSRF-Token": "forged"}).status_code == 403
+    )
+    assert (
+        analyst.post(url, json={"action": "confirm"}, headers={"X-CSRF-Token": viewer.csrf}).status_code
+        == 403
+    )
     answer = viewer.post(url, json={"action": "confirm"}, headers={"X-CSRF-Token": viewer.csrf})
     assert answer.status_code == 403 and "analyst" in answer.json()["detail"]
-    form = viewer.post("/alerts/triage", data={"csrf_token": viewer.csrf, "tx_id": alert["tx_id"],
-                                               "kind": alert["kind"], "action": "confirm"})
+    form = viewer.post(
+        "/alerts/triage",
+        data={"csrf_token": viewer.csrf, "tx_id": alert["tx_id"], "kind": alert["kind"], "action": "confirm"},
+    )
     assert form.status_code == 403
-    assert "Confirm fraud" not in viewer.get("/alerts").text and "Confirm fraud" in analyst.get("/alerts").text
+    assert (
+        "Confirm fraud" not in viewer.get("/alerts").text and "Confirm fraud" in analyst.get("/alerts").text
+    )
     assert analyst.post("/logout", data={}).status_code == 403  # logout is CSRF-protected too
     assert analyst.get("/api/users").status_code == 403
     admin = sqlite_served.client("admin")
     assert {u["name"] for u in admin.get("/api/users").json()} == {"admin", "ana", "vic"}
     with open_store(sqlite_served.store_url) as store:
         assert store.read_labels().query("source == 'review'").empty  # nothing was written
-    assert analyst.post(url, json={"action": "confirm"}, headers={"X-CSRF-Token": analyst.csrf}).status_code == 200
+    assert (
+        analyst.post(url, json={"action": "confirm"}, headers={"X-CSRF-Token": analyst.csrf}).status_code
+        == 200
+    )
 
 
 def test_users_command_adds_lists_and_removes(tmp_path):
     url = f"sqlite:///{tmp_path / 'u.db'}"
     runner = CliRunner()
-    added = runner.invoke(cli, ["users", "add", "carol", "--role", "analyst", "--password-stdin", "--store", url],
-                          input="long-enough-pw\n")
+    added = runner.invoke(
+        cli,
+        ["users", "add", "carol", "--role", "analyst", "--password-stdin", "--store", url],
+        input="long-enough-pw\n",
+    )
     assert added.exit_code == 0, added.output
     short = runner.invoke(cli, ["users", "add", "dave", "--password-stdin", "--store", url], input="short\n")
     assert short.exit_code == 2 and "at least 8" in short.output
-    again = runner.invoke(cli, ["users", "add", "carol", "--password-stdin", "--store", url], input="long-enough-pw\n")
+    again = runner.invoke(
+        cli, ["users", "add", "carol", "--password-stdin", "--store", url], input="long-enough-pw\n"
+    )
     assert again.exit_code == 2 and "already exists" in again.output
     listed = runner.invoke(cli, ["users", "list", "--store", url])
     assert listed.output.startswith("carol\tanalyst\t")

@@ -21,8 +21,16 @@ from fraudstream.dashboard.sample import decide, sample_frame
 from fraudstream.store import open_store
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "dashboard"
 
 
@@ -33,8 +41,12 @@ def find_chromium() -> str:
     in_ci = os.environ.get("FRAUDSTREAM_REQUIRE_SERVICES") == "1"
     if in_ci and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
         subprocess.run(["apt-get", "update", "-qq"], check=True, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, timeout=900,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "chromium"],
+            check=True,
+            timeout=900,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
         return CHROMIUM
     if in_ci:
         pytest.fail(f"{CHROMIUM} is missing and cannot be installed (needs root and apt-get)")
@@ -54,8 +66,9 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, sqlite_served: Any) -> Iterator[Any]:
-    context = browser.new_context(base_url=sqlite_served.url, accept_downloads=True,
-                                  viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(
+        base_url=sqlite_served.url, accept_downloads=True, viewport={"width": 1400, "height": 1000}
+    )
     opened = context.new_page()
     opened.set_default_timeout(15_000)
     outside: list[str] = []
@@ -146,10 +159,12 @@ def test_screenshot_of_every_page(page, sqlite_served):
     log_in(page, "admin", "admin-pass-1")
     with open_store(sqlite_served.store_url) as store:
         customer = str(store.transactions(limit=1)["customer_id"].iloc[0])
-    for name, path, ready in (("patterns", "/patterns?window=all", "#chart-map .main-svg"),
-                              ("model", "/model", "#chart-roc .main-svg"),
-                              ("customer", f"/customer?id={customer}", "#chart-scores .main-svg"),
-                              ("api-docs", "/docs", "#endpoints")):
+    for name, path, ready in (
+        ("patterns", "/patterns?window=all", "#chart-map .main-svg"),
+        ("model", "/model", "#chart-roc .main-svg"),
+        ("customer", f"/customer?id={customer}", "#chart-scores .main-svg"),
+        ("api-docs", "/docs", "#endpoints"),
+    ):
         page.goto(path)
         page.wait_for_selector(ready)
         shot(page, name)

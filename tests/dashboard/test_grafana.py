@@ -15,11 +15,21 @@ from fraudstream.store import open_store
 
 ROOT = Path(__file__).parents[2] / "grafana"
 EXPECTED = {
-    "stat": ["total_fraud_count"], "timeseries": ["time", "fraud_count"], "gauge": ["fraud_percentage"],
-    "bargauge": ["transaction_method", "fraud_rate"], "geomap": ["country", "fraud_count", "latitude", "longitude"],
+    "stat": ["total_fraud_count"],
+    "timeseries": ["time", "fraud_count"],
+    "gauge": ["fraud_percentage"],
+    "bargauge": ["transaction_method", "fraud_rate"],
+    "geomap": ["country", "fraud_count", "latitude", "longitude"],
     "barchart": ["location", "count"],
-    "table": ["transaction_id", "transaction_amount", "location", "transaction_method", "transaction_time", "kind",
-              "score"],
+    "table": [
+        "transaction_id",
+        "transaction_amount",
+        "location",
+        "transaction_method",
+        "transaction_time",
+        "kind",
+        "score",
+    ],
 }
 
 
@@ -29,6 +39,7 @@ def panels() -> list[dict]:
 
 def with_time_filter(sql: str, start: pd.Timestamp, end: pd.Timestamp) -> str:
     """Grafana's ``$__timeFilter(column)`` as concrete SQL (what Grafana sends for the range)."""
+
     def expand(match: re.Match[str]) -> str:
         return f"{match.group(1)} BETWEEN '{start.isoformat()}' AND '{end.isoformat()}'"
 
@@ -71,12 +82,16 @@ def test_every_panel_query_runs_on_postgresql_with_demo_data(pg_demo):
     assert float(results["gauge"].iloc[0, 0]) == pytest.approx(100 * n_alerts / len(frame))
     assert results["timeseries"]["fraud_count"].sum() == len(alerts)
     rates = results["bargauge"]["fraud_rate"].astype(float)
-    assert set(results["bargauge"]["transaction_method"]) == set(frame["channel"]) and rates.between(0, 100).all()
+    assert (
+        set(results["bargauge"]["transaction_method"]) == set(frame["channel"])
+        and rates.between(0, 100).all()
+    )
     assert results["geomap"]["fraud_count"].sum() == n_alerts == results["barchart"]["count"].sum()
     assert results["geomap"]["latitude"].astype(float).between(-90, 90).all()
     table = results["table"]
     assert len(table) == min(100, n_alerts) and table["transaction_time"].is_monotonic_decreasing
     # a range without data gives empty or zero answers, not errors
-    empty = with_time_filter(panels()[0]["targets"][0]["rawSql"], end + pd.Timedelta(days=1),
-                             end + pd.Timedelta(days=2))
+    empty = with_time_filter(
+        panels()[0]["targets"][0]["rawSql"], end + pd.Timedelta(days=1), end + pd.Timedelta(days=2)
+    )
     assert store._query(empty) == [(0,)]

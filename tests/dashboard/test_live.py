@@ -36,7 +36,9 @@ def test_live_events_follow_the_store(sqlite_served):
             store.write_transactions(frame)
             store.write_decisions(decisions)
             store.write_alerts(alerts)
-        seen = events(lines, lambda s: s["total"] == 3400 and s["alerts_total"] == first["alerts_total"] + len(alerts))
+        seen = events(
+            lines, lambda s: s["total"] == 3400 and s["alerts_total"] == first["alerts_total"] + len(alerts)
+        )
     last = seen[-1]
     assert last["statistics"]["transactions"] == 400
     assert abs(last["statistics"]["total_amount"] - round(frame["amount"].sum(), 2)) < 0.01

@@ -11,8 +11,13 @@ from fraudstream.errors import ConfigError
 
 __all__ = ["users"]
 
-_STORE = click.option("--store", "store_url", envvar="FRAUDSTREAM_STORE", default=None,
-                      help="Store URL; default $FRAUDSTREAM_STORE or sqlite:///fraudstream.db.")
+_STORE = click.option(
+    "--store",
+    "store_url",
+    envvar="FRAUDSTREAM_STORE",
+    default=None,
+    help="Store URL; default $FRAUDSTREAM_STORE or sqlite:///fraudstream.db.",
+)
 
 
 @click.group("users")

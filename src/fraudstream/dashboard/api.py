@@ -75,8 +75,9 @@ def login(body: Login, request: Request) -> JSONResponse:
     if role is None:
         raise HTTPException(401, "wrong user name or password")
     session = app.state.sessions.create(body.name, role)
-    response = JSONResponse({"name": body.name, "role": role, "csrf_token": session.csrf,
-                             "expires_at": session.expires_at})
+    response = JSONResponse(
+        {"name": body.name, "role": role, "csrf_token": session.csrf, "expires_at": session.expires_at}
+    )
     set_cookie(response, session, app.state.sessions.ttl_s, app.state.config.secure_cookies)
     return response
 
@@ -86,16 +87,25 @@ def transactions(request: Request) -> dict[str, Any]:
     api_session(request)
     filters = Filters.parse(dict(request.query_params))
     rows, total, capped = _db(request).explore(filters)
-    return {"rows": frame_records(rows), "total": total, "total_capped": capped, "page": filters.page,
-            "page_size": filters.page_size, "ignored": list(filters.ignored)}
+    return {
+        "rows": frame_records(rows),
+        "total": total,
+        "total_capped": capped,
+        "page": filters.page,
+        "page_size": filters.page_size,
+        "ignored": list(filters.ignored),
+    }
 
 
 @router.get("/transactions.csv", summary="CSV of exactly the filtered rows (all pages)")
 def transactions_csv(request: Request) -> StreamingResponse:
     api_session(request)
     filters = Filters.parse(dict(request.query_params))
-    return StreamingResponse(csv_chunks(_db(request), filters), media_type="text/csv",
-                             headers={"Content-Disposition": 'attachment; filename="filtered_transactions.csv"'})
+    return StreamingResponse(
+        csv_chunks(_db(request), filters),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="filtered_transactions.csv"'},
+    )
 
 
 @router.get("/kpis", summary="Total, anomalies, anomaly %, most affected category")

@@ -77,9 +77,15 @@ def create_app(config: DashboardConfig) -> FastAPI:
             live_store.close()
             app.state.db.store.close()
 
-    app = FastAPI(title="fraudstream dashboard", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  description="Historical data of a fraudstream store: transactions, alerts, customers, "
-                              "patterns and model quality. Log in with POST /api/login.")
+    app = FastAPI(
+        title="fraudstream dashboard",
+        version="1",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        description="Historical data of a fraudstream store: transactions, alerts, customers, "
+        "patterns and model quality. Log in with POST /api/login.",
+    )
     app.state.config = config
     app.state.db = Database(open_store(config.store_url))
     app.state.sessions = Sessions(ttl_s=config.session_ttl_s)
@@ -105,8 +111,9 @@ def create_app(config: DashboardConfig) -> FastAPI:
 
     @app.get("/static-vendor/plotly.min.js", include_in_schema=False)
     def _plotly() -> FileResponse:
-        return FileResponse(plotly_js(), media_type="text/javascript",
-                            headers={"Cache-Control": "public, max-age=86400"})
+        return FileResponse(
+            plotly_js(), media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"}
+        )
 
     @app.get("/live/events", summary="Server-sent events: one live summary per tick")
     async def live_events(request: Request) -> StreamingResponse:
@@ -121,8 +128,11 @@ def create_app(config: DashboardConfig) -> FastAPI:
                     return
                 yield f"id: {version}\nevent: summary\ndata: {json.dumps(summary, default=str)}\n\n"
 
-        return StreamingResponse(events(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            events(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
 
     @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
     def _docs(request: Request) -> Response:

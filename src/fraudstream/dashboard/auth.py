@@ -61,8 +61,14 @@ def verify_password(password: str, stored: str) -> bool:
         kind, n, r, p, salt, digest = stored.split("$")
         if kind != "scrypt":
             return False
-        got = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p),
-                             dklen=len(bytes.fromhex(digest)))
+        got = hashlib.scrypt(
+            password.encode(),
+            salt=bytes.fromhex(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(bytes.fromhex(digest)),
+        )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got.hex(), digest)
@@ -96,8 +102,13 @@ class Sessions:
         self._lock = threading.Lock()
 
     def create(self, name: str, role: str) -> Session:
-        session = Session(secrets.token_urlsafe(32), name, check_role(role), secrets.token_urlsafe(32),
-                          self.clock() + self.ttl_s)
+        session = Session(
+            secrets.token_urlsafe(32),
+            name,
+            check_role(role),
+            secrets.token_urlsafe(32),
+            self.clock() + self.ttl_s,
+        )
         with self._lock:
             self._drop_expired()
             self._by_token[session.token] = session

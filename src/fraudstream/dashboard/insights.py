@@ -16,8 +16,10 @@ from fraudstream.dashboard.queries import Database
 
 __all__ = ["ALERT_CATEGORIES", "customer_view", "kpis", "model_view", "newest_ts", "patterns"]
 
-ALERT_CATEGORIES = ("SELECT (SELECT t.category FROM transactions t WHERE t.tx_id = a.tx_id AND t.ts = a.ts) "
-                    "AS category FROM (SELECT DISTINCT tx_id, ts FROM alerts) a")
+ALERT_CATEGORIES = (
+    "SELECT (SELECT t.category FROM transactions t WHERE t.tx_id = a.tx_id AND t.ts = a.ts) "
+    "AS category FROM (SELECT DISTINCT tx_id, ts FROM alerts) a"
+)
 """The category of each alerted transaction, driven from the (small) alerts table."""
 
 WINDOWS_H = {"1h": 1, "24h": 24, "7d": 168, "30d": 720, "all": 0}
@@ -33,10 +35,16 @@ def kpis(db: Database) -> dict[str, Any]:
     """Seed 002's KPIs over the whole store: total, anomalies, anomaly %, most affected category."""
     total = int(db.scalar("SELECT count(*) FROM transactions"))
     anomalies = int(db.scalar("SELECT count(DISTINCT tx_id) FROM alerts"))
-    top = db.rows(f"SELECT category, count(*) AS n FROM ({ALERT_CATEGORIES}) c WHERE category IS NOT NULL "
-                  "GROUP BY category ORDER BY n DESC, category LIMIT 1")[1]
-    return {"total": total, "anomalies": anomalies, "anomaly_pct": 100.0 * anomalies / total if total else 0.0,
-            "top_category": top[0][0] if top else None}
+    top = db.rows(
+        f"SELECT category, count(*) AS n FROM ({ALERT_CATEGORIES}) c WHERE category IS NOT NULL "
+        "GROUP BY category ORDER BY n DESC, category LIMIT 1"
+    )[1]
+    return {
+        "total": total,
+        "anomalies": anomalies,
+        "anomaly_pct": 100.0 * anomalies / total if total else 0.0,
+        "top_category": top[0][0] if top else None,
+    }
 
 
 def _window(db: Database, window: str) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
@@ -68,36 +76,64 @@ def patterns(db: Database, window: str = "24h") -> dict[str, Any]:
     alerted = int(db.scalar(f"SELECT count(DISTINCT a.tx_id) FROM alerts a {a_where}", params))
     span_s = (until - since).total_seconds() if since is not None else 30 * 86400.0
     bucket_s = max(60, int(np.ceil(span_s / 120 / 60)) * 60)
-    series = db.frame(f"SELECT {db.bucket('a.ts', bucket_s)} AS bucket, count(*) AS fraud_count FROM alerts a "
-                      f"{a_where} GROUP BY 1 ORDER BY 1", params, ts=("bucket",))
+    series = db.frame(
+        f"SELECT {db.bucket('a.ts', bucket_s)} AS bucket, count(*) AS fraud_count FROM alerts a "
+        f"{a_where} GROUP BY 1 ORDER BY 1",
+        params,
+        ts=("bucket",),
+    )
     in_alerts = f"t.tx_id IN (SELECT a.tx_id FROM alerts a {a_where})"
     by: dict[str, list[dict[str, Any]]] = {}
     for name, column in (("method", "channel"), ("category", "category"), ("country", "country")):
-        frame = db.frame(f"SELECT t.{column} AS {name}, count(*) AS transactions, "
-                         f"sum(CASE WHEN {in_alerts} THEN 1 ELSE 0 END) AS frauds FROM transactions t {t_where} "
-                         f"GROUP BY t.{column} ORDER BY frauds DESC, transactions DESC LIMIT 30", params * 2)
+        frame = db.frame(
+            f"SELECT t.{column} AS {name}, count(*) AS transactions, "
+            f"sum(CASE WHEN {in_alerts} THEN 1 ELSE 0 END) AS frauds FROM transactions t {t_where} "
+            f"GROUP BY t.{column} ORDER BY frauds DESC, transactions DESC LIMIT 30",
+            params * 2,
+        )
         frame = frame[frame[name].notna()]
         frame["fraud_rate"] = 100.0 * frame["frauds"] / frame["transactions"].where(frame["transactions"] > 0)
         by[name] = _records(frame)
-    heat = db.rows(f"SELECT {db.weekday('a.ts')} AS weekday, {db.hour('a.ts')} AS hour, count(*) FROM alerts a "
-                   f"{a_where} GROUP BY 1, 2", params)[1]
+    heat = db.rows(
+        f"SELECT {db.weekday('a.ts')} AS weekday, {db.hour('a.ts')} AS hour, count(*) FROM alerts a "
+        f"{a_where} GROUP BY 1, 2",
+        params,
+    )[1]
     heatmap = np.zeros((7, 24), dtype=int)
     for weekday, hour, n in heat:
         heatmap[int(weekday), int(hour)] += int(n)
     join = "JOIN transactions t ON t.tx_id = a.tx_id AND t.ts = a.ts"
-    points = db.frame(f"SELECT a.tx_id, t.lat, t.lon, t.amount, a.kind, a.score FROM alerts a {join} "
-                      f"{a_where + ' AND' if a_where else 'WHERE'} t.lat IS NOT NULL AND t.lon IS NOT NULL "
-                      "ORDER BY a.ts DESC LIMIT 2000", params)
-    recent = db.frame(f"SELECT a.tx_id, t.amount, t.country, t.channel AS method, a.ts, a.kind, a.score "
-                      f"FROM alerts a {join} {a_where} ORDER BY a.ts DESC, a.tx_id DESC LIMIT 100", params, ts=("ts",))
-    return {"window": window, "since": since.isoformat() if since is not None else None,
-            "until": until.isoformat() if until is not None else None,
-            "total_frauds": alerted, "transactions": total,
-            "fraud_percentage": 100.0 * alerted / total if total else None,
-            "fraud_series": {"bucket_s": bucket_s, "at": [t.isoformat() for t in series["bucket"]],
-                             "fraud_count": series["fraud_count"].astype(int).tolist()},
-            "by_method": by["method"], "by_category": by["category"], "by_country": by["country"],
-            "heatmap": heatmap.tolist(), "geo_points": _records(points), "recent_frauds": _records(recent)}
+    points = db.frame(
+        f"SELECT a.tx_id, t.lat, t.lon, t.amount, a.kind, a.score FROM alerts a {join} "
+        f"{a_where + ' AND' if a_where else 'WHERE'} t.lat IS NOT NULL AND t.lon IS NOT NULL "
+        "ORDER BY a.ts DESC LIMIT 2000",
+        params,
+    )
+    recent = db.frame(
+        f"SELECT a.tx_id, t.amount, t.country, t.channel AS method, a.ts, a.kind, a.score "
+        f"FROM alerts a {join} {a_where} ORDER BY a.ts DESC, a.tx_id DESC LIMIT 100",
+        params,
+        ts=("ts",),
+    )
+    return {
+        "window": window,
+        "since": since.isoformat() if since is not None else None,
+        "until": until.isoformat() if until is not None else None,
+        "total_frauds": alerted,
+        "transactions": total,
+        "fraud_percentage": 100.0 * alerted / total if total else None,
+        "fraud_series": {
+            "bucket_s": bucket_s,
+            "at": [t.isoformat() for t in series["bucket"]],
+            "fraud_count": series["fraud_count"].astype(int).tolist(),
+        },
+        "by_method": by["method"],
+        "by_category": by["category"],
+        "by_country": by["country"],
+        "heatmap": heatmap.tolist(),
+        "geo_points": _records(points),
+        "recent_frauds": _records(recent),
+    }
 
 
 def customer_view(db: Database, customer_id: str, limit: int = 200) -> dict[str, Any]:
@@ -106,20 +142,36 @@ def customer_view(db: Database, customer_id: str, limit: int = 200) -> dict[str,
     history = db.frame(
         "SELECT t.tx_id, t.ts, t.merchant_id, t.amount, t.category, t.channel, t.country, "
         f"{db.latest_label()} AS is_fraud FROM transactions t WHERE t.customer_id = {p} "
-        f"ORDER BY t.ts DESC LIMIT {int(limit)}", (customer_id,), ts=("ts",))
-    summary = db.rows(f"SELECT count(*), sum(amount), avg(amount), min(ts), max(ts) FROM transactions "
-                      f"WHERE customer_id = {p}", (customer_id,))[1][0]
+        f"ORDER BY t.ts DESC LIMIT {int(limit)}",
+        (customer_id,),
+        ts=("ts",),
+    )
+    summary = db.rows(
+        f"SELECT count(*), sum(amount), avg(amount), min(ts), max(ts) FROM transactions "
+        f"WHERE customer_id = {p}",
+        (customer_id,),
+    )[1][0]
     scores = db.frame(
         "SELECT d.ts, d.score, d.verdict, d.model_version FROM transactions t JOIN decisions d "
         f"ON d.tx_id = t.tx_id AND d.ts = t.ts WHERE t.customer_id = {p} ORDER BY d.ts DESC LIMIT 1000",
-        (customer_id,), ts=("ts",)).iloc[::-1]
+        (customer_id,),
+        ts=("ts",),
+    ).iloc[::-1]
     profile = db.store.profiles([customer_id])
-    first, last = (db.times(pd.Series([v])).iloc[0].isoformat() if v is not None else None for v in summary[3:5])
-    return {"customer_id": customer_id, "transactions": int(summary[0]),
-            "total_amount": float(summary[1] or 0.0), "mean_amount": float(summary[2] or 0.0),
-            "first_ts": first, "last_ts": last,
-            "profile": _records(profile)[0] if len(profile) else None,
-            "history": _records(history), "scores": _records(scores)}
+    first, last = (
+        db.times(pd.Series([v])).iloc[0].isoformat() if v is not None else None for v in summary[3:5]
+    )
+    return {
+        "customer_id": customer_id,
+        "transactions": int(summary[0]),
+        "total_amount": float(summary[1] or 0.0),
+        "mean_amount": float(summary[2] or 0.0),
+        "first_ts": first,
+        "last_ts": last,
+        "profile": _records(profile)[0] if len(profile) else None,
+        "history": _records(history),
+        "scores": _records(scores),
+    }
 
 
 def _curves(y: np.ndarray, s: np.ndarray, points: int = 200) -> dict[str, Any]:
@@ -133,9 +185,14 @@ def _curves(y: np.ndarray, s: np.ndarray, points: int = 200) -> dict[str, Any]:
     pick = np.unique(np.linspace(0, len(tp) - 1, min(points, len(tp))).astype(int))
     tpr, fpr = tp / positives, fp / negatives
     precision = tp / np.maximum(tp + fp, 1)
-    return {"roc": {"fpr": np.r_[0, fpr[pick]].tolist(), "tpr": np.r_[0, tpr[pick]].tolist()},
-            "pr": {"recall": tpr[pick].tolist(), "precision": precision[pick].tolist(),
-                   "threshold": thresholds[pick].tolist()}}
+    return {
+        "roc": {"fpr": np.r_[0, fpr[pick]].tolist(), "tpr": np.r_[0, tpr[pick]].tolist()},
+        "pr": {
+            "recall": tpr[pick].tolist(),
+            "precision": precision[pick].tolist(),
+            "threshold": thresholds[pick].tolist(),
+        },
+    }
 
 
 def _psi(reference: np.ndarray, current: np.ndarray, edges: np.ndarray) -> float:
@@ -150,13 +207,23 @@ def model_view(db: Database, sample: int = 20_000) -> dict[str, Any]:
     frame = db.frame(
         f"SELECT d.ts, d.score, d.verdict, d.model_version, t.amount, {db.latest_label('d')} AS is_fraud "
         "FROM decisions d JOIN transactions t ON t.tx_id = d.tx_id AND t.ts = d.ts "
-        f"ORDER BY d.decided_at DESC LIMIT {int(sample)}", (), ts=("ts",))
+        f"ORDER BY d.decided_at DESC LIMIT {int(sample)}",
+        (),
+        ts=("ts",),
+    )
     models = db.store.models()
-    result: dict[str, Any] = {"decisions": len(frame), "sample_limit": sample,
-                              "models": _records(models.drop(columns=["path"], errors="ignore"))}
-    metric_points = db.frame("SELECT name, at, value FROM metrics ORDER BY at DESC LIMIT 5000", (), ts=("at",))
-    result["metrics"] = {str(name): {"at": [t.isoformat() for t in g["at"][::-1]], "value": g["value"][::-1].tolist()}
-                         for name, g in metric_points.groupby("name")}
+    result: dict[str, Any] = {
+        "decisions": len(frame),
+        "sample_limit": sample,
+        "models": _records(models.drop(columns=["path"], errors="ignore")),
+    }
+    metric_points = db.frame(
+        "SELECT name, at, value FROM metrics ORDER BY at DESC LIMIT 5000", (), ts=("at",)
+    )
+    result["metrics"] = {
+        str(name): {"at": [t.isoformat() for t in g["at"][::-1]], "value": g["value"][::-1].tolist()}
+        for name, g in metric_points.groupby("name")
+    }
     if frame.empty:
         return result
     frame = frame.sort_values("ts", kind="stable")
@@ -165,14 +232,20 @@ def model_view(db: Database, sample: int = 20_000) -> dict[str, Any]:
     labelled = frame["is_fraud"].notna().to_numpy()
     y = frame["is_fraud"].where(labelled, False).astype(bool).to_numpy()
     edges = np.histogram_bin_edges(scores, bins=30)
-    result["score_hist"] = {"edges": edges.tolist(),
-                            "fraud": np.histogram(scores[labelled & y], edges)[0].tolist(),
-                            "legit": np.histogram(scores[labelled & ~y], edges)[0].tolist(),
-                            "unlabelled": np.histogram(scores[~labelled], edges)[0].tolist()}
+    result["score_hist"] = {
+        "edges": edges.tolist(),
+        "fraud": np.histogram(scores[labelled & y], edges)[0].tolist(),
+        "legit": np.histogram(scores[labelled & ~y], edges)[0].tolist(),
+        "unlabelled": np.histogram(scores[~labelled], edges)[0].tolist(),
+    }
     yl, sl, fl = y[labelled], scores[labelled], flagged[labelled]
     result["labelled"] = int(labelled.sum())
-    result["confusion"] = {"tp": int((fl & yl).sum()), "fp": int((fl & ~yl).sum()),
-                           "fn": int((~fl & yl).sum()), "tn": int((~fl & ~yl).sum())}
+    result["confusion"] = {
+        "tp": int((fl & yl).sum()),
+        "fp": int((fl & ~yl).sum()),
+        "fn": int((~fl & yl).sum()),
+        "tn": int((~fl & ~yl).sum()),
+    }
     if yl.any() and (~yl).any():
         result.update(_curves(yl, sl))
     span = frame["ts"].iloc[-1] - frame["ts"].iloc[0]
@@ -181,8 +254,16 @@ def model_view(db: Database, sample: int = 20_000) -> dict[str, Any]:
     groups = list(frame.groupby(periods, sort=True))
     amount_edges = np.quantile(frame["amount"], np.linspace(0, 1, 11))
     first = groups[0][1]
-    drift: dict[str, list[Any]] = {"at": [], "score_p50": [], "score_p90": [], "amount_p50": [],
-                                   "score_psi": [], "amount_psi": [], "precision": [], "recall": []}
+    drift: dict[str, list[Any]] = {
+        "at": [],
+        "score_p50": [],
+        "score_p90": [],
+        "amount_p50": [],
+        "score_psi": [],
+        "amount_psi": [],
+        "precision": [],
+        "recall": [],
+    }
     for at, group in groups:
         s, a = group["score"].to_numpy(float), group["amount"].to_numpy(float)
         gy = group["is_fraud"].where(group["is_fraud"].notna(), False).astype(bool).to_numpy()

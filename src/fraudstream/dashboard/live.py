@@ -76,17 +76,22 @@ class LiveAggregator:
         self.alerts_total = int(db.scalar("SELECT count(*) FROM alerts"))
         self._tx_cursor = int(self._ns(db.scalar("SELECT max(stored_at) FROM transactions")))
         self._alert_cursor = int(self._ns(db.scalar("SELECT max(raised_at) FROM alerts")))
-        for category, n in db.rows(f"SELECT category, count(*) FROM ({ALERT_CATEGORIES}) c "
-                                   "WHERE category IS NOT NULL GROUP BY category")[1]:
+        for category, n in db.rows(
+            f"SELECT category, count(*) FROM ({ALERT_CATEGORIES}) c "
+            "WHERE category IS NOT NULL GROUP BY category"
+        )[1]:
             self._categories[str(category)] += int(n)
         self.counted_until_ns = self._tx_cursor
         # what the overlap of the first look would count twice
         since = (db.ts_param(pd.Timestamp(self._tx_cursor - _OVERLAP_NS, tz="UTC")),)
-        for tx_id, stored in db.rows(f"SELECT tx_id, stored_at FROM transactions WHERE stored_at > {db.p}", since)[1]:
+        for tx_id, stored in db.rows(
+            f"SELECT tx_id, stored_at FROM transactions WHERE stored_at > {db.p}", since
+        )[1]:
             self._seen[tx_id] = self._ns(stored)
         since = (db.ts_param(pd.Timestamp(self._alert_cursor - _OVERLAP_NS, tz="UTC")),)
-        for tx_id, kind, raised in db.rows(f"SELECT tx_id, kind, raised_at FROM alerts WHERE raised_at > {db.p}",
-                                           since)[1]:
+        for tx_id, kind, raised in db.rows(
+            f"SELECT tx_id, kind, raised_at FROM alerts WHERE raised_at > {db.p}", since
+        )[1]:
             self._seen_alerts[(tx_id, kind)] = self._ns(raised)
 
     def _ns(self, value: Any) -> int:
@@ -106,10 +111,13 @@ class LiveAggregator:
     def _new_transactions(self) -> pd.DataFrame:
         db = self.db
         frame = db.frame(
-            "SELECT t.tx_id, t.ts, t.customer_id, t.merchant_id, t.amount, t.category, t.item_id, t.stored_at, "
+            "SELECT t.tx_id, t.ts, t.customer_id, t.merchant_id, t.amount, t.category, t.item_id, "
+            "t.stored_at, "
             f"{db.latest_label()} AS is_fraud FROM transactions t WHERE t.stored_at > {db.p} "
-            "ORDER BY t.stored_at LIMIT 200000", (db.ts_param(pd.Timestamp(self._tx_cursor - _OVERLAP_NS, tz="UTC")),),
-            ts=("ts", "stored_at"))
+            "ORDER BY t.stored_at LIMIT 200000",
+            (db.ts_param(pd.Timestamp(self._tx_cursor - _OVERLAP_NS, tz="UTC")),),
+            ts=("ts", "stored_at"),
+        )
         if frame.empty:
             return frame
         stored = frame["stored_at"].astype("int64").to_numpy()
@@ -127,8 +135,11 @@ class LiveAggregator:
         db = self.db
         frame = db.frame(
             "SELECT a.tx_id, a.kind, a.raised_at, t.category FROM alerts a LEFT JOIN transactions t "
-            f"ON t.tx_id = a.tx_id AND t.ts = a.ts WHERE a.raised_at > {db.p} ORDER BY a.raised_at LIMIT 200000",
-            (db.ts_param(pd.Timestamp(self._alert_cursor - _OVERLAP_NS, tz="UTC")),), ts=("raised_at",))
+            f"ON t.tx_id = a.tx_id AND t.ts = a.ts WHERE a.raised_at > {db.p} "
+            "ORDER BY a.raised_at LIMIT 200000",
+            (db.ts_param(pd.Timestamp(self._alert_cursor - _OVERLAP_NS, tz="UTC")),),
+            ts=("raised_at",),
+        )
         if frame.empty:
             return frame
         raised = frame["raised_at"].astype("int64").to_numpy()
@@ -158,9 +169,17 @@ class LiveAggregator:
             self._users.update(tx["customer_id"].astype(str).value_counts().to_dict())
             self._items.update(tx["item_id"].dropna().astype(str).value_counts().to_dict())
             for row in tx.tail(20).itertuples(index=False):
-                self._table.append({"tx_id": row.tx_id, "customer_id": row.customer_id, "amount": float(row.amount),
-                                    "item_id": row.item_id, "category": row.category, "ts": row.ts.isoformat(),
-                                    "is_fraud": None if row.is_fraud is None else bool(row.is_fraud)})
+                self._table.append(
+                    {
+                        "tx_id": row.tx_id,
+                        "customer_id": row.customer_id,
+                        "amount": float(row.amount),
+                        "item_id": row.item_id,
+                        "category": row.category,
+                        "ts": row.ts.isoformat(),
+                        "is_fraud": None if row.is_fraud is None else bool(row.is_fraud),
+                    }
+                )
             self.counted_until_ns = max(self.counted_until_ns, int(tx["stored_ns"].max()))
         if len(alerts):
             seconds = alerts["raised_ns"].to_numpy() // 1_000_000_000
@@ -180,27 +199,37 @@ class LiveAggregator:
         top_category = self._categories.most_common(1)
         edges = np.histogram_bin_edges(amounts, bins=15) if len(amounts) else np.zeros(16)
         summary = {
-            "at": time.time(), "total": self.total, "alerts_total": self.alerts_total,
+            "at": time.time(),
+            "total": self.total,
+            "alerts_total": self.alerts_total,
             "anomaly_pct": 100.0 * self.alerts_total / self.total if self.total else 0.0,
             "top_category": top_category[0][0] if top_category else None,
-            "tx_per_s": last5[0] / 5, "alerts_per_s": last5[1] / 5,
+            "tx_per_s": last5[0] / 5,
+            "alerts_per_s": last5[1] / 5,
             "fraud_rate": float(grid[-31:, 3].sum() / grid[-31:, 0].sum()) if grid[-31:, 0].sum() else None,
             "counted_until": self.counted_until_ns / 1e9,
             "series": {"t": seconds, "tx": grid[:, 0].tolist(), "alerts": grid[:, 1].tolist()},
             "amounts": amounts.tolist(),
-            "histogram": {"edges": edges.tolist(),
-                          "counts": np.histogram(amounts, edges)[0].tolist() if len(amounts) else [0] * 15},
+            "histogram": {
+                "edges": edges.tolist(),
+                "counts": np.histogram(amounts, edges)[0].tolist() if len(amounts) else [0] * 15,
+            },
             "table": list(self._table)[::-1],
             "statistics": {
-                "transactions": int(n), "total_amount": round(float(amount_sum), 2),
+                "transactions": int(n),
+                "total_amount": round(float(amount_sum), 2),
                 "mean_amount": float(amount_sum / n) if n else None,
                 "median_amount": float(np.median(amounts)) if len(amounts) else None,
-                "std_amount": float(math.sqrt(max(amount_sq / n - (amount_sum / n) ** 2, 0.0))) if n else None,
+                "std_amount": float(math.sqrt(max(amount_sq / n - (amount_sum / n) ** 2, 0.0)))
+                if n
+                else None,
                 "min_amount": float(amounts.min()) if len(amounts) else None,
                 "max_amount": float(amounts.max()) if len(amounts) else None,
-                "unique_users": len(self._users), "unique_items": len(self._items),
+                "unique_users": len(self._users),
+                "unique_items": len(self._items),
                 "top_user": self._users.most_common(1)[0][0] if self._users else None,
-                "top_item": self._items.most_common(1)[0][0] if self._items else None},
+                "top_item": self._items.most_common(1)[0][0] if self._items else None,
+            },
             "stream": self.stream.summary() if self.stream is not None else None,
         }
         with self._changed:
@@ -261,7 +290,9 @@ class StreamFeed:
         self._times: collections.deque[float] = collections.deque(maxlen=100_000)
         self.address = f"{host}:{port}"
         self.client = _Client(host, port, client_id="dashboard")
-        self._thread = threading.Thread(target=self.client.connect_and_stream, name="dashboard-stream", daemon=True)
+        self._thread = threading.Thread(
+            target=self.client.connect_and_stream, name="dashboard-stream", daemon=True
+        )
 
     def start(self) -> None:
         self._thread.start()
@@ -273,5 +304,10 @@ class StreamFeed:
     def summary(self) -> dict[str, Any]:
         now = time.time()
         recent = sum(1 for t in list(self._times)[-50_000:] if now - 5 <= t < now)
-        return {"address": self.address, "connected": self.connected, "received": self.received,
-                "per_s": recent / 5, "last": self.last}
+        return {
+            "address": self.address,
+            "connected": self.connected,
+            "received": self.received,
+            "per_s": recent / 5,
+            "last": self.last,
+        }

@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fraudstream.errors import ConfigError
 from fraudstream.store import Store
 
 __all__ = ["COUNT_CAP", "SORT_COLUMNS", "STATUSES", "Database", "Filters"]
@@ -37,8 +36,22 @@ COUNT_CAP = 100_000
 """Counts of filtered rows stop here (the page says "100,000+"), so a count never scans a
 million rows just to number the pages."""
 
-PAGE_COLUMNS = ("tx_id", "ts", "customer_id", "merchant_id", "amount", "category", "channel", "country",
-                "lat", "lon", "score", "verdict", "alert_status", "is_fraud")
+PAGE_COLUMNS = (
+    "tx_id",
+    "ts",
+    "customer_id",
+    "merchant_id",
+    "amount",
+    "category",
+    "channel",
+    "country",
+    "lat",
+    "lon",
+    "score",
+    "verdict",
+    "alert_status",
+    "is_fraud",
+)
 
 
 @dataclass(frozen=True)
@@ -126,12 +139,21 @@ class Filters:
         from urllib.parse import urlencode
 
         f = replace(self, **changes)
-        pairs = {"start": f.start.isoformat() if f.start is not None else None,
-                 "end": f.end.isoformat() if f.end is not None else None,
-                 "customer": f.customer, "merchant": f.merchant, "category": f.category,
-                 "status": None if f.status == "all" else f.status, "amount_min": f.amount_min,
-                 "amount_max": f.amount_max, "q": f.q, "sort": f.sort, "order": "desc" if f.descending else "asc",
-                 "page": f.page if f.page > 1 else None, "page_size": f.page_size if f.page_size != 50 else None}
+        pairs = {
+            "start": f.start.isoformat() if f.start is not None else None,
+            "end": f.end.isoformat() if f.end is not None else None,
+            "customer": f.customer,
+            "merchant": f.merchant,
+            "category": f.category,
+            "status": None if f.status == "all" else f.status,
+            "amount_min": f.amount_min,
+            "amount_max": f.amount_max,
+            "q": f.q,
+            "sort": f.sort,
+            "order": "desc" if f.descending else "asc",
+            "page": f.page if f.page > 1 else None,
+            "page_size": f.page_size if f.page_size != 50 else None,
+        }
         return urlencode({k: v for k, v in pairs.items() if v is not None})
 
 
@@ -166,7 +188,9 @@ class Database:
         return self.store._ts_param(value)
 
     def times(self, values: pd.Series) -> pd.Series:
-        return self.store._times_from_db(values) if len(values) else pd.Series([], dtype="datetime64[ns, UTC]")
+        return (
+            self.store._times_from_db(values) if len(values) else pd.Series([], dtype="datetime64[ns, UTC]")
+        )
 
     # ---- dialect fragments (constants only) ----------------------------------------------------
 
@@ -188,12 +212,17 @@ class Database:
         return f"(({column} / {seconds * 1_000_000_000}) * {seconds * 1_000_000_000})"
 
     def latest_label(self, alias: str = "t") -> str:
-        return (f"(SELECT l.is_fraud FROM labels l WHERE l.tx_id = {alias}.tx_id "
-                "ORDER BY l.labelled_at DESC, l.source LIMIT 1)")
+        return (
+            f"(SELECT l.is_fraud FROM labels l WHERE l.tx_id = {alias}.tx_id "
+            "ORDER BY l.labelled_at DESC, l.source LIMIT 1)"
+        )
 
     def _current_labels(self, value: str) -> str:
-        return (f"SELECT l.tx_id FROM labels l WHERE l.is_fraud = {value} AND NOT EXISTS (SELECT 1 FROM labels l2 "
-                "WHERE l2.tx_id = l.tx_id AND l2.labelled_at > l.labelled_at)")
+        return (
+            f"SELECT l.tx_id FROM labels l WHERE l.is_fraud = {value} AND NOT EXISTS "
+            "(SELECT 1 FROM labels l2 "
+            "WHERE l2.tx_id = l.tx_id AND l2.labelled_at > l.labelled_at)"
+        )
 
     # ---- the Explorer --------------------------------------------------------------------------
 
@@ -208,7 +237,11 @@ class Database:
         if f.end is not None:
             conditions.append(f"t.ts < {p}")
             params.append(self.ts_param(f.end))
-        for name, column in (("customer", "customer_id"), ("merchant", "merchant_id"), ("category", "category")):
+        for name, column in (
+            ("customer", "customer_id"),
+            ("merchant", "merchant_id"),
+            ("category", "category"),
+        ):
             value = getattr(f, name)
             if value is not None:
                 unindexed = ordered and name == "category" and f.sort == "amount"
@@ -222,13 +255,19 @@ class Database:
             params.append(f.amount_max)
         if f.q:
             pattern = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            conditions.append(" OR ".join(f"t.{c} LIKE {p} ESCAPE '\\'" for c in ("tx_id", "customer_id",
-                                                                                 "merchant_id")).join("()"))
+            conditions.append(
+                " OR ".join(
+                    f"t.{c} LIKE {p} ESCAPE '\\'" for c in ("tx_id", "customer_id", "merchant_id")
+                ).join("()")
+            )
             params += [pattern] * 3
-        status_sql = {"all": None, "alert": "t.tx_id IN (SELECT a.tx_id FROM alerts a)",
-                      "fraud": f"t.tx_id IN ({self._current_labels(self.true)})",
-                      "legit": f"t.tx_id IN ({self._current_labels(self.false)})",
-                      "unlabelled": "t.tx_id NOT IN (SELECT l.tx_id FROM labels l)"}[f.status]
+        status_sql = {
+            "all": None,
+            "alert": "t.tx_id IN (SELECT a.tx_id FROM alerts a)",
+            "fraud": f"t.tx_id IN ({self._current_labels(self.true)})",
+            "legit": f"t.tx_id IN ({self._current_labels(self.false)})",
+            "unlabelled": "t.tx_id NOT IN (SELECT l.tx_id FROM labels l)",
+        }[f.status]
         if status_sql:
             conditions.append(status_sql)
         return (f"WHERE {' AND '.join(conditions)}" if conditions else ""), params
@@ -236,8 +275,11 @@ class Database:
     def count(self, f: Filters, cap: int = COUNT_CAP) -> tuple[int, bool]:
         """(rows matching ``f`` up to ``cap``, whether there are more)."""
         where, params = self.where(f)
-        n = int(self.scalar(f"SELECT count(*) FROM (SELECT 1 FROM transactions t {where} LIMIT {int(cap) + 1}) x",
-                            params))
+        n = int(
+            self.scalar(
+                f"SELECT count(*) FROM (SELECT 1 FROM transactions t {where} LIMIT {int(cap) + 1}) x", params
+            )
+        )
         return min(n, cap), n > cap
 
     def _order(self, f: Filters) -> str:
@@ -252,21 +294,35 @@ class Database:
         frame = self.frame(
             "SELECT t.tx_id, t.ts, t.customer_id, t.merchant_id, t.amount, t.category, t.channel, t.country, "
             "t.lat, t.lon, "
-            "(SELECT d.score FROM decisions d WHERE d.tx_id = t.tx_id AND d.ts = t.ts ORDER BY d.decided_at DESC LIMIT 1) AS score, "
-            "(SELECT d.verdict FROM decisions d WHERE d.tx_id = t.tx_id AND d.ts = t.ts ORDER BY d.decided_at DESC LIMIT 1) "
-            "AS verdict, (SELECT a.status FROM alerts a WHERE a.tx_id = t.tx_id AND a.ts = t.ts ORDER BY a.raised_at DESC LIMIT 1) "
-            f"AS alert_status, {self.latest_label()} AS is_fraud FROM transactions t WHERE t.tx_id IN ({marks})",
-            tx_ids, ts=("ts",))
+            "(SELECT d.score FROM decisions d WHERE d.tx_id = t.tx_id AND d.ts = t.ts "
+            "ORDER BY d.decided_at DESC LIMIT 1) AS score, "
+            "(SELECT d.verdict FROM decisions d WHERE d.tx_id = t.tx_id AND d.ts = t.ts "
+            "ORDER BY d.decided_at DESC LIMIT 1) "
+            "AS verdict, (SELECT a.status FROM alerts a WHERE a.tx_id = t.tx_id AND a.ts = t.ts "
+            "ORDER BY a.raised_at DESC LIMIT 1) "
+            f"AS alert_status, {self.latest_label()} AS is_fraud "
+            f"FROM transactions t WHERE t.tx_id IN ({marks})",
+            tx_ids,
+            ts=("ts",),
+        )
         frame["is_fraud"] = frame["is_fraud"].map(lambda v: None if v is None else bool(v))
         order = {tx_id: i for i, tx_id in enumerate(tx_ids)}
-        return frame.iloc[np.argsort([order[i] for i in frame["tx_id"]], kind="stable")].reset_index(drop=True)
+        return frame.iloc[np.argsort([order[i] for i in frame["tx_id"]], kind="stable")].reset_index(
+            drop=True
+        )
 
     def explore(self, f: Filters) -> tuple[pd.DataFrame, int, bool]:
         """(one page of rows, count up to :data:`COUNT_CAP`, whether the count was capped)."""
         where, params = self.where(f, ordered=True)
         offset = (f.page - 1) * f.page_size
-        ids = [r[0] for r in self.rows(f"SELECT t.tx_id FROM transactions t {where} ORDER BY {self._order(f)} "
-                                       f"LIMIT {int(f.page_size)} OFFSET {int(offset)}", params)[1]]
+        ids = [
+            r[0]
+            for r in self.rows(
+                f"SELECT t.tx_id FROM transactions t {where} ORDER BY {self._order(f)} "
+                f"LIMIT {int(f.page_size)} OFFSET {int(offset)}",
+                params,
+            )[1]
+        ]
         if len(ids) < f.page_size and (ids or offset == 0):  # the last page: no need to count
             return self.details(ids), offset + len(ids), False
         total, capped = self.count(f)
@@ -281,11 +337,16 @@ class Database:
             extra, extra_params = "", []
             if after is not None:
                 p = self.p
-                extra = (f"{'AND' if where else 'WHERE'} (t.{f.sort} {op} {p} OR (t.{f.sort} = {p} "
-                         f"AND t.tx_id {op} {p}))")
+                extra = (
+                    f"{'AND' if where else 'WHERE'} (t.{f.sort} {op} {p} OR (t.{f.sort} = {p} "
+                    f"AND t.tx_id {op} {p}))"
+                )
                 extra_params = [after[0], after[0], after[1]]
-            keys = self.rows(f"SELECT t.tx_id, t.{f.sort} FROM transactions t {where} {extra} "
-                             f"ORDER BY {self._order(f)} LIMIT {int(chunk)}", params + extra_params)[1]
+            keys = self.rows(
+                f"SELECT t.tx_id, t.{f.sort} FROM transactions t {where} {extra} "
+                f"ORDER BY {self._order(f)} LIMIT {int(chunk)}",
+                params + extra_params,
+            )[1]
             if not keys:
                 return
             yield self.details([k[0] for k in keys])
@@ -297,7 +358,9 @@ class Database:
         """Distinct categories (for the filter's list): a skip scan of the category index, one
         probe per category instead of a pass over every transaction."""
         p = self.p
-        sql = ("WITH RECURSIVE c(v) AS (SELECT min(category) FROM transactions UNION ALL "
-               "SELECT (SELECT min(t.category) FROM transactions t WHERE t.category > c.v) FROM c "
-               f"WHERE c.v IS NOT NULL) SELECT v FROM c WHERE v IS NOT NULL LIMIT {p}")
+        sql = (
+            "WITH RECURSIVE c(v) AS (SELECT min(category) FROM transactions UNION ALL "
+            "SELECT (SELECT min(t.category) FROM transactions t WHERE t.category > c.v) FROM c "
+            f"WHERE c.v IS NOT NULL) SELECT v FROM c WHERE v IS NOT NULL LIMIT {p}"
+        )
         return [r[0] for r in self.rows(sql, (int(limit),))[1]]

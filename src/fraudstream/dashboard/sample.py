@@ -23,16 +23,37 @@ METHODS = ("CreditCard", "BankTransfer", "PayPal", "Cryptocurrency")
 MODEL_VERSION = "amount-rule-1"
 
 
-def sample_frame(rows: int, seed: int = 0, start: str | pd.Timestamp | None = None, first_id: int = 1) -> pd.DataFrame:
+def sample_frame(
+    rows: int, seed: int = 0, start: str | pd.Timestamp | None = None, first_id: int = 1
+) -> pd.DataFrame:
     """``rows`` sparkov transactions (geo, category) with seed 003's country and method added."""
     frame = simulate("sparkov", rows=rows, seed=seed, start=start)
     rng = np.random.default_rng(seed)
     frame["country"] = np.asarray(COUNTRIES, dtype=object)[rng.integers(0, len(COUNTRIES), len(frame))]
     frame["channel"] = np.asarray(METHODS, dtype=object)[rng.integers(0, len(METHODS), len(frame))]
     frame["tx_id"] = np.arange(first_id, first_id + len(frame), dtype=np.int64)
-    keep = [c for c in ("tx_id", "ts", "customer_id", "merchant_id", "amount", "category", "channel", "lat", "lon",
-                        "merchant_lat", "merchant_lon", "country", "region", "job", "is_fraud", "fraud_pattern")
-            if c in frame.columns]
+    keep = [
+        c
+        for c in (
+            "tx_id",
+            "ts",
+            "customer_id",
+            "merchant_id",
+            "amount",
+            "category",
+            "channel",
+            "lat",
+            "lon",
+            "merchant_lat",
+            "merchant_lon",
+            "country",
+            "region",
+            "job",
+            "is_fraud",
+            "fraud_pattern",
+        )
+        if c in frame.columns
+    ]
     return frame[keep]
 
 
@@ -44,24 +65,45 @@ def decide(frame: pd.DataFrame, threshold: float = 0.8) -> tuple[pd.DataFrame, p
     night = (hour < 5).astype(float)
     score = np.clip(0.85 * rank**4 + 0.25 * night * rank, 0, 1)
     verdict = np.where(score >= threshold, "fraud", "legit")
-    reasons = [{"amount_rank": round(float(r), 3), "night": bool(n)} for r, n in zip(rank, night, strict=True)]
-    decisions = pd.DataFrame({"tx_id": frame["tx_id"].to_numpy(), "ts": frame["ts"].to_numpy(), "score": score,
-                              "verdict": verdict, "model_version": MODEL_VERSION, "reasons": reasons})
+    reasons = [
+        {"amount_rank": round(float(r), 3), "night": bool(n)} for r, n in zip(rank, night, strict=True)
+    ]
+    decisions = pd.DataFrame(
+        {
+            "tx_id": frame["tx_id"].to_numpy(),
+            "ts": frame["ts"].to_numpy(),
+            "score": score,
+            "verdict": verdict,
+            "model_version": MODEL_VERSION,
+            "reasons": reasons,
+        }
+    )
     flagged = verdict == "fraud"
-    alerts = pd.DataFrame({"tx_id": frame["tx_id"].to_numpy()[flagged], "ts": frame["ts"].to_numpy()[flagged],
-                           "kind": "amount-rule", "customer_id": frame["customer_id"].to_numpy()[flagged],
-                           "severity": np.where(score[flagged] > 0.95, "high", "medium"), "score": score[flagged],
-                           "message": [f"amount {a:.2f} in the top {100 * (1 - r):.1f} %" for a, r
-                                       in zip(amount[flagged], rank[flagged], strict=True)]})
+    alerts = pd.DataFrame(
+        {
+            "tx_id": frame["tx_id"].to_numpy()[flagged],
+            "ts": frame["ts"].to_numpy()[flagged],
+            "kind": "amount-rule",
+            "customer_id": frame["customer_id"].to_numpy()[flagged],
+            "severity": np.where(score[flagged] > 0.95, "high", "medium"),
+            "score": score[flagged],
+            "message": [
+                f"amount {a:.2f} in the top {100 * (1 - r):.1f} %"
+                for a, r in zip(amount[flagged], rank[flagged], strict=True)
+            ],
+        }
+    )
     return decisions, alerts
 
 
-def fill(store: Store, rows: int, seed: int = 0, *, chunk: int = 100_000, start: str | None = None) -> dict[str, int]:
+def fill(
+    store: Store, rows: int, seed: int = 0, *, chunk: int = 100_000, start: str | None = None
+) -> dict[str, int]:
     """Write ``rows`` sample transactions with their decisions and alerts; counts written."""
     written = {"transactions": 0, "decisions": 0, "alerts": 0}
     frame = sample_frame(rows, seed, start=start)
     for begin in range(0, len(frame), chunk):
-        part = frame.iloc[begin:begin + chunk]
+        part = frame.iloc[begin : begin + chunk]
         decisions, alerts = decide(part)
         with store.batch():
             written["transactions"] += store.write_transactions(part, source="sample")

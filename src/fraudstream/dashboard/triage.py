@@ -17,8 +17,11 @@ from fraudstream.errors import ConfigError
 
 __all__ = ["ACTIONS", "ALERT_STATUSES", "alert_counts", "alert_queue", "triage"]
 
-ACTIONS = {"confirm": ("confirmed", True), "false_positive": ("false_positive", False),
-           "escalate": ("escalated", None)}
+ACTIONS = {
+    "confirm": ("confirmed", True),
+    "false_positive": ("false_positive", False),
+    "escalate": ("escalated", None),
+}
 """action -> (new alert status, label written: True fraud / False legitimate / None no label)."""
 ALERT_STATUSES = ("open", "escalated", "confirmed", "false_positive")
 
@@ -32,10 +35,14 @@ def alert_queue(db: Database, status: str = "open", page: int = 1, page_size: in
     frame = db.frame(
         "SELECT a.tx_id, a.kind, a.ts, a.raised_at, a.status, a.severity, a.score, a.message, a.details, "
         "t.customer_id, t.merchant_id, t.amount, t.category, t.country, "
-        "(SELECT d.reasons FROM decisions d WHERE d.tx_id = a.tx_id AND d.ts = a.ts ORDER BY d.decided_at DESC LIMIT 1) AS reasons "
+        "(SELECT d.reasons FROM decisions d WHERE d.tx_id = a.tx_id AND d.ts = a.ts "
+        "ORDER BY d.decided_at DESC LIMIT 1) AS reasons "
         f"FROM alerts a LEFT JOIN transactions t ON t.tx_id = a.tx_id AND t.ts = a.ts WHERE a.status = {p} "
-        f"ORDER BY a.raised_at DESC, a.tx_id LIMIT {int(page_size)} OFFSET {int((max(page, 1) - 1) * page_size)}",
-        (status,), ts=("ts", "raised_at"))
+        f"ORDER BY a.raised_at DESC, a.tx_id LIMIT {int(page_size)} "
+        f"OFFSET {int((max(page, 1) - 1) * page_size)}",
+        (status,),
+        ts=("ts", "raised_at"),
+    )
     for column in ("details", "reasons"):
         frame[column] = [json.loads(v) if isinstance(v, str) else v for v in frame[column]]
     return frame
@@ -56,24 +63,35 @@ def triage(db: Database, tx_id: str, kind: str, action: str, user: str, note: st
     status, is_fraud = ACTIONS[action]
     p = db.p
     with db.lock:
-        found = db.frame(f"SELECT tx_id, ts, kind, customer_id, severity, score, message, details, raised_at, status "
-                         f"FROM alerts WHERE tx_id = {p} AND kind = {p}", (str(tx_id), str(kind)),
-                         ts=("ts", "raised_at"))
+        found = db.frame(
+            f"SELECT tx_id, ts, kind, customer_id, severity, score, message, details, raised_at, status "
+            f"FROM alerts WHERE tx_id = {p} AND kind = {p}",
+            (str(tx_id), str(kind)),
+            ts=("ts", "raised_at"),
+        )
         if found.empty:
             raise ConfigError(f"no alert with tx_id {tx_id!r} and kind {kind!r}")
         alert = found.iloc[[0]].copy()
         details = alert["details"].iloc[0]
         details = json.loads(details) if isinstance(details, str) else dict(details or {})
-        details["triage"] = {"action": action, "by": user, "at": pd.Timestamp.now(tz="UTC").isoformat(),
-                             "note": note[:500]}
+        details["triage"] = {
+            "action": action,
+            "by": user,
+            "at": pd.Timestamp.now(tz="UTC").isoformat(),
+            "note": note[:500],
+        }
         alert["details"] = [details]
         alert["status"] = status
         label = None
         with db.store.batch():
             db.store.write_alerts(alert)
             if is_fraud is not None:
-                label = {"tx_id": str(tx_id), "is_fraud": is_fraud, "source": "review",
-                         "labelled_at": pd.Timestamp.now(tz="UTC"),
-                         "fraud_pattern": f"review:{kind}" if is_fraud else None}
+                label = {
+                    "tx_id": str(tx_id),
+                    "is_fraud": is_fraud,
+                    "source": "review",
+                    "labelled_at": pd.Timestamp.now(tz="UTC"),
+                    "fraud_pattern": f"review:{kind}" if is_fraud else None,
+                }
                 db.store.write_labels(pd.DataFrame([label]))
     return {"tx_id": str(tx_id), "kind": kind, "status": status, "label": None if label is None else is_fraud}

@@ -41,11 +41,14 @@ def add_user(store: Store, name: str, password: str, role: str, *, replace: bool
         raise ConfigError(f"user {name!r} already exists (remove it first, or use --replace)")
     with store.batch():
         if exists:
-            store._execute(f"UPDATE users SET role = {p}, password_hash = {p} WHERE name = {p}",
-                           (role, stored, name))
+            store._execute(
+                f"UPDATE users SET role = {p}, password_hash = {p} WHERE name = {p}", (role, stored, name)
+            )
         else:
-            store._execute(f"INSERT INTO users (name, role, password_hash, created_at) VALUES ({p}, {p}, {p}, {p})",
-                           (name, role, stored, store._ts_param(now_utc())))
+            store._execute(
+                f"INSERT INTO users (name, role, password_hash, created_at) VALUES ({p}, {p}, {p}, {p})",
+                (name, role, stored, store._ts_param(now_utc())),
+            )
 
 
 def remove_user(store: Store, name: str) -> bool:
@@ -59,7 +62,9 @@ def remove_user(store: Store, name: str) -> bool:
 
 def list_users(store: Store) -> pd.DataFrame:
     """``name, role, created_at`` of every user, by name (never the password hashes)."""
-    frame = store._frame("SELECT name, role, created_at FROM users ORDER BY name", (), types={"created_at": "ts"})
+    frame = store._frame(
+        "SELECT name, role, created_at FROM users ORDER BY name", (), types={"created_at": "ts"}
+    )
     return frame
 
 

@@ -28,8 +28,14 @@ __all__ = ["api_docs", "error_page", "router"]
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "pages")
 LOGIN_COOKIE = "fs_login"
-PAGES = (("live", "Live"), ("alerts", "Alerts"), ("explorer", "Explorer"), ("customer", "Customer"),
-         ("patterns", "Patterns"), ("model", "Model"))
+PAGES = (
+    ("live", "Live"),
+    ("alerts", "Alerts"),
+    ("explorer", "Explorer"),
+    ("customer", "Customer"),
+    ("patterns", "Patterns"),
+    ("model", "Model"),
+)
 
 
 def _db(request: Request) -> Database:
@@ -63,8 +69,13 @@ def home() -> Response:
 @router.get("/login")
 def login_form(request: Request, next: str = "/live", expired: int = 0) -> Response:
     token = secrets.token_urlsafe(24)
-    response = render(request, "login.html", next=_safe_next(next), login_csrf=token,
-                      error="Your session expired: log in again." if expired else None)
+    response = render(
+        request,
+        "login.html",
+        next=_safe_next(next),
+        login_csrf=token,
+        error="Your session expired: log in again." if expired else None,
+    )
     response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", max_age=3600)
     return response
 
@@ -87,8 +98,14 @@ async def login(request: Request) -> Response:
     role = await asyncio.to_thread(check)
     next_url = _safe_next(str(form.get("next") or "/live"))
     if role is None:
-        response = render(request, "login.html", 401, next=next_url, login_csrf=expected,
-                          error="Wrong user name or password.")
+        response = render(
+            request,
+            "login.html",
+            401,
+            next=next_url,
+            login_csrf=expected,
+            error="Wrong user name or password.",
+        )
         return response
     session = request.app.state.sessions.create(name, role)
     response = RedirectResponse(next_url, status_code=303)
@@ -121,9 +138,18 @@ def alerts(request: Request, status: str = "open", page: int = 1) -> Response:
         status = "open"
     db = _db(request)
     queue = triage.alert_queue(db, status, max(page, 1))
-    return render(request, "alerts.html", session=session, page="alerts", status=status, page_no=max(page, 1),
-                  alerts=frame_records(queue), counts=triage.alert_counts(db), statuses=triage.ALERT_STATUSES,
-                  can_triage=session.allows("analyst"))
+    return render(
+        request,
+        "alerts.html",
+        session=session,
+        page="alerts",
+        status=status,
+        page_no=max(page, 1),
+        alerts=frame_records(queue),
+        counts=triage.alert_counts(db),
+        statuses=triage.ALERT_STATUSES,
+        can_triage=session.allows("analyst"),
+    )
 
 
 @router.post("/alerts/triage")
@@ -133,11 +159,19 @@ async def triage_alert(request: Request) -> Response:
     check_csrf(session, request, form)
     import asyncio
 
-    await asyncio.to_thread(triage.triage, _db(request), str(form.get("tx_id")), str(form.get("kind")),
-                            str(form.get("action")), session.name, str(form.get("note") or ""))
+    await asyncio.to_thread(
+        triage.triage,
+        _db(request),
+        str(form.get("tx_id")),
+        str(form.get("kind")),
+        str(form.get("action")),
+        session.name,
+        str(form.get("note") or ""),
+    )
     status = str(form.get("status") or "open")
-    return RedirectResponse(f"/alerts?status={status if status in triage.ALERT_STATUSES else 'open'}",
-                            status_code=303)
+    return RedirectResponse(
+        f"/alerts?status={status if status in triage.ALERT_STATUSES else 'open'}", status_code=303
+    )
 
 
 def _categories(request: Request) -> list[str]:
@@ -156,32 +190,56 @@ def explorer(request: Request) -> Response:
     filters = Filters.parse(dict(request.query_params))
     rows, total, capped = _db(request).explore(filters)
     pages = max(1, -(-total // filters.page_size))
-    return render(request, "explorer.html", session=session, page="explorer", f=filters, rows=frame_records(rows),
-                  total=total, capped=capped, pages=pages, statuses=STATUSES, sorts=SORT_COLUMNS,
-                  categories=_categories(request), qs=filters.query_string, one_day=pd.Timedelta(days=1))
+    return render(
+        request,
+        "explorer.html",
+        session=session,
+        page="explorer",
+        f=filters,
+        rows=frame_records(rows),
+        total=total,
+        capped=capped,
+        pages=pages,
+        statuses=STATUSES,
+        sorts=SORT_COLUMNS,
+        categories=_categories(request),
+        qs=filters.query_string,
+        one_day=pd.Timedelta(days=1),
+    )
 
 
 @router.get("/explorer.csv")
 def explorer_csv(request: Request) -> Response:
     page_session(request)
     filters = Filters.parse(dict(request.query_params))
-    return StreamingResponse(csv_chunks(_db(request), filters), media_type="text/csv",
-                             headers={"Content-Disposition": 'attachment; filename="filtered_transactions.csv"'})
+    return StreamingResponse(
+        csv_chunks(_db(request), filters),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="filtered_transactions.csv"'},
+    )
 
 
 @router.get("/customer")
 def customer(request: Request, id: str = "") -> Response:
     session = page_session(request)
     view = insights.customer_view(_db(request), id.strip()) if id.strip() else None
-    return render(request, "customer.html", session=session, page="customer", customer_id=id.strip(), view=view)
+    return render(
+        request, "customer.html", session=session, page="customer", customer_id=id.strip(), view=view
+    )
 
 
 @router.get("/patterns")
 def patterns(request: Request, window: str = "24h") -> Response:
     session = page_session(request)
     window = window if window in insights.WINDOWS_H else "24h"
-    return render(request, "patterns.html", session=session, page="patterns",
-                  data=insights.patterns(_db(request), window), windows=list(insights.WINDOWS_H))
+    return render(
+        request,
+        "patterns.html",
+        session=session,
+        page="patterns",
+        data=insights.patterns(_db(request), window),
+        windows=list(insights.WINDOWS_H),
+    )
 
 
 @router.get("/model")

@@ -14,7 +14,15 @@ from starlette.responses import RedirectResponse, Response
 
 from fraudstream.dashboard.auth import Session, Sessions
 
-__all__ = ["COOKIE", "CSRF_HEADER", "LoginRequired", "api_session", "check_csrf", "page_session", "set_cookie"]
+__all__ = [
+    "COOKIE",
+    "CSRF_HEADER",
+    "LoginRequired",
+    "api_session",
+    "check_csrf",
+    "page_session",
+    "set_cookie",
+]
 
 COOKIE = "fs_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -47,7 +55,9 @@ def page_session(request: Request, role: str = "viewer") -> Session:
     """The session of a page request (LoginRequired when none; 403 when the role is too low)."""
     session, expired = _lookup(request)
     if session is None:
-        raise LoginRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""), expired)
+        raise LoginRequired(
+            request.url.path + (f"?{request.url.query}" if request.url.query else ""), expired
+        )
     if not session.allows(role):
         raise HTTPException(403, f"this needs the {role} role; you are {session.role}")
     return session
@@ -57,7 +67,9 @@ def api_session(request: Request, role: str = "viewer") -> Session:
     """The session of an API request (401 when none or expired; 403 when the role is too low)."""
     session, expired = _lookup(request)
     if session is None:
-        raise HTTPException(401, "session expired: log in again" if expired else "not logged in: POST /api/login")
+        raise HTTPException(
+            401, "session expired: log in again" if expired else "not logged in: POST /api/login"
+        )
     if not session.allows(role):
         raise HTTPException(403, f"this needs the {role} role; you are {session.role}")
     return session
