@@ -171,12 +171,29 @@ class Store(ABC):
         ``fraud_pattern``) go to the ``labels`` table, dated at the transaction's time, from
         ``label_source``. Returns the number of transactions newly stored."""
         rows, labels = frames.transaction_rows(frame, source=source, label_source=label_source)
+        return self.write_transaction_rows(rows, labels, checkpoint=checkpoint)
+
+    def write_transaction_rows(
+        self, rows: pa.Table, labels: pa.Table | None = None, *, checkpoint: Checkpoint | None = None
+    ) -> int:
+        """:meth:`write_transactions` for rows already converted by
+        :func:`frames.transaction_rows <fraudstream.store.frames.transaction_rows>` (unique by
+        ``tx_id``; ``labels`` row for row with ``rows`` or None), so a caller can convert in
+        another thread than the one writing (``fraudstream import`` does)."""
         with self.batch():
             stored = self._insert_transactions(rows) if len(rows) else 0
             if labels is not None and len(labels):
                 self._insert_labels_of_new(labels, rows.num_rows == stored)
             self._checkpoint_in(checkpoint)
         return stored
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[Store]:
+        """Session settings for a long series of bulk writes that can be re-run (an import):
+        PostgreSQL commits without waiting for the WAL flush (``synchronous_commit = off``: a
+        server crash may lose the last commits, data and checkpoint together, never half of
+        one; re-running the import stores them again). A no-op on SQLite."""
+        yield self
 
     def write_decisions(self, frame: pd.DataFrame, *, checkpoint: Checkpoint | None = None) -> int:
         """Store detector decisions: ``tx_id, score, verdict, model_version, reasons`` (dict or

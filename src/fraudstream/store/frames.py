@@ -174,6 +174,7 @@ def transaction_rows(
 
 _ARROW_TYPES = {
     "text": pa.string(),
+    "id": pa.string(),
     "int": pa.int64(),
     "float": pa.float64(),
     "bool": pa.bool_(),
@@ -227,7 +228,7 @@ def table_rows(table: Table, frame: pd.DataFrame, defaults: dict[str, Any] | Non
             columns[column.name] = utc_times(values, column.name)
         elif column.type == "json":
             columns[column.name] = _json_column(values, sort_keys=column.name == "labels")
-        elif column.type == "text":
+        elif column.type in ("text", "id"):
             columns[column.name] = (
                 text_ids(values)
                 if pd.api.types.is_integer_dtype(values)

@@ -90,7 +90,7 @@ def _variable(values: np.ndarray, lengths: np.ndarray) -> pa.Array:
 
 def encode_body(rows: pa.Table, kinds: Sequence[str]) -> pa.Buffer:
     """The rows of a binary ``COPY`` (no signature, no trailer) of ``rows``, whose columns have
-    the store's logical ``kinds`` (``text``, ``json``, ``jsontext``, ``float``, ``int``, ``ts``,
+    the store's logical ``kinds`` (``text``, ``id``, ``json``, ``jsontext``, ``float``, ``int``, ``ts``,
     ``bool``; see :mod:`fraudstream.store.schema`)."""
     n = rows.num_rows
     if len(kinds) != rows.num_columns:
@@ -106,7 +106,7 @@ def encode_body(rows: pa.Table, kinds: Sequence[str]) -> pa.Buffer:
     for column, kind in zip(rows.columns, kinds, strict=True):
         array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
         valid = None if array.null_count == 0 else array.is_valid().to_numpy(zero_copy_only=False)
-        if kind in ("text", "json", "jsontext"):
+        if kind in ("text", "id", "json", "jsontext"):
             text = pc.cast(array, pa.binary()) if not pa.types.is_binary(array.type) else array
             if valid is not None:
                 text = pc.fill_null(text, b"")

@@ -89,6 +89,10 @@ class PostgresStore(Store):
         self.connect_timeout_s = connect_timeout_s
         self._conn: Any = None
         self._months: dict[str, set[pd.Timestamp]] = {}
+        """Partitions known to exist (committed), per table."""
+        self._new_months: list[tuple[str, pd.Timestamp]] = []
+        """Partitions created or seen in the open transaction (known once it commits)."""
+        self._native: dict[str, bool] = {}
         self._mode: str | None = None
         self._open()
 
@@ -97,7 +101,7 @@ class PostgresStore(Store):
 
     def reconnect(self) -> None:
         self.close()
-        self._months = {}
+        self._months, self._new_months, self._native = {}, [], {}
         with self._errors():
             conn = self._psycopg.connect(
                 self.conninfo, autocommit=True, connect_timeout=max(1, int(self.connect_timeout_s))
@@ -134,13 +138,27 @@ class PostgresStore(Store):
         except psycopg.Error as exc:
             raise StoreError(f"{self.describe()}: {str(exc).strip()}") from exc
 
+    @contextmanager
+    def bulk_load(self) -> Iterator[Store]:
+        self._execute("SET synchronous_commit = off")
+        try:
+            yield self
+        finally:
+            if self._conn is not None and not self._conn.closed:
+                with contextlib.suppress(StoreError):
+                    self._execute("RESET synchronous_commit")
+
     def _begin(self) -> None:
         self.conn.execute("BEGIN")
 
     def _commit(self) -> None:
         self.conn.execute("COMMIT")
+        for table, month in self._new_months:
+            self._months.setdefault(table, set()).add(month)
+        self._new_months = []
 
     def _rollback_quietly(self) -> None:
+        self._new_months = []
         if self._conn is not None and not self._conn.closed:
             with contextlib.suppress(self._psycopg.Error):
                 self._conn.execute("ROLLBACK")
@@ -180,19 +198,38 @@ class PostgresStore(Store):
             self._mode = "native" if kind and kind[0][0] == "p" else "timescale"
         return self._mode
 
+    def _natively_partitioned(self, table: str) -> bool:
+        """Whether ``table`` is a declaratively partitioned table here (``labels`` is one since
+        schema version 1 was extended; databases made before stay as they are)."""
+        if table not in self._native:
+            kind = self._query("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", (table,))
+            self._native[table] = bool(kind) and kind[0][0] == "p"
+        return self._native[table]
+
+    def _partition_exists(self, table: str, month: pd.Timestamp) -> bool:
+        """Whether the partition of ``month`` exists; when it does not, this transaction holds a
+        lock on its name (until it ends) so that no other writer creates it meanwhile."""
+        if month in self._months.get(table, ()) or (table, month) in self._new_months:
+            return True
+        name = f"{table}_p{month:%Y%m}"
+        self._execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.' || %s))", (name,))
+        if self._query("SELECT to_regclass(%s)", (name,))[0][0] is None:
+            return False
+        self._new_months.append((table, month))
+        return True
+
     def _ensure_partitions(self, table: str, ts: pa.Array) -> None:
-        if self.partitioning != "native":
+        if not self._natively_partitioned(table):
             return
-        known = self._months.setdefault(table, set())
         for month in month_partitions(ts):
-            if month in known:
+            if self._partition_exists(table, month):
                 continue
             upper = month + pd.offsets.MonthBegin(1)
             self._execute(
-                f"CREATE TABLE IF NOT EXISTS {table}_p{month:%Y%m} PARTITION OF {table} "
+                f"CREATE TABLE {table}_p{month:%Y%m} PARTITION OF {table} "
                 f"FOR VALUES FROM ('{month:%Y-%m-%d} 00:00:00+00') TO ('{upper:%Y-%m-%d} 00:00:00+00')"
             )
-            known.add(month)
+            self._new_months.append((table, month))
 
     def partitions(self, table: str = "transactions") -> list[str]:
         """Names of the partitions of ``table`` (native partitioning), sorted."""
@@ -312,46 +349,33 @@ class PostgresStore(Store):
             new = pa.array([r[0] for r in new_ids], pa.string())
             rows = rows.filter(pc.is_in(rows.column("tx_id"), value_set=new))
         if rows.num_rows:
-            self._copy_transactions(rows)
+            self._copy_partitioned(TABLES_BY_NAME["transactions"], rows)
         return rows.num_rows
 
-    def _copy_transactions(self, rows: pa.Table) -> None:
-        """COPY new transaction rows. The rows of a month whose partition does not exist yet go
-        into a new plain table without indexes, which is then attached as the partition:
-        PostgreSQL builds its indexes in one sorted pass (several times cheaper than updating
-        five b-trees row by row), and the rows are written frozen (no later hint-bit or freeze
-        work). Rows of existing partitions are copied through the parent table."""
-        table = TABLES_BY_NAME["transactions"]
-        if self.partitioning != "native":
-            self._copy("transactions", rows, table)
+    def _copy_partitioned(self, table: Table, rows: pa.Table) -> None:
+        """COPY ``rows`` into ``table``. On a natively partitioned table, the rows of a month
+        whose partition does not exist yet go into a new plain table without indexes, which is
+        then attached as the partition: PostgreSQL builds its indexes in one sorted pass
+        (several times cheaper than updating each b-tree row by row), and the rows are written
+        frozen (no later hint-bit or freeze work). Rows of existing partitions are copied
+        through the parent table."""
+        if not table.time_key or not self._natively_partitioned(table.name):
+            self._copy(table.name, rows, table)
             return
-        ns = pc.cast(rows.column("ts"), pa.int64()).to_numpy(zero_copy_only=False)
+        ns = pc.cast(rows.column(table.time_key), pa.int64()).to_numpy(zero_copy_only=False)
         month_of_row = ns.astype("datetime64[ns]").astype("datetime64[M]")
         into_parent = np.zeros(len(ns), dtype=bool)
         for value in np.unique(month_of_row):
             month = pd.Timestamp(value).tz_localize("UTC")
             mine = month_of_row == value
-            if self._partition_exists("transactions", month):
+            if self._partition_exists(table.name, month):
                 into_parent |= mine
             else:
-                self._load_new_partition(table, month, rows.filter(pa.array(mine)) if not mine.all() else rows)
+                self._load_new_partition(table, month, rows if mine.all() else rows.filter(pa.array(mine)))
         if into_parent.all():
-            self._copy("transactions", rows, table)
+            self._copy(table.name, rows, table)
         elif into_parent.any():
-            self._copy("transactions", rows.filter(pa.array(into_parent)), table)
-
-    def _partition_exists(self, table: str, month: pd.Timestamp) -> bool:
-        """Whether the partition of ``month`` exists; when it does not, this transaction holds a
-        lock on its name (until commit) so that no other writer creates it meanwhile."""
-        known = self._months.setdefault(table, set())
-        if month in known:
-            return True
-        name = f"{table}_p{month:%Y%m}"
-        self._execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.' || %s))", (name,))
-        if self._query("SELECT to_regclass(%s)", (name,))[0][0] is None:
-            return False
-        known.add(month)
-        return True
+            self._copy(table.name, rows.filter(pa.array(into_parent)), table)
 
     def _load_new_partition(self, table: Table, month: pd.Timestamp, rows: pa.Table) -> None:
         """Create the partition of ``month`` as a plain table, COPY ``rows`` into it (frozen: the
@@ -369,7 +393,7 @@ class PostgresStore(Store):
             f"ALTER TABLE {table.name} ATTACH PARTITION {name} FOR VALUES FROM ({lower_sql}) TO ({upper_sql})"
         )
         self._execute(f"ALTER TABLE {name} DROP CONSTRAINT {name}_bounds")
-        self._months.setdefault(table.name, set()).add(month)
+        self._new_months.append((table.name, month))
 
     def _insert_labels_of_new(self, labels: pa.Table, all_new: bool) -> None:
         """When every transaction was new, COPY their labels straight in (falling back to the
@@ -377,13 +401,14 @@ class PostgresStore(Store):
         if all_new:
             self._execute("SAVEPOINT labels")
             try:
-                self._copy("labels", labels, TABLES_BY_NAME["labels"])
+                self._copy_partitioned(TABLES_BY_NAME["labels"], labels)
                 self._execute("RELEASE SAVEPOINT labels")
                 return
             except StoreUnavailable:
                 raise
             except StoreError:
                 self._execute("ROLLBACK TO SAVEPOINT labels")
+                self._new_months = []  # partitions made inside the savepoint are gone
         self._upsert(TABLES_BY_NAME["labels"], labels, update=False)
 
     def _upsert_profiles(self, rows: pa.Table) -> int:

@@ -6,6 +6,7 @@ Columns have a logical type, mapped per back end:
 logical    PostgreSQL            SQLite
 =========  ====================  ==========================================
 text       TEXT                  TEXT
+id         TEXT COLLATE "C"      TEXT
 int        BIGINT                INTEGER
 float      DOUBLE PRECISION      REAL
 bool       BOOLEAN               INTEGER (0/1)
@@ -13,6 +14,11 @@ ts         TIMESTAMPTZ           INTEGER (nanoseconds since 1970-01-01 UTC)
 json       JSONB                 TEXT (JSON)
 jsontext   JSON (kept as text)   TEXT (JSON)
 =========  ====================  ==========================================
+
+``id`` is text compared byte by byte on PostgreSQL (``COLLATE "C"``: for ids the order is the
+same as the usual UTF-8 collations' code-point order, but b-tree inserts, index builds and
+joins use ``memcmp`` and abbreviated sort keys instead of the C library's ``strcoll``); every
+``tx_id``, ``customer_id`` and ``merchant_id`` column has it, so they compare with each other.
 
 Tables whose ``time_key`` is set are range-partitioned by month on PostgreSQL (or become
 TimescaleDB hypertables); their primary key includes that column, as PostgreSQL requires.
@@ -42,6 +48,7 @@ __all__ = [
 TYPES: dict[str, dict[str, str]] = {
     "postgresql": {
         "text": "TEXT",
+        "id": 'TEXT COLLATE "C"',
         "int": "BIGINT",
         "float": "DOUBLE PRECISION",
         "bool": "BOOLEAN",
@@ -51,6 +58,7 @@ TYPES: dict[str, dict[str, str]] = {
     },
     "sqlite": {
         "text": "TEXT",
+        "id": "TEXT",
         "int": "INTEGER",
         "float": "REAL",
         "bool": "INTEGER",
@@ -100,7 +108,7 @@ def _cols(spec: str) -> tuple[Column, ...]:
 
 
 TRANSACTION_COLUMNS = _cols(
-    "tx_id text!, ts ts!, customer_id text!, merchant_id text!, amount float!, category text, "
+    "tx_id id!, ts ts!, customer_id id!, merchant_id id!, amount float!, category text, "
     "channel text, item_id text, lat float, lon float, merchant_lat float, merchant_lon float, "
     "country text, region text, attrs jsontext, source text, stored_at ts!"
 )
@@ -114,11 +122,11 @@ TABLES: tuple[Table, ...] = (
         brin=("ts",),
         time_key="ts",
     ),
-    Table("tx_keys", _cols("tx_id text!, ts ts!"), ("tx_id",), dialects=("postgresql",)),
+    Table("tx_keys", _cols("tx_id id!, ts ts!"), ("tx_id",), dialects=("postgresql",)),
     Table(
         "decisions",
         _cols(
-            "tx_id text!, ts ts!, model_version text!, score float!, verdict text!, "
+            "tx_id id!, ts ts!, model_version text!, score float!, verdict text!, "
             "reasons json, decided_at ts!"
         ),
         ("tx_id", "model_version", "ts"),
@@ -128,7 +136,7 @@ TABLES: tuple[Table, ...] = (
     Table(
         "alerts",
         _cols(
-            "tx_id text!, ts ts!, kind text!, customer_id text, severity text, score float, "
+            "tx_id id!, ts ts!, kind text!, customer_id id, severity text, score float, "
             "message text, details json, raised_at ts!, status text!"
         ),
         ("tx_id", "kind", "ts"),
@@ -137,14 +145,15 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "labels",
-        _cols("tx_id text!, source text!, labelled_at ts!, is_fraud bool!, fraud_pattern text"),
+        _cols("tx_id id!, source text!, labelled_at ts!, is_fraud bool!, fraud_pattern text"),
         ("tx_id", "source", "labelled_at"),
         indexes=(("labelled_at",),),
+        time_key="labelled_at",
     ),
     Table(
         "profiles",
         _cols(
-            "customer_id text!, latest_ts ts!, spend_30d float!, tx_count_30d int!, "
+            "customer_id id!, latest_ts ts!, spend_30d float!, tx_count_30d int!, "
             "most_common_category text, last_location text, last_merchant text, "
             "updated_at ts!"
         ),
