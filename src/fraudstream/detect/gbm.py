@@ -9,7 +9,12 @@
   rows are used for training and ``n_estimators`` rounds are run (logged).
 - **Threshold**: ``threshold_`` maximises F1 on the validation slice (0.5 when it has no fraud).
 - **Reasons**: per-row SHAP contributions from LightGBM's ``pred_contrib`` (log-odds units); the
-  features with the largest positive contributions are given.
+  features with the largest positive contributions are given. TreeSHAP costs about a
+  millisecond per row with a few hundred trees, too slow for a live stream:
+  :meth:`GradientBoostingDetector.score_and_paths` gives the score and the **path
+  contributions** (Saabas: each split's change of the node value, credited to its feature; they
+  sum to the raw score like SHAP values do) of every row from one ``pred_leaf`` pass and a table
+  per tree, a few microseconds per row.
 - Deterministic: ``deterministic=True``, ``force_row_wise``, one seed (``random_state``).
 - Saved as LightGBM's own text model format (no pickle).
 
@@ -29,9 +34,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numba as nb
 import numpy as np
 import pandas as pd
 
@@ -42,6 +49,36 @@ __all__ = ["GradientBoostingDetector", "best_f1_threshold"]
 
 log = logging.getLogger(__name__)
 _IMBALANCE = ("sqrt", "balanced", "none")
+
+
+@dataclass(frozen=True)
+class _PathTables:
+    """Leaf ``l`` of tree ``t`` holds pairs ``start[first[t] + l]`` .. ``start[first[t] + l + 1]``
+    of ``(feature, delta)``; ``bias`` is the sum of the root values."""
+
+    first: np.ndarray
+    start: np.ndarray
+    feature: np.ndarray
+    delta: np.ndarray
+    bias: float
+    sigmoid: float
+
+
+@nb.njit(cache=True)
+def _sum_paths(leaves: np.ndarray, first: np.ndarray, start: np.ndarray, feature: np.ndarray,
+               delta: np.ndarray, out: np.ndarray) -> np.ndarray:  # pragma: no cover - numba
+    """Adds each row's path contributions into ``out``; returns their sum per row."""
+    n, trees = leaves.shape
+    raw = np.zeros(n)
+    for i in range(n):
+        total = 0.0
+        for t in range(trees):
+            row = first[t] + leaves[i, t]
+            for e in range(start[row], start[row + 1]):
+                out[i, feature[e]] += delta[e]
+                total += delta[e]
+        raw[i] = total
+    return raw
 
 
 def best_f1_threshold(y: np.ndarray, scores: np.ndarray) -> float:
@@ -144,6 +181,67 @@ class GradientBoostingDetector(Detector):
     def _reasons(self, X: pd.DataFrame, top: int) -> list[list[Reason]]:
         contributions = self._predict(X.to_numpy(dtype=np.float64), pred_contrib=True)
         return top_reasons(np.asarray(contributions)[:, :-1], self.feature_names_, top)
+
+    def score_and_paths(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``(scores, contributions)``: the fraud probability of each row (as
+        :meth:`score_many`, up to rounding in the last digits) and its path contributions per
+        feature, shape ``(rows, features)``, in log-odds (see the module docstring).
+
+        >>> rng = np.random.default_rng(1)
+        >>> X = pd.DataFrame({"amount": rng.gamma(2, 30, 1000), "noise": rng.normal(size=1000)})
+        >>> detector = GradientBoostingDetector(n_estimators=20).fit(X, (X["amount"] > 120).to_numpy())
+        >>> scores, paths = detector.score_and_paths(X.head(5))
+        >>> bool(np.allclose(scores, detector.score_many(X.head(5)))), paths.shape
+        (True, (5, 2))
+        """
+        values = self._features(X, "GradientBoostingDetector.score_and_paths").to_numpy(dtype=np.float64)
+        paths = self._path_tables()
+        leaves = self._predict(values, pred_leaf=True).astype(np.int64).reshape(len(values), -1)
+        contributions = np.zeros((len(values), len(self.feature_names_)), dtype=np.float64)
+        raw = _sum_paths(leaves, paths.first, paths.start, paths.feature, paths.delta, contributions)
+        return 1.0 / (1.0 + np.exp(-paths.sigmoid * (raw + paths.bias))), contributions
+
+    def _path_tables(self) -> _PathTables:
+        """The path contribution of every leaf as sparse rows (``(feature, delta)`` pairs per
+        leaf), built once from the model dump."""
+        cached = self.__dict__.get("_paths")
+        if cached is not None and cached[0] is self.booster_:
+            return cached[1]
+        dump = self.booster_.dump_model(num_iteration=self.best_iteration_)
+        objective = str(dump.get("objective", ""))
+        if not objective.startswith("binary"):
+            raise ConfigError(f"path contributions need a binary objective, got {objective!r}")
+        sigmoid = next((float(p.split(":")[1]) for p in objective.split() if p.startswith("sigmoid:")), 1.0)
+        first, start, feature, delta = [0], [0], [], []
+        bias = 0.0
+        for info in dump["tree_info"]:
+            root = info["tree_structure"]
+            n_leaves = max(int(info.get("num_leaves", 1)), 1)
+            per_leaf: list[dict[int, float]] = [{} for _ in range(n_leaves)]
+            root_value = float(root.get("internal_value", root.get("leaf_value", 0.0)))
+            bias += root_value
+            stack: list[tuple[dict[str, Any], dict[int, float], float]] = [(root, {}, root_value)]
+            while stack:
+                node, path, value = stack.pop()
+                if "split_feature" not in node:
+                    per_leaf[int(node.get("leaf_index", 0))] = path
+                    continue
+                for child in (node["left_child"], node["right_child"]):
+                    child_value = float(child.get("internal_value", child.get("leaf_value", 0.0)))
+                    step = dict(path)
+                    split = int(node["split_feature"])
+                    step[split] = step.get(split, 0.0) + child_value - value
+                    stack.append((child, step, child_value))
+            for path in per_leaf:
+                feature += list(path)
+                delta += list(path.values())
+                start.append(len(feature))
+            first.append(len(start) - 1)
+        tables = _PathTables(
+            np.array(first[:-1], np.int64), np.array(start, np.int64), np.array(feature, np.int64),
+            np.array(delta, np.float64), bias, sigmoid)
+        self.__dict__["_paths"] = (self.booster_, tables)
+        return tables
 
     # -- persistence (used by fraudstream.detect.registry) ----------------------------------------
     def _save_state(self, folder: Path) -> list[str]:

@@ -36,6 +36,8 @@ from typing import Any
 import numpy as np
 import orjson
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from fraudstream.detect import registry
 from fraudstream.detect.base import Detector
@@ -52,6 +54,9 @@ __all__ = [
     "feature_set_of",
     "load_model",
     "load_rules",
+    "reason_weights",
+    "reasons_json",
+    "top_weights",
 ]
 
 log = logging.getLogger(__name__)
@@ -181,12 +186,17 @@ class Decider:
         return previous
 
     def decide(self, frame: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
-        """One decision per row of ``frame`` (canonical) given its ``features`` (same index)."""
+        """One decision per row of ``frame`` (canonical) given its ``features`` (same index).
+
+        Columnar: the model's reason weights come as one matrix (path contributions for
+        LightGBM, standardised deviations for the isolation forest, see :func:`reason_weights`),
+        the top ``top`` per row are picked with ``argpartition`` and every row's JSON is built
+        in one Arrow pass; only rows where a rule fired are put together one by one."""
         n = len(frame)
         version = self.version
-        reasons: list[list[dict[str, Any]]] = [[] for _ in range(n)]
         fraud = np.zeros(n, dtype=bool)
         score = np.zeros(n, dtype=np.float64)
+        rule_reasons: dict[int, list[dict[str, Any]]] = {}
         if self.rules is not None:
             X = _with_inputs(features, frame)
             if not self._rules_fitted:
@@ -201,22 +211,33 @@ class Decider:
                 for row, row_reasons in zip(
                     rows.tolist(), self.rules.reasons_many(X.iloc[rows], self.top), strict=True
                 ):
-                    reasons[row] = [
+                    rule_reasons[row] = [
                         {"name": name, "weight": round(w, 6), "by": "rules"} for name, w in row_reasons
                     ]
+        text: pa.Array | list[str]
         if self.model is not None:
             detector = self.model.detector
-            model_scores = detector.score_many(features)
+            weighted = reason_weights(detector, features)
+            if weighted is not None:
+                model_scores, weights, names = weighted
+                index, picked = top_weights(weights, self.top)
+                text, pattern = reasons_json(index, picked, names, "model")
+            else:
+                model_scores = detector.score_many(features)
+                listed = detector.reasons_many(features, self.top)
+                text, pattern = _listed_json([[(nm, w) for nm, w in r] for r in listed])
             fraud |= model_scores >= detector.threshold_
             score = model_scores
-            for row, row_reasons in enumerate(detector.reasons_many(features, self.top)):
-                reasons[row] += [
-                    {"name": name, "weight": round(w, 6), "by": "model"} for name, w in row_reasons
-                ]
-        top = self.top
-        pattern = [r[0]["name"] if r else None for r in reasons]
-        dumps = orjson.dumps
-        text = [dumps(r[:top] if len(r) > top else r).decode() for r in reasons]
+        else:
+            text = pa.array(["[]"] * n, pa.string())
+            pattern = np.full(n, None, dtype=object)
+        if rule_reasons:
+            text = text.to_pylist() if isinstance(text, pa.Array) else list(text)
+            pattern = np.array(pattern, dtype=object)
+            for row, reasons in rule_reasons.items():
+                merged = (reasons + orjson.loads(text[row]))[: self.top]
+                text[row] = orjson.dumps(merged).decode()
+                pattern[row] = merged[0]["name"] if merged else None
         out = pd.DataFrame(
             {
                 "tx_id": frame["tx_id"].to_numpy(),
@@ -224,14 +245,101 @@ class Decider:
                 "customer_id": frame["customer_id"].to_numpy(),
                 "amount": frame["amount"].to_numpy(),
                 "score": score,
-                "verdict": np.where(fraud, "fraud", "legit"),
+                "verdict": np.where(fraud, "fraud", "legit").astype(object),
                 "model_version": version,
-                "reasons": text,
+                "reasons": text.to_numpy(zero_copy_only=False) if isinstance(text, pa.Array) else text,
                 "pattern": pattern,
             }
         )
         out["ts"] = frame["ts"].reset_index(drop=True)
         return out
+
+
+def reason_weights(
+    detector: Detector, features: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+    """``(scores, weights, names)`` of a detector whose reasons are a weight matrix (LightGBM:
+    path contributions; isolation forest and other deviation-reason detectors: standardised
+    deviations from the training mean); ``None`` for the others (reasons listed row by row)."""
+    if hasattr(detector, "score_and_paths"):
+        try:
+            scores, paths = detector.score_and_paths(features)
+            return scores, paths, list(detector.feature_names_)
+        except ConfigError:
+            return None
+    if getattr(detector, "kind", "") == "iforest":
+        numeric = list(getattr(detector, "numeric_features_", []))
+        scores = detector.score_many(features)
+        if not numeric:
+            return scores, np.zeros((len(features), 0)), []
+        values = features[numeric].to_numpy(dtype=np.float64)
+        std = np.where(detector.feature_std_ > 0, detector.feature_std_, 1.0)
+        z = np.nan_to_num(np.abs((values - detector.feature_mean_) / std), nan=0.0)
+        return scores, z, numeric
+    return None
+
+
+def top_weights(weights: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the columns of the ``top`` largest weights (largest first) and those weights.
+
+    >>> index, picked = top_weights(np.array([[0.1, 0.5, 0.3, 0.0], [0.0, -1.0, 2.0, 1.0]]), 2)
+    >>> index.tolist(), picked.tolist()
+    ([[1, 2], [2, 3]], [[0.5, 0.3], [2.0, 1.0]])
+    """
+    k = min(top, weights.shape[1])
+    if k == 0:
+        return np.zeros((len(weights), 0), np.intp), np.zeros((len(weights), 0))
+    if k <= 8:  # a few argmax passes: ordered, ties to the first feature, no per-row sort
+        rest = weights.astype(np.float64, copy=True)
+        rows = np.arange(len(rest))
+        index = np.empty((len(rest), k), np.intp)
+        for j in range(k):
+            index[:, j] = rest.argmax(axis=1)
+            rest[rows, index[:, j]] = -np.inf
+        return index, np.take_along_axis(weights, index, axis=1)
+    index = np.argpartition(-weights, k - 1, axis=1)[:, :k]
+    picked = np.take_along_axis(weights, index, axis=1)
+    order = np.lexsort((index, -picked), axis=1)  # largest first; ties: the first feature first
+    return np.take_along_axis(index, order, axis=1), np.take_along_axis(picked, order, axis=1)
+
+
+def reasons_json(
+    index: np.ndarray, picked: np.ndarray, names: list[str], by: str
+) -> tuple[pa.Array, np.ndarray]:
+    """Each row's reasons as JSON text (the positive weights only, rounded to 6 digits), built
+    column-wise, and each row's first reason name (the alert's pattern) or None.
+
+    >>> text, pattern = reasons_json(np.array([[1, 0], [0, 1]]), np.array([[0.5, 0.25], [0.0, -1.0]]),
+    ...                              ["a", "b"], "model")
+    >>> text.to_pylist(), pattern.tolist()
+    (['[{"name":"b","weight":0.5,"by":"model"},{"name":"a","weight":0.25,"by":"model"}]', '[]'], ['b', None])
+    """
+    n = len(index)
+    if index.shape[1] == 0 or not names:
+        return pa.array(["[]"] * n, pa.string()), np.full(n, None, dtype=object)
+    quoted = pa.array([orjson.dumps(str(name)).decode() for name in names], pa.string())
+    tail = f',"by":{orjson.dumps(by).decode()}}}'
+    positive = picked > 0
+    pieces: list[Any] = ["["]
+    for j in range(index.shape[1]):
+        name = quoted.take(pa.array(index[:, j]))
+        weight = pc.cast(pa.array(np.round(picked[:, j], 6)), pa.string())
+        item = pc.binary_join_element_wise("," if j else "", '{"name":', name, ',"weight":', weight, tail, "")
+        pieces.append(pc.if_else(pa.array(positive[:, j]), item, ""))
+    pieces.append("]")
+    text = pc.binary_join_element_wise(*pieces, "")
+    names_array = np.array([str(name) for name in names], dtype=object)
+    pattern = np.where(positive[:, 0], names_array[index[:, 0]], None)
+    return text, pattern
+
+
+def _listed_json(listed: list[list[tuple[str, float]]]) -> tuple[list[str], np.ndarray]:
+    dumps = orjson.dumps
+    text = [
+        dumps([{"name": name, "weight": round(w, 6), "by": "model"} for name, w in row]).decode()
+        for row in listed
+    ]
+    return text, np.array([row[0][0] if row else None for row in listed], dtype=object)
 
 
 def _with_inputs(features: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
