@@ -192,6 +192,11 @@ def _complete(table: Table, columns: dict[str, pa.Array], n: int) -> pa.Table:
 
 
 def _json_column(values: pd.Series, *, sort_keys: bool) -> pa.Array:
+    if values.dtype == object and len(values):  # already JSON text (e.g. decisions' reasons): as is
+        try:
+            return pa.array(values, pa.string(), from_pandas=True)
+        except (pa.ArrowTypeError, pa.ArrowInvalid):  # dicts or lists in it: encode row by row
+            pass
     return pa.array(
         [
             None
