@@ -8,6 +8,10 @@ the growth of the process RSS (an upper bound: it also holds freed batch memory)
 
     .venv/bin/python benchmarks/features_state_memory.py --customers 1000000 --spec handbook
     .venv/bin/python benchmarks/features_state_memory.py --customers 1000000 --spec default
+    .venv/bin/python benchmarks/features_state_memory.py --customers 1000000 --spec handbook-customer
+
+``*-customer`` specs keep only the customer features (no merchant state), to measure the state
+that grows with the number of customers.
 """
 
 from __future__ import annotations
@@ -24,6 +28,18 @@ import pandas as pd
 from fraudstream.features import FeatureEngine, FeatureSpec
 
 GIB = 1024**3
+
+SPECS = {
+    "default": FeatureSpec.default,
+    "handbook": FeatureSpec.handbook,
+    # the Handbook's customer features only (no merchant state): the customer part of the state
+    "handbook-customer": lambda: FeatureSpec(
+        entities=("customer",), windows=("1d", "7d", "30d"), stats=("count", "mean"), velocity=(),
+        history_window=None, recency=False, amount_flags=False, repeat_window=None, novelty_window=None,
+        geo=False, risk_windows=()),
+    # every customer feature of the default spec (no merchant or category state)
+    "default-customer": lambda: FeatureSpec(entities=("customer",), risk_windows=()),
+}
 
 
 def rss_bytes() -> int:
@@ -63,10 +79,10 @@ def main() -> None:
     parser.add_argument("--merchants", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=31)
     parser.add_argument("--batch", type=int, default=200_000)
-    parser.add_argument("--spec", choices=["default", "handbook"], default="handbook")
+    parser.add_argument("--spec", choices=list(SPECS), default="handbook")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    spec = FeatureSpec.handbook() if args.spec == "handbook" else FeatureSpec.default()
+    spec = SPECS[args.spec]()
     rng = np.random.default_rng(args.seed)
     engine = FeatureEngine(spec)
     engine.transform_many(day_frame(np.random.default_rng(99), 0, argparse.Namespace(

@@ -9,7 +9,7 @@ look-back. Memory stays bounded because
 * events leave the ring once they are older than every window (the ring start moves on),
 * idle entities are *evicted* (slot freed, ring released) once their last event is older than
   the spec's ``ttl``, and the least recently seen ones beyond ``max_entities``,
-* the arena is compacted (rings re-laid end to end, shrunk to fit) when more than a third of it is
+* the arena is compacted (rings re-laid end to end, shrunk to fit) when more than a quarter of it is
   released space (rings shrink to 1.25 x their live events).
 
 >>> import numpy as np
@@ -135,7 +135,7 @@ class EntityState:
             new_cap = np.maximum(_MIN_CAP, np.ceil(need[short] * _GROWTH).astype(np.int64))
             total = int(new_cap.sum())
             arena = len(self.events["ts"])
-            if attempt == 0 and self.top + total > arena and self.garbage > arena // 3:
+            if attempt == 0 and self.top + total > arena and self.garbage > arena // 4:
                 self.compact()  # shrinks rings: decide again which ones must grow
                 continue
             break
@@ -175,7 +175,7 @@ class EntityState:
         live = self.end[slots] - self.start[slots]
         new_cap = np.where(live > 0, np.maximum(_MIN_CAP, np.ceil(live * _GROWTH)), 0).astype(np.int64)
         new_offset = np.concatenate(([0], np.cumsum(new_cap)[:-1])).astype(np.int64)
-        size = max(int(new_cap.sum() * 1.25), 4096)
+        size = max(int(new_cap.sum() * 1.1), 4096)
         target = {name: np.zeros(size, arr.dtype) for name, arr in self.events.items()}
         self._move(slots, new_offset, new_cap, target)
         self.events = target
