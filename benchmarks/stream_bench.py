@@ -52,13 +52,14 @@ def cpu_s(pid: int) -> float:
 
 @contextlib.contextmanager
 def server(kind: str, port: int, rate: float, *extra: str) -> Iterator[subprocess.Popen[bytes]]:
-    """``kind`` ``fraudstream`` (fraudstream serve, classroom world) or ``baseline``."""
+    """``kind`` ``fraudstream`` (fraudstream serve, classroom world) or ``baseline``; ``extra``
+    arguments go to either (``--loop asyncio``; ``--pacing-file PATH`` for the baseline)."""
     if kind == "fraudstream":
         args = [str(BIN / "fraudstream"), "serve", "--host", "127.0.0.1", "--port", str(port),
                 "--seed", "1", *(["--rate", str(rate)] if rate else ["--interval", "0"]), *extra]
     else:
         args = [sys.executable, str(HERE / "baseline_threaded_server.py"), "--port", str(port),
-                "--rate", str(rate)]
+                "--rate", str(rate), *extra]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
@@ -81,12 +82,14 @@ def server(kind: str, port: int, rate: float, *extra: str) -> Iterator[subproces
 
 
 def clients(mode: str, port: int, n: int, seconds: float, warmup: float = 1.0,
-            http_port: int | None = None, procs: int = 2) -> dict:
+            http_port: int | None = None, procs: int = 2, pacing_file: str | None = None) -> dict:
     """Run ``stream_clients.py`` (``procs`` client processes) and return its JSON result."""
     args = [sys.executable, str(HERE / "stream_clients.py"), mode, "--port", str(port), "--clients", str(n),
             "--seconds", str(seconds), "--warmup", str(warmup), "--procs", str(procs)]
     if http_port:
         args += ["--http-port", str(http_port)]
+    if pacing_file:
+        args += ["--pacing-file", pacing_file]
     done = subprocess.run(args, capture_output=True, text=True, timeout=seconds + warmup + 600)
     if done.returncode:
         raise RuntimeError(done.stderr)

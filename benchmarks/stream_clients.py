@@ -14,9 +14,9 @@ chunk's last id. So a lost, repeated or reordered line is an id error.
 
 - ``count``: per-client lines received during ``--seconds`` after ``--warmup``, id errors, drops.
 - ``latency``: receipt time minus due time of every transaction; the due time of id ``i`` is
-  ``start_unix + (i - first_tx_id) / rate`` (read from the server's ``/health``; all processes
-  use the same wall clock). Each ``recv`` is stamped with ``time.time()`` once, for all the
-  transactions in it.
+  ``start_unix + (i - first_tx_id) / rate`` (read from the server's ``/health``, or from the
+  baseline's ``--pacing-file``; all processes use the same wall clock). Each ``recv`` is
+  stamped with ``time.time()`` once, for all the transactions in it.
 - ``stall``: connections with a tiny receive buffer that never read.
 """
 
@@ -168,6 +168,18 @@ def latency_ms(receipts: np.ndarray, start_unix: float, first_tx: int, rate: flo
             "max": float(lat.max()), "mean": float(lat.mean())}
 
 
+def _read_json(path: str, timeout_s: float = 30.0) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with open(path) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def run(args: argparse.Namespace) -> dict:
     context = multiprocessing.get_context("fork")
     procs = max(1, min(args.procs, args.clients))
@@ -182,7 +194,9 @@ def run(args: argparse.Namespace) -> dict:
     for _, pipe in workers:
         if pipe.recv() != "connected":
             raise RuntimeError("a client worker failed to connect")
-    pacing = health(args.http_port)["pacing"] if args.mode == "latency" else None
+    pacing = None
+    if args.mode == "latency":
+        pacing = health(args.http_port)["pacing"] if args.http_port else _read_json(args.pacing_file)
     t0 = time.time() + args.warmup
     for _, pipe in workers:
         pipe.send((t0, t0 + args.seconds))
@@ -222,13 +236,14 @@ def main() -> None:
     parser.add_argument("mode", choices=["count", "latency", "stall"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--http-port", type=int)
+    parser.add_argument("--pacing-file", help="latency against the baseline: its --pacing-file")
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--procs", type=int, default=2, help="worker processes sharing the clients")
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
-    if args.mode == "latency" and not args.http_port:
-        parser.error("latency needs --http-port (the server's /health)")
+    if args.mode == "latency" and not (args.http_port or args.pacing_file):
+        parser.error("latency needs --http-port (the server's /health) or --pacing-file (the baseline's)")
     if args.mode == "stall":
         stall(args)
         return

@@ -9,18 +9,21 @@ dropping). Target: >= 1,000,000 lines/s in total for fraudstream.
 
     python benchmarks/stream_throughput.py                       # default rates, 5 s each
     python benchmarks/stream_throughput.py --rates 5000 20000 --seconds 3
+    python benchmarks/stream_throughput.py --rates 20000 --loop asyncio --skip-baseline
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 
 from stream_bench import clients, cpu_s, free_port_pair, machine, server
 
 
-def measure(kind: str, rate: float, n: int, seconds: float) -> dict:
+def measure(kind: str, rate: float, n: int, seconds: float, loop: str | None = None) -> dict:
     port = free_port_pair()
-    with server(kind, port, rate) as process:
+    extra = ["--loop", loop] if loop and kind == "fraudstream" else []
+    with server(kind, port, rate, *extra) as process:
         cpu0 = cpu_s(process.pid)
         result = clients("count", port, n, seconds)
         result["server_cpu_s"] = cpu_s(process.pid) - cpu0
@@ -29,7 +32,8 @@ def measure(kind: str, rate: float, n: int, seconds: float) -> dict:
           f"{result['lines_per_s_total']:>12,.0f} lines/s total "
           f"(per client {result['min_client_lines'] / result['seconds']:,.0f}..{result['max_client_lines'] / result['seconds']:,.0f}/s), "
           f"id errors {result['id_errors']}, dropped {result['disconnected']}, "
-          f"server CPU {result['server_cpu_s']:.1f} s {'LOSSLESS' if lossless else 'LOSSY'}", flush=True)
+          f"server CPU {result['server_cpu_s']:.1f} s, clients CPU {result['client_cpu_s']:.1f} s; "
+          f"load {os.getloadavg()[0]:.2f} {'LOSSLESS' if lossless else 'LOSSY'}", flush=True)
     result["lossless"] = lossless
     return result
 
@@ -40,11 +44,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rates", type=float, nargs="+", default=[5000, 10000, 20000, 40000])
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--loop", choices=["uvloop", "asyncio"], help="fraudstream serve --loop (default: auto)")
     args = parser.parse_args()
     print(machine())
     best = 0.0
     for rate in args.rates:
-        result = measure("fraudstream", rate, args.clients, args.seconds)
+        result = measure("fraudstream", rate, args.clients, args.seconds, args.loop)
         if result["lossless"]:
             best = max(best, result["lines_per_s_total"])
     base = 0.0
