@@ -134,7 +134,9 @@ def _worker(port: int, n: int, record: bool, conn: Connection) -> None:
                     continue
             first = int(buf[start + PREFIX:buf.index(b",", start)])
             last_start = buf.rfind(b"\n", 0, last) + 1
-            last_id = int(buf[last_start + PREFIX:buf.index(b",", last_start)]) if last_start > start else first
+            last_id = first
+            if last_start > start:
+                last_id = int(buf[last_start + PREFIX:buf.index(b",", last_start)])
             if last_id - first + 1 != count or (client.next_id >= 0 and first != client.next_id):
                 client.errors += 1
             client.next_id = last_id + 1

@@ -40,7 +40,8 @@ def measure(kind: str, args: argparse.Namespace) -> dict:
     print(f"{kind:11s} --rate {args.rate:g}, {args.clients} clients, {result['seconds']:.1f} s: "
           f"{lat['n']:,} receipts, latency p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms, "
           f"max {lat['max']:.1f} ms; delivered {result['lines_per_s_total']:,.0f} lines/s; "
-          f"id errors {result['id_errors']}, dropped {result['disconnected']}; server CPU {cpu / run_s:.2f} s/s, "
+          f"id errors {result['id_errors']}, dropped {result['disconnected']}; "
+          f"server CPU {cpu / run_s:.2f} s/s, "
           f"clients CPU {result['client_cpu_s'] / result['seconds']:.2f} s/s; load {os.getloadavg()[0]:.2f}",
           flush=True)
     return lat
@@ -52,11 +53,13 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--procs", type=int, default=2, help="client processes")
-    parser.add_argument("--loop", choices=["uvloop", "asyncio"], help="fraudstream serve --loop (default: auto)")
+    parser.add_argument("--loop", choices=["uvloop", "asyncio"],
+                        help="fraudstream serve --loop (default: auto)")
     parser.add_argument("--skip-baseline", action="store_true")
     args = parser.parse_args()
     print(machine())
-    print(f"open files limit (soft) raised to {raise_fd_limit(args.clients + 100)} for {args.clients} clients")
+    limit = raise_fd_limit(args.clients + 100)
+    print(f"open files limit (soft) raised to {limit} for {args.clients} clients")
     ours = measure("fraudstream", args)
     if not args.skip_baseline:
         base = measure("baseline", args)

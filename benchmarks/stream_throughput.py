@@ -44,7 +44,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rates", type=float, nargs="+", default=[5000, 10000, 20000, 40000])
     parser.add_argument("--skip-baseline", action="store_true")
-    parser.add_argument("--loop", choices=["uvloop", "asyncio"], help="fraudstream serve --loop (default: auto)")
+    parser.add_argument("--loop", choices=["uvloop", "asyncio"],
+                        help="fraudstream serve --loop (default: auto)")
     args = parser.parse_args()
     print(machine())
     best = 0.0
