@@ -10,8 +10,14 @@ for every customer of the chunk one behaviour-record upsert (seed 004's DynamoDB
 here ``INSERT ... ON CONFLICT DO UPDATE``) computed group by group.
 
 ``fraudstream import``: every column (attrs as JSON), labels in their own table, idempotent by
-``tx_id`` across monthly partitions, a checkpoint per chunk, rejects with line numbers, exact
-30-day behaviour profiles.
+``tx_id`` across monthly partitions, a checkpoint per write, rejects with line numbers, exact
+30-day behaviour profiles. Reading, mapping and converting run in a reader thread ahead of the
+database; writes are whole months sent with binary ``COPY`` into new partitions whose indexes are
+built once, when the partition is attached (see docs/storage.md).
+
+Wall time depends on what else the machine runs, so the script also prints the CPU seconds of
+the client process and of the PostgreSQL backend serving it (``/proc/<pid>/stat`` of the
+connection's ``backend_pid``; the server must be local), and the load average before and after.
 
     python benchmarks/import_postgres.py --rows 1800000
     python benchmarks/import_postgres.py --rows 200000 --url postgresql://postgres@127.0.0.1:5432/test
@@ -149,7 +155,8 @@ def main() -> None:
     parser.add_argument("--skip-baseline", action="store_true")
     args = parser.parse_args()
     path = kaggle_file(args.rows, args.seed)
-    tag = f"{os.getpid()}"
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    tag = f"{os.getpid()}_{os.urandom(3).hex()}"
     ours_schema, base_schema = f"bench_import_{tag}", f"bench_baseline_{tag}"
     admin = psycopg.connect(args.url, autocommit=True)
     try:
@@ -159,7 +166,10 @@ def main() -> None:
             report = import_file(path, store, chunk_rows=args.chunk_rows)
             ours_cpu, ours_server = time.process_time() - cpu, backend_cpu_s(store.backend_pid())
         print(report.summary())
-        print(f"  CPU: client {ours_cpu:.1f} s, PostgreSQL backend {ours_server:.1f} s")
+        print(
+            f"  wall {report.seconds:.1f} s, {report.rows_per_s:,.0f} rows/s; CPU: client {ours_cpu:.1f} s, "
+            f"PostgreSQL backend {ours_server:.1f} s ({ours_server / max(1, report.rows_read) * 1e6:.1f} us/row)"
+        )
         if not args.skip_baseline:
             seconds, stored, base_cpu, base_server = baseline(path, args.url, base_schema, args.chunk_rows)
             print(
@@ -174,7 +184,8 @@ def main() -> None:
         admin.close()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, load {load:.1f}; "
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"load average {load_before:.1f} before, {load:.1f} after; "
         f"python {platform.python_version()}; date {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "
         f"simulated data (sparkov world, seed {args.seed}), {args.rows:,} rows"
     )

@@ -84,6 +84,8 @@ def test_binary_copy_matches_a_field_by_field_decoder():
     assert pgcopy.encode(empty, KINDS) == pgcopy.SIGNATURE + pgcopy.TRAILER
     chunked = pa.concat_tables([table.slice(0, 3), table.slice(3)])  # several chunks per column
     assert decode(pgcopy.encode(chunked, KINDS), KINDS) == expected(table)
+    tail = table.slice(2)  # arrays with an offset
+    assert decode(pgcopy.encode(tail, KINDS), KINDS) == expected(table)[2:]
 
 
 def test_binary_copy_round_trips_through_postgresql(pg_schema):

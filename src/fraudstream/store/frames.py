@@ -48,6 +48,8 @@ LABEL_SOURCES = ("stream", "review", "file")
 _TEXT_FIELDS = ("customer_id", "merchant_id", "category", "channel", "item_id", "country", "region")
 _FLOAT_FIELDS = ("amount", "lat", "lon", "merchant_lat", "merchant_lon")
 _CONTROL = "[\\x00-\\x1f]"
+_SPECIAL = '[\\x00-\\x1f"\\\\]'
+"""Characters a JSON string cannot hold as they are."""
 
 
 def now_utc() -> pd.Timestamp:
@@ -79,9 +81,11 @@ def _json_values(array: pa.Array) -> pa.Array:
     """Each value of ``array`` as JSON text (null -> ``null``), vectorised where the type allows."""
     kind = array.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        if pc.any(pc.match_substring_regex(array, _CONTROL)).as_py():
-            return pa.array([None if v is None else json.dumps(v) for v in array.to_pylist()], pa.string())
-        escaped = pc.replace_substring(pc.replace_substring(array, "\\", "\\\\"), '"', '\\"')
+        escaped = array
+        if pc.any(pc.match_substring_regex(array, _SPECIAL)).as_py():  # most columns: none at all
+            if pc.any(pc.match_substring_regex(array, _CONTROL)).as_py():
+                return pa.array([None if v is None else json.dumps(v) for v in array.to_pylist()], pa.string())
+            escaped = pc.replace_substring(pc.replace_substring(array, "\\", "\\\\"), '"', '\\"')
         text = pc.binary_join_element_wise('"', escaped, '"', "")
     elif pa.types.is_boolean(kind):
         text = pc.if_else(array, "true", "false")

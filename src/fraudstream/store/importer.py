@@ -292,11 +292,11 @@ class _MonthAligned:
             if later.all():
                 keep.append(part)
                 continue
-            ready = pa.array(~later)
-            out.append(_Held(part.seq, part.rows.filter(ready), _filter(part.labels, ready), part.months))
+            out.append(_Held(part.seq, _take(part.rows, ~later), _take(part.labels, ~later), part.months))
             if later.any():
-                mask = pa.array(later)
-                keep.append(_Held(part.seq, part.rows.filter(mask), _filter(part.labels, mask), part.months[later]))
+                keep.append(
+                    _Held(part.seq, _take(part.rows, later), _take(part.labels, later), part.months[later])
+                )
         self.held = keep
         return [self._write(out, self._settled())] if out else []
 
@@ -317,13 +317,20 @@ class _MonthAligned:
         labels = pa.concat_tables(labelled) if len(labelled) == len(parts) else None
         duplicated = pd.Series(rows.column("tx_id").to_numpy(zero_copy_only=False)).duplicated().to_numpy()
         if duplicated.any():  # the same tx_id in two chunks: the first wins, as within a chunk
-            unique = pa.array(~duplicated)
-            rows, labels = rows.filter(unique), _filter(labels, unique)
+            rows, labels = rows.filter(pa.array(~duplicated)), _take(labels, ~duplicated)
         return _Write(rows, labels, position)
 
 
-def _filter(table: pa.Table | None, mask: pa.Array) -> pa.Table | None:
-    return None if table is None else table.filter(mask)
+def _take(table: T, mask: np.ndarray) -> T:
+    """The rows of ``table`` where ``mask``: a zero-copy slice when they are one run (time-ordered
+    data split at a month boundary), else a filtered copy."""
+    if table is None:
+        return table
+    assert isinstance(table, pa.Table)
+    where = np.flatnonzero(mask)
+    if len(where) and where[-1] - where[0] + 1 == len(where):
+        return table.slice(int(where[0]), len(where))  # type: ignore[return-value]
+    return table.filter(pa.array(mask))  # type: ignore[return-value]
 
 
 _DONE = object()
