@@ -16,7 +16,7 @@ chunk's last id. So a lost, repeated or reordered line is an id error.
 - ``latency``: receipt time minus due time of every transaction; the due time of id ``i`` is
   ``start_unix + (i - first_tx_id) / rate`` (read from the server's ``/health``, or from the
   baseline's ``--pacing-file``; all processes use the same wall clock). Each ``recv`` is
-  stamped with ``time.time()`` once, for all the transactions in it.
+  stamped with ``time.time()`` right after it returns, once for all the transactions in it.
 - ``stall``: connections with a tiny receive buffer that never read.
 """
 
@@ -143,8 +143,8 @@ def _worker(port: int, n: int, record: bool, conn: Connection) -> None:
             client.lines += count
             if measuring:
                 client.measured += count
-                if keep:
-                    receipts.extend((now, first, last_id))
+                if keep:  # stamped after this recv, not at the poll: the later, honest time
+                    receipts.extend((time.time(), first, last_id))
         if t0 <= now and not cpu0:
             usage = resource.getrusage(resource.RUSAGE_SELF)
             cpu0 = usage.ru_utime + usage.ru_stime
