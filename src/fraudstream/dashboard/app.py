@@ -24,6 +24,7 @@ from fraudstream.dashboard import api, views
 from fraudstream.dashboard.auth import Sessions
 from fraudstream.dashboard.live import LiveAggregator, StreamFeed
 from fraudstream.dashboard.queries import Database
+from fraudstream.dashboard.rollups import Rollup, RollupRefresher
 from fraudstream.dashboard.web import LoginRequired, api_session
 from fraudstream.errors import StoreError
 from fraudstream.store import open_store
@@ -42,6 +43,8 @@ class DashboardConfig:
     stream: tuple[str, int] | None = None
     secure_cookies: bool = False
     """Mark the session cookie Secure (set it when the dashboard is served over HTTPS)."""
+    rollup_interval_s: float = 2.0
+    """How often the background thread brings the hourly rollup up to date."""
 
 
 def plotly_js() -> Path:
@@ -63,18 +66,23 @@ def create_app(config: DashboardConfig) -> FastAPI:
         live_store = open_store(config.store_url)
         live = LiveAggregator(live_store, interval_s=config.live_interval_s, stream=stream)
         app.state.live = live
+        rollup_store = open_store(config.store_url)
+        refresher = RollupRefresher(rollup_store, app.state.db.rollup, interval_s=config.rollup_interval_s)
         if stream is not None:
             stream.start()
         live.start()
+        refresher.start()
         state["started"] = True
         try:
             yield
         finally:
             app.state.stopping = True
             live.stop()
+            refresher.stop()
             if stream is not None:
                 stream.stop()
             live_store.close()
+            rollup_store.close()
             app.state.db.store.close()
 
     app = FastAPI(
@@ -88,6 +96,7 @@ def create_app(config: DashboardConfig) -> FastAPI:
     )
     app.state.config = config
     app.state.db = Database(open_store(config.store_url))
+    app.state.db.rollup = Rollup()
     app.state.sessions = Sessions(ttl_s=config.session_ttl_s)
     app.state.stopping = False
     app.state.categories = (0.0, [])

@@ -32,13 +32,21 @@ def newest_ts(db: Database) -> pd.Timestamp | None:
 
 
 def kpis(db: Database) -> dict[str, Any]:
-    """Seed 002's KPIs over the whole store: total, anomalies, anomaly %, most affected category."""
-    total = int(db.scalar("SELECT count(*) FROM transactions"))
+    """Seed 002's KPIs over the whole store: total, anomalies, anomaly %, most affected category
+    (total and category from the hourly rollup when it is current)."""
     anomalies = int(db.scalar("SELECT count(DISTINCT tx_id) FROM alerts"))
-    top = db.rows(
-        f"SELECT category, count(*) AS n FROM ({ALERT_CATEGORIES}) c WHERE category IS NOT NULL "
-        "GROUP BY category ORDER BY n DESC, category LIMIT 1"
-    )[1]
+    if db.rollup is not None and db.rollup.ready(db):
+        with db.lock:
+            total = db.rollup.totals(db)["transactions"]
+            by = db.rollup.by(db, "category", None, None)
+        by = by[by["alerted"] > 0].sort_values(["alerted", "value"], ascending=[False, True], kind="stable")
+        top = [(by["value"].iloc[0],)] if len(by) else []
+    else:
+        total = int(db.scalar("SELECT count(*) FROM transactions"))
+        top = db.rows(
+            f"SELECT category, count(*) AS n FROM ({ALERT_CATEGORIES}) c WHERE category IS NOT NULL "
+            "GROUP BY category ORDER BY n DESC, category LIMIT 1"
+        )[1]
     return {
         "total": total,
         "anomalies": anomalies,
@@ -63,6 +71,72 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out.to_dict("records")
 
 
+_DIMENSIONS = (("method", "channel"), ("category", "category"), ("country", "country"))
+
+
+def _dimension_records(frame: pd.DataFrame, name: str) -> list[dict[str, Any]]:
+    frame = frame[frame[name].notna()].copy()
+    frame["fraud_rate"] = 100.0 * frame["frauds"] / frame["transactions"].where(frame["transactions"] > 0)
+    return _records(frame)
+
+
+def _by_dimension(
+    db: Database, since: pd.Timestamp | None, until: pd.Timestamp | None
+) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+    """(transactions in the window, by method / category / country) from the hourly rollup for
+    the window's whole hours plus a direct look at its partial first and last hours."""
+    from fraudstream.dashboard.rollups import HOUR_NS
+
+    assert db.rollup is not None
+    whole: tuple[int | None, int | None] | None = (None, None)  # the whole hours (None: no bound)
+    edges: list[tuple[int, int]] = []
+    if since is not None and until is not None:
+        lo, hi = since.value, until.value
+        first, last = -(-lo // HOUR_NS) * HOUR_NS, hi // HOUR_NS * HOUR_NS
+        whole, edges = ((first, last), [(lo, first), (last, hi)]) if first < last else (None, [(lo, hi)])
+    p = db.p
+    parts: dict[str, pd.DataFrame] = {}
+    extra = []
+    with db.lock:
+        if whole is not None:
+            for dim in ("all", *(d for _, d in _DIMENSIONS)):
+                parts[dim] = db.rollup.by(db, dim, *whole).set_index("value")[["transactions", "alerted"]]
+        for lo, hi in edges:
+            if lo < hi:
+                extra.append(
+                    db.frame(
+                        "SELECT t.category, t.channel, t.country, CASE WHEN EXISTS (SELECT 1 FROM alerts a "
+                        "WHERE a.tx_id = t.tx_id AND a.ts = t.ts) THEN 1 ELSE 0 END AS alerted "
+                        f"FROM transactions t WHERE t.ts >= {p} AND t.ts < {p}",
+                        [db.ts_param(pd.Timestamp(lo, tz="UTC")), db.ts_param(pd.Timestamp(hi, tz="UTC"))],
+                    )
+                )
+    rows = (
+        pd.concat(extra, ignore_index=True)
+        if extra
+        else pd.DataFrame(columns=["category", "channel", "country", "alerted"])
+    )
+    total = len(rows) + (int(parts["all"]["transactions"].sum()) if "all" in parts else 0)
+    by = {}
+    for name, dim in _DIMENSIONS:
+        direct = rows.dropna(subset=[dim]).assign(
+            transactions=1, alerted=lambda x: x["alerted"].astype(np.int64)
+        )
+        pieces = [direct.groupby(dim)[["transactions", "alerted"]].sum()]
+        if dim in parts:
+            pieces.append(parts[dim])
+        merged = pd.concat(pieces).groupby(level=0).sum()
+        frame = pd.DataFrame(
+            {
+                name: merged.index.astype(str),
+                "transactions": merged["transactions"].to_numpy(np.int64),
+                "frauds": merged["alerted"].to_numpy(np.int64),
+            }
+        ).sort_values(["frauds", "transactions", name], ascending=[False, False, True], kind="stable")
+        by[name] = _dimension_records(frame.head(30).reset_index(drop=True), name)
+    return total, by
+
+
 def patterns(db: Database, window: str = "24h") -> dict[str, Any]:
     """Every panel of seed 003's Grafana dashboard over the window, plus the weekday x hour
     heatmap, fraud by category / method / country and geo points of alerts."""
@@ -72,7 +146,12 @@ def patterns(db: Database, window: str = "24h") -> dict[str, Any]:
     if since is not None:
         t_where, a_where = f"WHERE t.ts >= {p} AND t.ts < {p}", f"WHERE a.ts >= {p} AND a.ts < {p}"
         params = [db.ts_param(since), db.ts_param(until)]
-    total = int(db.scalar(f"SELECT count(*) FROM transactions t {t_where}", params))
+    fast = db.rollup is not None and db.rollup.ready(db)
+    by: dict[str, list[dict[str, Any]]] = {}
+    if fast:
+        total, by = _by_dimension(db, since, until)
+    else:
+        total = int(db.scalar(f"SELECT count(*) FROM transactions t {t_where}", params))
     alerted = int(db.scalar(f"SELECT count(DISTINCT a.tx_id) FROM alerts a {a_where}", params))
     span_s = (until - since).total_seconds() if since is not None else 30 * 86400.0
     bucket_s = max(60, int(np.ceil(span_s / 120 / 60)) * 60)
@@ -83,17 +162,14 @@ def patterns(db: Database, window: str = "24h") -> dict[str, Any]:
         ts=("bucket",),
     )
     in_alerts = f"t.tx_id IN (SELECT a.tx_id FROM alerts a {a_where})"
-    by: dict[str, list[dict[str, Any]]] = {}
-    for name, column in (("method", "channel"), ("category", "category"), ("country", "country")):
+    for name, column in () if fast else _DIMENSIONS:
         frame = db.frame(
             f"SELECT t.{column} AS {name}, count(*) AS transactions, "
             f"sum(CASE WHEN {in_alerts} THEN 1 ELSE 0 END) AS frauds FROM transactions t {t_where} "
             f"GROUP BY t.{column} ORDER BY frauds DESC, transactions DESC LIMIT 30",
             params * 2,
         )
-        frame = frame[frame[name].notna()]
-        frame["fraud_rate"] = 100.0 * frame["frauds"] / frame["transactions"].where(frame["transactions"] > 0)
-        by[name] = _records(frame)
+        by[name] = _dimension_records(frame, name)
     heat = db.rows(
         f"SELECT {db.weekday('a.ts')} AS weekday, {db.hour('a.ts')} AS hour, count(*) FROM alerts a "
         f"{a_where} GROUP BY 1, 2",

@@ -21,17 +21,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from fraudstream.store import Store
 
+if TYPE_CHECKING:
+    from fraudstream.dashboard.rollups import Rollup
+
 __all__ = ["COUNT_CAP", "SORT_COLUMNS", "STATUSES", "Database", "Filters"]
 
 SORT_COLUMNS = ("ts", "amount", "customer_id", "merchant_id", "tx_id")
 STATUSES = ("all", "alert", "fraud", "legit", "unlabelled")
+MAX_HOUR_RANGES = 400
+"""At most this many ranges of hours with unlabelled transactions go into one query."""
 COUNT_CAP = 100_000
 """Counts of filtered rows stop here (the page says "100,000+"), so a count never scans a
 million rows just to number the pages."""
@@ -167,6 +172,8 @@ class Database:
         self.true = "TRUE" if self.dialect == "postgresql" else "1"
         self.false = "FALSE" if self.dialect == "postgresql" else "0"
         self.lock = threading.RLock()
+        self.rollup: Rollup | None = None
+        """Hourly rollups (set by the app): the ``unlabelled`` filter reads only hours that have some."""
 
     # ---- plumbing ------------------------------------------------------------------------
 
@@ -226,11 +233,22 @@ class Database:
 
     # ---- the Explorer --------------------------------------------------------------------------
 
-    def where(self, f: Filters, *, ordered: bool = False) -> tuple[str, list[Any]]:
+    def where(
+        self, f: Filters, *, ordered: bool = False, hours: Sequence[tuple[int, int]] | None = None
+    ) -> tuple[str, list[Any]]:
         """``WHERE ...`` of ``f`` over ``transactions t`` and its parameters. ``ordered``: for a
         page sorted by amount, keep the planner off the category index (``category || ''``), so
-        it walks the amount index and stops after a page instead of sorting a whole category."""
+        it walks the amount index and stops after a page instead of sorting a whole category
+        (unless the ``(category, amount)`` index serves both). ``hours``: ``[start, end)``
+        nanosecond ranges of event time to keep to (the hours that hold unlabelled rows)."""
         p, conditions, params = self.p, [], []
+        if hours:
+            conditions.append("(" + " OR ".join([f"(t.ts >= {p} AND t.ts < {p})"] * len(hours)) + ")")
+            for start, end in hours:
+                params += [
+                    self.ts_param(pd.Timestamp(start, tz="UTC")),
+                    self.ts_param(pd.Timestamp(end, tz="UTC")),
+                ]
         if f.start is not None:
             conditions.append(f"t.ts >= {p}")
             params.append(self.ts_param(f.start))
@@ -244,7 +262,12 @@ class Database:
         ):
             value = getattr(f, name)
             if value is not None:
-                unindexed = ordered and name == "category" and f.sort == "amount"
+                unindexed = (
+                    ordered
+                    and name == "category"
+                    and f.sort == "amount"
+                    and (f.customer or f.merchant) is not None
+                )
                 conditions.append(f"t.{column} || '' = {p}" if unindexed else f"t.{column} = {p}")
                 params.append(value)
         if f.amount_min is not None:
@@ -265,16 +288,19 @@ class Database:
             "all": None,
             "alert": "t.tx_id IN (SELECT a.tx_id FROM alerts a)",
             "fraud": f"t.tx_id IN ({self._current_labels(self.true)})",
-            "legit": f"t.tx_id IN ({self._current_labels(self.false)})",
-            "unlabelled": "t.tx_id NOT IN (SELECT l.tx_id FROM labels l)",
+            # most labels say legitimate: check each row (a page stops early) instead of listing them all
+            "legit": f"{self.latest_label()} = {self.false}",
+            "unlabelled": "NOT EXISTS (SELECT 1 FROM labels l WHERE l.tx_id = t.tx_id)",
         }[f.status]
         if status_sql:
             conditions.append(status_sql)
         return (f"WHERE {' AND '.join(conditions)}" if conditions else ""), params
 
-    def count(self, f: Filters, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    def count(
+        self, f: Filters, cap: int = COUNT_CAP, hours: Sequence[tuple[int, int]] | None = None
+    ) -> tuple[int, bool]:
         """(rows matching ``f`` up to ``cap``, whether there are more)."""
-        where, params = self.where(f)
+        where, params = self.where(f, hours=hours)
         n = int(
             self.scalar(
                 f"SELECT count(*) FROM (SELECT 1 FROM transactions t {where} LIMIT {int(cap) + 1}) x", params
@@ -311,9 +337,37 @@ class Database:
             drop=True
         )
 
+    def unlabelled_hours(self, f: Filters) -> tuple[list[tuple[int, int]] | None, int | None]:
+        """For ``status=unlabelled``: (ranges of hours holding unlabelled transactions, enough
+        for the page when it is sorted by time and otherwise unfiltered; their exact count when
+        that is all the filter asks) from the rollup; (None, None) without a current rollup."""
+        from fraudstream.dashboard.rollups import _ranges
+
+        if f.status != "unlabelled" or self.rollup is None or not self.rollup.ready(self):
+            return None, None
+        with self.lock:
+            hours = self.rollup.unlabelled_hours(self, descending=f.descending)
+        plain = f == Filters(status="unlabelled", descending=f.descending, page=f.page, page_size=f.page_size)
+        total = sum(n for _, n in hours)
+        if plain:  # newest (oldest) hours until the page is covered
+            need, taken = f.page * f.page_size + 1, 0
+            for i, (_, n) in enumerate(hours):
+                taken += n
+                if taken >= need:
+                    hours = hours[: i + 1]
+                    break
+        starts = np.sort(np.array([h for h, _ in hours], dtype=np.int64))
+        ranges = _ranges(starts, 10**9)
+        if not ranges:
+            ranges = [(0, 0)]  # nothing is unlabelled: an empty range
+        if len(ranges) > MAX_HOUR_RANGES:
+            return None, None
+        return ranges, total if plain else None
+
     def explore(self, f: Filters) -> tuple[pd.DataFrame, int, bool]:
         """(one page of rows, count up to :data:`COUNT_CAP`, whether the count was capped)."""
-        where, params = self.where(f, ordered=True)
+        hours, known_total = self.unlabelled_hours(f)
+        where, params = self.where(f, ordered=True, hours=hours)
         offset = (f.page - 1) * f.page_size
         ids = [
             r[0]
@@ -325,7 +379,9 @@ class Database:
         ]
         if len(ids) < f.page_size and (ids or offset == 0):  # the last page: no need to count
             return self.details(ids), offset + len(ids), False
-        total, capped = self.count(f)
+        if known_total is not None:
+            return self.details(ids), min(known_total, COUNT_CAP), known_total > COUNT_CAP
+        total, capped = self.count(f, hours=hours)
         return self.details(ids), total, capped
 
     def explore_all(self, f: Filters, chunk: int = 5000) -> Iterator[pd.DataFrame]:
