@@ -176,13 +176,13 @@ def test_new_months_are_loaded_then_attached_with_every_index(pg_schema, make_fr
             ).fetchall()
             return sorted(r[0].split(" USING ")[1] for r in rows)
 
-        parent = indexes("transactions_p202401")
-        assert parent == indexes("transactions_p202402") == indexes("transactions_p202403")
-        assert "btree (customer_id, ts)" in parent and "brin (ts)" in parent and len(parent) >= 3
-        assert indexes("labels_p202401") == indexes("labels_p202403") == [
-            "btree (labelled_at)",
-            "btree (tx_id, source, labelled_at)",
-        ]
+        for table in ("transactions", "labels"):  # each partition has every index of its parent
+            parent = indexes(table)
+            assert len(parent) >= 2
+            for month in (1, 2, 3):
+                assert indexes(f"{table}_p20240{month}") == parent
+        assert "btree (customer_id, ts)" in indexes("transactions") and "brin (ts)" in indexes("transactions")
+        assert "btree (tx_id, source, labelled_at)" in indexes("labels")
         checks = conn.execute(
             "SELECT count(*) FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
             "WHERE n.nspname = %s AND c.contype = 'c'",

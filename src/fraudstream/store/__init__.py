@@ -1,8 +1,9 @@
 """Storage: SQLite (embedded default) and PostgreSQL behind one :class:`Store` interface.
 
+>>> from fraudstream.store.migrations import LATEST
 >>> with open_store("sqlite:///:memory:") as store:
-...     store.schema_version()
-2
+...     store.schema_version() == LATEST
+True
 """
 
 from __future__ import annotations

@@ -105,9 +105,12 @@ def _json_values(array: pa.Array) -> pa.Array:
 
 def _arrow(values: pd.Series) -> pa.Array:
     try:
-        return pa.array(values, from_pandas=True)
+        array = pa.array(values, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed Python objects: as text
         return pa.array([None if _missing(v) else str(v) for v in values], pa.string())
+    if isinstance(array, pa.ChunkedArray):  # Arrow-backed pandas columns (the importer's)
+        array = array.combine_chunks()
+    return pc.cast(array, pa.string()) if pa.types.is_large_string(array.type) else array
 
 
 def _missing(value: Any) -> bool:

@@ -133,8 +133,8 @@ def _missing(frame: pd.DataFrame, fields: tuple[str, ...]) -> tuple[np.ndarray, 
     for name in fields:
         values = frame[name]
         mask = values.isna().to_numpy()
-        if values.dtype == object:
-            mask |= (values == "").to_numpy()
+        if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+            mask |= (values == "").to_numpy(dtype=bool, na_value=True)
         masks[name] = mask
     bad = np.logical_or.reduce(list(masks.values())) if masks else np.zeros(len(frame), dtype=bool)
     reasons = [("missing " + ", ".join(n for n in fields if masks[n][i])) for i in np.flatnonzero(bad)]

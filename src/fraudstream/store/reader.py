@@ -67,6 +67,9 @@ def file_columns(path: str | Path) -> list[str]:
     return [name.strip() for name in header]
 
 
+_ARROW_STRINGS = {pa.string(): pd.StringDtype("pyarrow")}
+"""Text columns stay in Arrow memory inside pandas (no Python string per value)."""
+
 _NUMBER = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
 
 
@@ -87,7 +90,7 @@ def _narrow(table: pa.Table) -> pd.DataFrame:
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                     continue
         columns[name] = column
-    return pa.table(columns).to_pandas()
+    return pa.table(columns).to_pandas(types_mapper=_ARROW_STRINGS.get)
 
 
 def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
