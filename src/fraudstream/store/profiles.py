@@ -84,12 +84,16 @@ class ProfileBuilder:
         if "category" in frame.columns:
             counts = frame.groupby(["customer_id", "category"], sort=False).size()
             self._counts = counts if self._counts is None else self._counts.add(counts, fill_value=0)
+        # each customer's latest row of this chunk (ties: the later row) before any text work
+        order = np.argsort(frame["ts"].array.asi8, kind="stable")
+        keep = ~pd.Series(frame["customer_id"].to_numpy()[order]).duplicated(keep="last").to_numpy()
+        latest_rows = frame.iloc[np.sort(order[keep])]
         last = pd.DataFrame(
             {
-                "customer_id": frame["customer_id"].to_numpy(),
-                "latest_ts": frame["ts"].array,
-                "last_location": locations(frame).to_numpy(),
-                "last_merchant": frame["merchant_id"].astype(str).to_numpy(),
+                "customer_id": latest_rows["customer_id"].to_numpy(),
+                "latest_ts": latest_rows["ts"].array,
+                "last_location": locations(latest_rows).to_numpy(),
+                "last_merchant": latest_rows["merchant_id"].astype(str).to_numpy(),
             }
         )
         both = last if self._last is None else pd.concat([self._last, last], ignore_index=True)
