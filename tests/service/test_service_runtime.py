@@ -239,7 +239,9 @@ def test_a_long_outage_fails_loudly(model_dir: Path, postgres_url: str, tmp_path
     thread = threading.Thread(target=run)
     try:
         thread.start()
-        while service.summary.processed < 1000:
+        # the outage starts once 1,000 are decided and a first batch is committed (on a busy
+        # machine the loop can run ahead of the first commit)
+        while service.summary.processed < 1000 or not getattr(service.sink, "commits", 0):
             time.sleep(0.01)
         proxy.stop()
         thread.join(60)

@@ -67,10 +67,11 @@ def _state_dir(store: str | None, state_dir: str | None, name: str) -> Path | No
 @click.option("--quiet", is_flag=True, help="No FRAUD ALERT blocks on stdout.")
 @click.option(
     "--batch-size",
-    default=1000,
+    default=5000,
     show_default=True,
     type=click.IntRange(min=1),
-    help="Largest micro-batch, transactions.",
+    help="Largest micro-batch, transactions (a batch is cut earlier after --max-wait-ms, so "
+    "batches are small at low rates and grow to this size when the detector is behind).",
 )
 @click.option(
     "--max-wait-ms",

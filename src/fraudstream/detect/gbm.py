@@ -173,7 +173,10 @@ class GradientBoostingDetector(Detector):
             self.threshold_ = 0.5
 
     def _predict(self, values: np.ndarray, **kwargs: Any) -> np.ndarray:
-        return self.booster_.predict(values, num_iteration=self.best_iteration_, **kwargs)
+        # n_jobs threads (default 1): LightGBM's default, all cores, costs milliseconds of OpenMP
+        # start-up and spinning per call, which dominates a micro-batch of a few hundred rows
+        threads = max(1, int(getattr(self, "n_jobs", 1) or 1))
+        return self.booster_.predict(values, num_iteration=self.best_iteration_, num_threads=threads, **kwargs)
 
     def _score(self, X: pd.DataFrame) -> np.ndarray:
         return self._predict(X.to_numpy(dtype=np.float64))

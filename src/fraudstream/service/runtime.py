@@ -53,13 +53,18 @@ STAGES = ("decode", "features", "score", "sinks", "store")
 
 @dataclass
 class StageTimes:
-    """Seconds of work per stage (``store``: the writer thread's time in the database)."""
+    """Seconds of work per stage (``store``: the writer thread's time in the database):
+    ``seconds`` of wall-clock time, ``cpu_seconds`` of the working thread's CPU time (what the
+    stage costs, whatever else the machine is doing; for PostgreSQL the server's own work is not
+    in it)."""
 
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    cpu_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
 
-    def shares(self) -> dict[str, float]:
-        total = sum(self.seconds.values()) or 1.0
-        return {k: v / total for k, v in self.seconds.items()}
+    def shares(self, *, cpu: bool = False) -> dict[str, float]:
+        values = self.cpu_seconds if cpu else self.seconds
+        total = sum(values.values()) or 1.0
+        return {k: v / total for k, v in values.items()}
 
 
 @dataclass
@@ -229,6 +234,9 @@ class DetectionService:
                 self.dead_letters.close()
                 stages["decode"] = self.source.decode_s
                 stages["store"] = self.sink.busy_s
+                cpu = self.summary.stages.cpu_seconds
+                cpu["decode"] = self.source.decode_cpu_s
+                cpu["store"] = self.sink.busy_cpu_s
                 self.summary.wall_s = time.perf_counter() - started
                 self.summary.metrics = self.metrics.snapshot()
                 self.summary.over_budget = self.budget.over_budget
@@ -239,17 +247,20 @@ class DetectionService:
         replay = self._replaying(batch)
         self.dead_letters.extend(batch.dead)
         self.summary.dead_letters += len(batch.dead)
-        t0 = time.perf_counter()
+        cpu = self.summary.stages.cpu_seconds
+        t0, c0 = time.perf_counter(), time.thread_time()
         features = self.featurizer.transform(frame) if len(frame) else None
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.thread_time()
         stages["features"] += t1 - t0
+        cpu["features"] += c1 - c0
         if replay:
             self.summary.replayed += len(frame)
             self._learn_labels(batch, features, store=False)
             return
         decisions = self.decider.decide(frame, features) if features is not None else None
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.thread_time()
         stages["score"] += t2 - t1
+        cpu["score"] += c2 - c1
         bundle = Bundle(transactions=frame)
         alerts: list[dict[str, Any]] = []
         if decisions is not None:
@@ -271,6 +282,7 @@ class DetectionService:
         bundle.checkpoint = (self.name, self._checkpoint_value(batch))
         bundle.after = self._after_commit(batch, alerts, self._snapshot)
         stages["sinks"] += time.perf_counter() - t2
+        cpu["sinks"] += time.thread_time() - c2
         self.sink.put(bundle)
 
     def _replaying(self, batch: MicroBatch) -> bool:

@@ -73,7 +73,7 @@ class NullSink:
     """No store: ``after`` runs at once."""
 
     written_rows = commits = reconnects = max_seen_pending = 0
-    busy_s = 0.0
+    busy_s = busy_cpu_s = 0.0
     store = None
 
     def put(self, bundle: Bundle) -> None:
@@ -127,6 +127,8 @@ class StoreSink:
         self.written_rows = self.commits = self.reconnects = self.max_seen_pending = 0
         self.busy_s = 0.0
         """Seconds the writer thread spent writing (the store's share of the work)."""
+        self.busy_cpu_s = 0.0
+        """CPU seconds the writer thread spent writing (its own work, not the database server's)."""
         self.last_checkpoint: Checkpoint | None = None
         self._thread = threading.Thread(target=self._run, name="fraudstream-detect-store", daemon=True)
         self._thread.start()
@@ -222,7 +224,7 @@ class StoreSink:
         first_failure: float | None = None
         delay = self.backoff_s
         while True:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.thread_time()
             try:
                 with store.batch():
                     if len(merged["transactions"]):
@@ -240,9 +242,11 @@ class StoreSink:
                     if checkpoint is not None:
                         store.checkpoint(*checkpoint)
                 self.busy_s += time.perf_counter() - started
+                self.busy_cpu_s += time.thread_time() - cpu
                 break
             except StoreUnavailable as exc:
                 self.busy_s += time.perf_counter() - started
+                self.busy_cpu_s += time.thread_time() - cpu
                 now = time.monotonic()
                 first_failure = now if first_failure is None else first_failure
                 if now - first_failure >= self.retry_for_s:

@@ -102,6 +102,9 @@ class Source(ABC):
         """A position at which a batch must end (the checkpoint being replayed up to after a restart)."""
         self.decode_s = 0.0
         """Seconds spent decoding lines into frames."""
+        self.decode_cpu_s = 0.0
+        """CPU seconds of this thread spent decoding (unlike ``decode_s``, not inflated by a
+        busy machine)."""
         self._stop = threading.Event()
 
     def __enter__(self) -> Source:
@@ -162,12 +165,13 @@ class _LineSource(Source):
             yield self._micro_batch(batcher.cut(), started)
 
     def _micro_batch(self, items: list[tuple[bytes, Any]], received_at: float) -> MicroBatch:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         lines = [line for line, _ in items]
         positions = [position for _, position in items]
         decoded: Decoded = decode_lines(lines, positions)
         self.position = positions[-1]
         self.decode_s += time.perf_counter() - started
+        self.decode_cpu_s += time.thread_time() - cpu
         return MicroBatch(decoded.frame, decoded.labels, decoded.dead, self.position, received_at)
 
 
