@@ -84,15 +84,17 @@ class LiveAggregator:
         self.counted_until_ns = self._tx_cursor
         # what the overlap of the first look would count twice
         since = (db.ts_param(pd.Timestamp(self._tx_cursor - _OVERLAP_NS, tz="UTC")),)
-        for tx_id, stored in db.rows(
-            f"SELECT tx_id, stored_at FROM transactions WHERE stored_at > {db.p}", since
-        )[1]:
-            self._seen[tx_id] = self._ns(stored)
+        recent = db.frame(
+            f"SELECT tx_id, stored_at FROM transactions WHERE stored_at > {db.p}", since, ts=("stored_at",)
+        )
+        stored = recent["stored_at"].astype("int64").tolist() if len(recent) else []
+        self._seen.update(zip(recent["tx_id"], stored, strict=True))
         since = (db.ts_param(pd.Timestamp(self._alert_cursor - _OVERLAP_NS, tz="UTC")),)
-        for tx_id, kind, raised in db.rows(
-            f"SELECT tx_id, kind, raised_at FROM alerts WHERE raised_at > {db.p}", since
-        )[1]:
-            self._seen_alerts[(tx_id, kind)] = self._ns(raised)
+        recent = db.frame(
+            f"SELECT tx_id, kind, raised_at FROM alerts WHERE raised_at > {db.p}", since, ts=("raised_at",)
+        )
+        raised = recent["raised_at"].astype("int64").tolist() if len(recent) else []
+        self._seen_alerts.update(zip(zip(recent["tx_id"], recent["kind"], strict=True), raised, strict=True))
 
     def _ns(self, value: Any) -> int:
         if value is None:
@@ -108,16 +110,52 @@ class LiveAggregator:
 
     # ---- one look at the store --------------------------------------------------------------
 
+    def _since(self, table: str, column: str, cursor: int, known: str) -> int:
+        """Where to read ``table`` from: just after ``cursor``, or ``_OVERLAP_NS`` before it when
+        the number of rows stamped in that overlap changed since the last look (a batch that
+        committed late). The count is an index-only range count."""
+        db = self.db
+        n = int(
+            db.scalar(
+                f"SELECT count(*) FROM {table} WHERE {column} > {db.p} AND {column} <= {db.p}",
+                (
+                    db.ts_param(pd.Timestamp(cursor - _OVERLAP_NS, tz="UTC")),
+                    db.ts_param(pd.Timestamp(cursor, tz="UTC")),
+                ),
+            )
+        )
+        if getattr(self, known, None) == (cursor, n):
+            return cursor
+        setattr(self, known, None)
+        return cursor - _OVERLAP_NS
+
+    def _remember(self, table: str, column: str, cursor: int, known: str) -> None:
+        db = self.db
+        n = int(
+            db.scalar(
+                f"SELECT count(*) FROM {table} WHERE {column} > {db.p} AND {column} <= {db.p}",
+                (
+                    db.ts_param(pd.Timestamp(cursor - _OVERLAP_NS, tz="UTC")),
+                    db.ts_param(pd.Timestamp(cursor, tz="UTC")),
+                ),
+            )
+        )
+        setattr(self, known, (cursor, n))
+
     def _new_transactions(self) -> pd.DataFrame:
         db = self.db
+        since = self._since("transactions", "stored_at", self._tx_cursor, "_tx_overlap")
         frame = db.frame(
             "SELECT t.tx_id, t.ts, t.customer_id, t.merchant_id, t.amount, t.category, t.item_id, "
             "t.stored_at, "
             f"{db.latest_label()} AS is_fraud FROM transactions t WHERE t.stored_at > {db.p} "
             "ORDER BY t.stored_at LIMIT 200000",
-            (db.ts_param(pd.Timestamp(self._tx_cursor - _OVERLAP_NS, tz="UTC")),),
+            (db.ts_param(pd.Timestamp(since, tz="UTC")),),
             ts=("ts", "stored_at"),
         )
+        if frame.empty:
+            self._remember("transactions", "stored_at", self._tx_cursor, "_tx_overlap")
+            return frame
         if frame.empty:
             return frame
         stored = frame["stored_at"].astype("int64").to_numpy()
@@ -129,6 +167,7 @@ class LiveAggregator:
         horizon = self._tx_cursor - 2 * _OVERLAP_NS
         if len(self._seen) > 50_000 or len(stored) == 0:
             self._seen = {k: v for k, v in self._seen.items() if v >= horizon}
+        self._remember("transactions", "stored_at", self._tx_cursor, "_tx_overlap")
         return frame.assign(stored_ns=stored)
 
     def _new_alerts(self) -> pd.DataFrame:
@@ -137,10 +176,17 @@ class LiveAggregator:
             "SELECT a.tx_id, a.kind, a.raised_at, t.category FROM alerts a LEFT JOIN transactions t "
             f"ON t.tx_id = a.tx_id AND t.ts = a.ts WHERE a.raised_at > {db.p} "
             "ORDER BY a.raised_at LIMIT 200000",
-            (db.ts_param(pd.Timestamp(self._alert_cursor - _OVERLAP_NS, tz="UTC")),),
+            (
+                db.ts_param(
+                    pd.Timestamp(
+                        self._since("alerts", "raised_at", self._alert_cursor, "_alert_overlap"), tz="UTC"
+                    )
+                ),
+            ),
             ts=("raised_at",),
         )
         if frame.empty:
+            self._remember("alerts", "raised_at", self._alert_cursor, "_alert_overlap")
             return frame
         raised = frame["raised_at"].astype("int64").to_numpy()
         keys = list(zip(frame["tx_id"], frame["kind"], strict=True))
@@ -149,6 +195,7 @@ class LiveAggregator:
         self._alert_cursor = max(self._alert_cursor, int(raised.max()))
         horizon = self._alert_cursor - 2 * _OVERLAP_NS
         self._seen_alerts = {k: v for k, v in self._seen_alerts.items() if v >= horizon}
+        self._remember("alerts", "raised_at", self._alert_cursor, "_alert_overlap")
         return frame[fresh].assign(raised_ns=raised[fresh])
 
     def tick(self) -> dict[str, Any]:

@@ -64,6 +64,18 @@ ROLLUP_TABLE = Table(
 )
 """Created by schema migration 3."""
 _CHUNK_HOURS = 24 * 14
+_STAMPS = (
+    ("tx", "transactions", "stored_at", "SELECT ts, stored_at FROM transactions WHERE stored_at > {p}"),
+    ("alert", "alerts", "raised_at", "SELECT ts, raised_at FROM alerts WHERE raised_at > {p}"),
+    (
+        "label",
+        "labels",
+        "labelled_at",
+        "SELECT t.ts, l.labelled_at FROM labels l JOIN transactions t ON t.tx_id = l.tx_id "
+        "WHERE l.labelled_at > {p} AND l.labelled_at <= {p}",
+    ),
+)
+"""(state key, table, stamp column, query of (event time, stamp) after a stamp) of each write kind."""
 
 
 def _hours_ns(db: Database, values: list[Any]) -> np.ndarray:
@@ -152,37 +164,41 @@ class Rollup:
 
     def _dirty_hours(
         self, db: Database, state: dict[str, Any], now_ns: int, max_rows: int | None
-    ) -> tuple[np.ndarray, dict[str, int]] | None:
-        """(dirty hours, new cursors); None when one kind has more than ``max_rows`` new rows."""
+    ) -> tuple[np.ndarray, dict[str, Any]] | None:
+        """(dirty hours, new state); None when one kind has more than ``max_rows`` new rows.
+
+        Rows stamped after a kind's cursor are new. The :data:`OVERLAP_S` before the cursor is
+        read again only when the number of rows stamped in it changed since the last refresh (a
+        batch that committed after its stamp); that count is an index-only range count."""
         p, overlap = db.p, int(OVERLAP_S * 1e9)
         limit = f" LIMIT {int(max_rows) + 1}" if max_rows is not None else ""
-
-        def since(name: str) -> Any:
-            return db.ts_param(pd.Timestamp(int(state[name]) - overlap, tz="UTC"))
-
-        cursors = {}
+        upper = db.ts_param(pd.Timestamp(now_ns + 60 * 10**9, tz="UTC"))
+        out: dict[str, Any] = {}
         found: list[np.ndarray] = []
-        for name, sql in (
-            ("tx", f"SELECT ts, stored_at FROM transactions WHERE stored_at > {p}"),
-            ("alert", f"SELECT ts, raised_at FROM alerts WHERE raised_at > {p}"),
-            (
-                "label",
-                "SELECT t.ts, l.labelled_at FROM labels l JOIN transactions t ON t.tx_id = l.tx_id "
-                f"WHERE l.labelled_at > {p} AND l.labelled_at <= {p}",
-            ),
-        ):
-            params = [since(name)]
-            if name == "label":
-                params.append(db.ts_param(pd.Timestamp(now_ns + 60 * 10**9, tz="UTC")))
-            _, rows = db.rows(sql + limit, params)
+        for name, table, column, sql in _STAMPS:
+            cursor = int(state[name])
+            same = self._overlap(db, table, column, cursor) == state.get(f"{name}_n")
+            since = cursor if same else cursor - overlap
+            params = [db.ts_param(pd.Timestamp(since, tz="UTC"))] + ([upper] if name == "label" else [])
+            _, rows = db.rows(sql.format(p=p) + limit, params)
             if max_rows is not None and len(rows) > max_rows:
                 return None
-            stamps = [r[1] for r in rows]
             found.append(_hours_ns(db, [r[0] for r in rows]))
-            latest = db.times(pd.Series(stamps)).astype("int64").max() if stamps else int(state[name])
-            cursors[name] = max(int(state[name]), int(latest))
-        hours = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
-        return hours, cursors
+            if rows:
+                stamps = db.times(pd.Series([r[1] for r in rows])).astype("int64")
+                cursor = max(cursor, int(stamps.max()))
+            out[name], out[f"{name}_n"] = cursor, self._overlap(db, table, column, cursor)
+        return np.unique(np.concatenate(found)), out
+
+    @staticmethod
+    def _overlap(db: Database, table: str, column: str, cursor: int) -> int:
+        """Rows of ``table`` stamped in the :data:`OVERLAP_S` up to ``cursor``."""
+        bounds = [
+            db.ts_param(pd.Timestamp(cursor - int(OVERLAP_S * 1e9), tz="UTC")),
+            db.ts_param(pd.Timestamp(cursor, tz="UTC")),
+        ]
+        sql = f"SELECT count(*) FROM {table} WHERE {column} > {db.p} AND {column} <= {db.p}"
+        return int(db.scalar(sql, bounds))
 
     def refresh(
         self, db: Database, max_hours: int | None = None, max_rows: int | None = None, *, wait: bool = True
@@ -199,7 +215,7 @@ class Rollup:
             self._lock.release()
 
     def _refresh(self, db: Database, max_hours: int | None, max_rows: int | None) -> dict[str, Any]:
-        now_ns = time.time_ns()
+        now_ns = time.time_ns() // 1000 * 1000  # microseconds: PostgreSQL's resolution
         state = self.state(db)
         if state is None:
             if max_hours is not None or max_rows is not None:
@@ -226,9 +242,12 @@ class Rollup:
                 ),
             }
             first, last = db.rows("SELECT min(ts), max(ts) FROM transactions")[1][0]
-        cursors = {
+        cursors: dict[str, Any] = {
             k: int(db.times(pd.Series([v])).iloc[0].value) if v is not None else 0 for k, v in marks.items()
         }
+        with db.lock:
+            for name, table, column, _ in _STAMPS:
+                cursors[f"{name}_n"] = self._overlap(db, table, column, cursors[name])
         hours = np.zeros(0, dtype=np.int64)
         if first is not None:
             lo, hi = (int(v) for v in _hours_ns(db, [first, last])[[0, -1]])
@@ -280,10 +299,12 @@ class Rollup:
     def totals(self, db: Database) -> dict[str, Any]:
         """Sums over every hour: transactions, amount, alerted, unlabelled."""
         floor = self._floor(db)
+        if floor is None:  # no transactions (any rollup rows are of dropped hours)
+            return {"transactions": 0, "amount": 0.0, "alerted": 0, "unlabelled": 0}
         row = db.rows(
             "SELECT sum(transactions), sum(amount), sum(alerted), sum(unlabelled) FROM rollup_hourly "
             f"WHERE dim = 'all' AND hour >= {db.p}",
-            (floor if floor is not None else db.ts_param(pd.Timestamp(0, tz="UTC")),),
+            (floor,),
         )[1][0]
         return {
             "transactions": int(row[0] or 0),
@@ -297,7 +318,9 @@ class Rollup:
         p = db.p
         floor = self._floor(db)
         conditions, params = [f"dim = {p}"], [dim]
-        if floor is not None:
+        if floor is None:
+            conditions.append("1 = 0")  # no transactions
+        else:
             conditions.append(f"hour >= {p}")
             params.append(floor)
         for op, value in ((">=", start_ns), ("<", end_ns)):
