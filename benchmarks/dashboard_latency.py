@@ -71,7 +71,7 @@ def main() -> None:
     while not server.started:
         time.sleep(0.05)
     started = time.perf_counter()
-    while app.state.db.rollup.state(app.state.db) is None:
+    while not app.state.db.rollup.ready(app.state.db):
         time.sleep(0.2)
     print(f"rollup ready after {time.perf_counter() - started:.1f} s", file=sys.stderr)
     calls = [

@@ -7,6 +7,8 @@
   Patterns page and the Explorer's ``unlabelled`` filter.
 - ``transactions (category, amount)``: a category filter sorted or bounded by amount reads one
   index range, in order, without visiting the table.
+- ``alerts (ts)``: the newest alerts of a window (Patterns' map and recent frauds) without
+  joining every alert to its transaction first.
 - ``labels (tx_id, labelled_at) WHERE is_fraud``: the few fraud labels, so the Explorer's
   ``fraud`` filter does not scan every label.
 """
@@ -28,8 +30,9 @@ def statements(dialect: str, partitioning: str) -> list[str]:
         f"  hour {ts_type} NOT NULL,\n  dim TEXT NOT NULL,\n  value TEXT NOT NULL,\n"
         f"  transactions {int_type} NOT NULL,\n  amount {float_type} NOT NULL,\n"
         f"  alerted {int_type} NOT NULL,\n  unlabelled {int_type} NOT NULL,\n"
-        "  PRIMARY KEY (dim, hour, value)\n)",
+        "  PRIMARY KEY (dim, hour, value)\n)" + (" WITHOUT ROWID" if dialect == "sqlite" else ""),
         "CREATE INDEX IF NOT EXISTS transactions_category_amount_idx ON transactions (category, amount)",
+        "CREATE INDEX IF NOT EXISTS alerts_ts_idx ON alerts (ts)",
         "CREATE INDEX IF NOT EXISTS labels_fraud_tx_id_idx ON labels (tx_id, labelled_at) "
         f"WHERE is_fraud = {true}",
     ]
@@ -37,6 +40,6 @@ def statements(dialect: str, partitioning: str) -> list[str]:
 
 MIGRATION = Migration(
     3,
-    "dashboard fast paths: rollup_hourly; indexes on transactions (category, amount) and fraud labels",
+    "dashboard fast paths: rollup_hourly; indexes on (category, amount), alerts (ts), fraud labels",
     statements,
 )
