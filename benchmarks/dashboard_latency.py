@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--store", default=None, help="store URL (default: SQLite at --db)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--exclude", default=None, help="skip calls whose path contains this text")
     args = parser.parse_args()
     url = args.store or f"sqlite:///{Path(args.db).resolve()}"
     prepare(url, args.rows)
@@ -117,6 +118,9 @@ def main() -> None:
         print("   best  median   worst  cpu(median)")
         worst_all = 0.0
         for path in calls:
+            if args.exclude and args.exclude in path:
+                print(f"skipped GET {path}")
+                continue
             times, cpu = [], []
             for _ in range(args.repeat):
                 cpu_started, started = time.process_time(), time.perf_counter()

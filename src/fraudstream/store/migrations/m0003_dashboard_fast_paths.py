@@ -7,6 +7,8 @@
   Patterns page and the Explorer's ``unlabelled`` filter.
 - ``transactions (category, amount)``: a category filter sorted or bounded by amount reads one
   index range, in order, without visiting the table.
+- PostgreSQL only, ``transactions (ts, tx_id)``: the Explorer's default order (newest first)
+  reads a page from a b-tree (the BRIN index on ``ts`` cannot give rows in order).
 - ``alerts (ts)``: the newest alerts of a window (Patterns' map and recent frauds) without
   joining every alert to its transaction first.
 - ``labels (tx_id, labelled_at) WHERE is_fraud``: the few fraud labels, so the Explorer's
@@ -33,6 +35,11 @@ def statements(dialect: str, partitioning: str) -> list[str]:
         "  PRIMARY KEY (dim, hour, value)\n)" + (" WITHOUT ROWID" if dialect == "sqlite" else ""),
         "CREATE INDEX IF NOT EXISTS transactions_category_amount_idx ON transactions (category, amount)",
         "CREATE INDEX IF NOT EXISTS alerts_ts_idx ON alerts (ts)",
+        *(
+            ["CREATE INDEX IF NOT EXISTS transactions_ts_tx_id_idx ON transactions (ts, tx_id)"]
+            if dialect == "postgresql"
+            else []
+        ),
         "CREATE INDEX IF NOT EXISTS labels_fraud_tx_id_idx ON labels (tx_id, labelled_at) "
         f"WHERE is_fraud = {true}",
     ]
