@@ -19,7 +19,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 import pandas as pd
@@ -44,13 +44,15 @@ def split_url(url: str) -> tuple[str, str | None, str]:
 
     >>> split_url("postgresql://u:pw@127.0.0.1:5432/test?schema=fs_1&connect_timeout=3")
     ('postgresql://u:pw@127.0.0.1:5432/test?connect_timeout=3', 'fs_1', '127.0.0.1:5432')
+    >>> split_url("postgresql://h/db?options=-c%20work_mem%3D64MB&schema=s")[0]
+    'postgresql://h/db?options=-c%20work_mem%3D64MB'
     """
     parts = urlsplit(url)
     query = parse_qsl(parts.query)
     schema = next((v for k, v in query if k == "schema"), None)
     if schema is not None and (not schema or set(schema) - _IDENT_OK or schema[0].isdigit()):
         raise ConfigError(f"schema must be a lower-case SQL name (a-z, 0-9, _), got {schema!r}")
-    rest = urlencode([(k, v) for k, v in query if k != "schema"])
+    rest = urlencode([(k, v) for k, v in query if k != "schema"], quote_via=quote)  # libpq: %20, not +
     where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
     return urlunsplit((parts.scheme, parts.netloc, parts.path, rest, parts.fragment)), schema, where
 
