@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from fraudstream.detect.base import require_extra
+from fraudstream.detect.scaling import Standardiser
 from fraudstream.errors import ModelFileError
 
 __all__ = [
@@ -70,23 +71,6 @@ def mlp(sizes: Sequence[int], output: str = "linear", dropout: float = 0.0) -> A
     if output == "sigmoid":
         layers.append(nn.Sigmoid())
     return nn.Sequential(*layers)
-
-
-class Standardiser:
-    """Column means and standard deviations (std 0 -> 1); NaN inputs become the mean (0 after scaling)."""
-
-    def __init__(self, mean: np.ndarray, std: np.ndarray) -> None:
-        self.mean = mean
-        self.std = std
-
-    @classmethod
-    def fit(cls, values: np.ndarray) -> Standardiser:
-        mean = np.nanmean(values, axis=0)
-        std = np.nanstd(values, axis=0)
-        return cls(np.nan_to_num(mean), np.where((std > 0) & np.isfinite(std), std, 1.0))
-
-    def transform(self, values: np.ndarray) -> np.ndarray:
-        return np.nan_to_num((values - self.mean) / self.std, nan=0.0).astype(np.float32)
 
 
 def time_ordered_split(n_rows: int, validation_fraction: float) -> tuple[np.ndarray, np.ndarray]:
