@@ -1,8 +1,14 @@
 """Online learners from River that keep learning from delayed labels while the stream runs.
 
-``model="logistic"`` (default): River ``StandardScaler | LogisticRegression(SGD)``, learned with
-River's mini-batch API (``learn_many``: one SGD step per mini-batch of ``batch_size`` rows);
-score = predicted fraud probability; reasons = weight x standardised value per feature.
+``model="logistic"`` (default): a :class:`~fraudstream.detect.scaling.RunningStandardiser`
+(guarded, soft-clipped standardisation whose moments grow with every learned chunk) feeding a River
+``LogisticRegression``, learned with River's mini-batch API (``learn_many``: one optimiser step
+per mini-batch of ``batch_size`` rows); score = predicted fraud probability; reasons = weight x
+standardised value per feature. ``optimizer`` is ``sgd`` (learning rate ``learning_rate``),
+``adam`` or ``adagrad``; ``pos_weight`` weighs the fraud rows in the log loss (class imbalance).
+River's own ``StandardScaler`` is not used: its mini-batch variance ``E[x²] - mean²`` goes negative
+on large, nearly constant columns (the default feature set has some) and its transform then fails
+with a ``complex`` error.
 
 ``model="hst"``: River ``MinMaxScaler | HalfSpaceTrees`` (unsupervised); score = HST anomaly
 score in [0, 1]; labelled rows given to ``learn_many`` teach it legitimate behaviour only (fraud
@@ -42,11 +48,13 @@ import numpy as np
 import pandas as pd
 
 from fraudstream.detect.base import Detector, Reason, labels_array, require_extra, top_reasons
+from fraudstream.detect.scaling import DEFAULT_CLIP, RunningStandardiser
 from fraudstream.errors import ConfigError, InvalidRecord
 
 __all__ = ["OnlineDetector"]
 
 _MODELS = ("logistic", "hst")
+_OPTIMIZERS = ("sgd", "adam", "adagrad")
 
 
 class OnlineDetector(Detector):
@@ -58,12 +66,16 @@ class OnlineDetector(Detector):
 
     def __init__(self, features: Sequence[str] | None = None, model: str = "logistic",
                  learning_rate: float = 0.05, l2: float = 0.0, batch_size: int = 32,
+                 optimizer: str = "sgd", pos_weight: float = 1.0, clip: float | None = DEFAULT_CLIP,
                  n_trees: int = 25, height: int = 8, window_size: int = 250,
                  threshold: float = 0.5, max_pending: int = 100_000, random_state: int | None = 42) -> None:
         self.features = features
         self.model = model
         self.learning_rate = learning_rate
         self.l2 = l2
+        self.optimizer = optimizer
+        self.pos_weight = pos_weight
+        self.clip = clip
         self.batch_size = batch_size
         self.n_trees = n_trees
         self.height = height
@@ -78,14 +90,20 @@ class OnlineDetector(Detector):
             raise ConfigError(f"model must be one of {', '.join(_MODELS)}, got {self.model!r}")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ConfigError(f"batch_size must be an int >= 1, got {self.batch_size!r}")
+        if self.optimizer not in _OPTIMIZERS:
+            raise ConfigError(f"optimizer must be one of {', '.join(_OPTIMIZERS)}, got {self.optimizer!r}")
+        if not float(self.pos_weight) > 0:
+            raise ConfigError(f"pos_weight must be > 0, got {self.pos_weight!r}")
 
     def _new_model(self) -> Any:
         require_extra("river", "online")
         from river import anomaly, linear_model, optim, preprocessing
 
         if self.model == "logistic":
-            return preprocessing.StandardScaler() | linear_model.LogisticRegression(
-                optimizer=optim.SGD(self.learning_rate), l2=self.l2)
+            optimizer = {"sgd": optim.SGD, "adam": optim.Adam, "adagrad": optim.AdaGrad}[self.optimizer]
+            return linear_model.LogisticRegression(
+                optimizer=optimizer(self.learning_rate), l2=self.l2,
+                loss=optim.losses.Log(weight_pos=float(self.pos_weight)))
         return preprocessing.MinMaxScaler() | anomaly.HalfSpaceTrees(
             n_trees=self.n_trees, height=self.height, window_size=self.window_size, seed=self.random_state)
 
@@ -94,23 +112,36 @@ class OnlineDetector(Detector):
             raise InvalidRecord("OnlineDetector.fit: y is required for model='logistic'")
         self._remember_moments(X)
         self.model_ = self._new_model()
+        self.scaler_: RunningStandardiser | None = (
+            RunningStandardiser(len(self.feature_names_), clip=self.clip) if self.model == "logistic" else None)
         self.pending_: OrderedDict[Any, dict[str, float]] = OrderedDict()
         self.n_learned_ = 0
         self._learn(X, y)
         self.threshold_ = float(self.threshold)
 
     def _learn(self, X: pd.DataFrame, y: np.ndarray | None) -> None:
-        values = X.astype(np.float64).reset_index(drop=True)
         if self.model == "logistic":
+            values = self._scaled(X, learn=True)
             target = pd.Series(y.astype(bool))
             for start in range(0, len(values), self.batch_size):
                 stop = start + self.batch_size
                 self.model_.learn_many(values.iloc[start:stop], target.iloc[start:stop])
         else:
+            values = X.astype(np.float64).reset_index(drop=True)
             keep = np.ones(len(values), dtype=bool) if y is None else (y == 0)
             for record in values[keep].to_dict("records"):
                 self.model_.learn_one(record)
-        self.n_learned_ += len(values)
+        self.n_learned_ += len(X)
+
+    def _scaled(self, X: pd.DataFrame, learn: bool = False) -> pd.DataFrame:
+        """The logistic model's input: ``X`` through the running standardiser (learning it first
+        when ``learn``); models saved before the standardiser existed carry River's in ``model_``."""
+        if self.scaler_ is None:
+            return X.astype(np.float64).reset_index(drop=True)
+        values = X.to_numpy(dtype=np.float64)
+        if learn:
+            self.scaler_.learn_many(values)
+        return pd.DataFrame(self.scaler_.transform(values), columns=self.feature_names_)
 
     def learn_many(self, X: Any, y: Any = None) -> OnlineDetector:
         """Learn labelled rows (``y`` required for ``logistic``; HST skips fraud rows)."""
@@ -143,30 +174,34 @@ class OnlineDetector(Detector):
         return len(found)
 
     def _score(self, X: pd.DataFrame) -> np.ndarray:
-        values = X.astype(np.float64).reset_index(drop=True)
         if self.model == "logistic":
-            proba = self.model_.predict_proba_many(values)
-            return proba[True].to_numpy() if True in proba.columns else np.zeros(len(values))
+            proba = self.model_.predict_proba_many(self._scaled(X))
+            return proba[True].to_numpy() if True in proba.columns else np.zeros(len(X))
+        values = X.astype(np.float64).reset_index(drop=True)
         return np.array([self.model_.score_one(r) for r in values.to_dict("records")], dtype=np.float64)
 
     def _reasons(self, X: pd.DataFrame, top: int) -> list[list[Reason]]:
         if self.model != "logistic":
             return super()._reasons(X, top)
-        scaler, regression = self.model_.steps.values()
-        scaled = scaler.transform_many(X.astype(np.float64).reset_index(drop=True))
+        if self.scaler_ is None:
+            scaler, regression = self.model_.steps.values()
+            scaled = scaler.transform_many(X.astype(np.float64).reset_index(drop=True))
+        else:
+            regression, scaled = self.model_, self._scaled(X)
         weights = np.array([regression.weights.get(name, 0.0) for name in self.feature_names_])
         contributions = scaled[self.feature_names_].to_numpy(dtype=np.float64) * weights
         return top_reasons(contributions, self.feature_names_, top)
 
     # -- persistence (used by fraudstream.detect.registry) ----------------------------------------
     def _save_state(self, folder: Path) -> list[str]:
-        joblib.dump({"model": self.model_, "feature_mean": self.feature_mean_,
+        joblib.dump({"model": self.model_, "scaler": self.scaler_, "feature_mean": self.feature_mean_,
                      "feature_std": self.feature_std_, "n_learned": self.n_learned_}, folder / "model.joblib")
         return ["model.joblib"]
 
     def _load_state(self, folder: Path) -> None:
         state = joblib.load(folder / "model.joblib")
         self.model_ = state["model"]
+        self.scaler_ = state.get("scaler")
         self.feature_mean_, self.feature_std_ = state["feature_mean"], state["feature_std"]
         self.n_learned_ = state["n_learned"]
         self.pending_ = OrderedDict()

@@ -1,0 +1,39 @@
+"""The online detector: a guarded running standardiser before River's logistic regression."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def test_online_logistic_learns_large_nearly_constant_columns():
+    """River's StandardScaler raised "float() argument must be ... not 'complex'" on this frame."""
+    from fraudstream.detect.online import OnlineDetector
+
+    rng = np.random.default_rng(3)
+    n = 640
+    X = pd.DataFrame({
+        "amount": rng.gamma(2.0, 30.0, n),
+        "ratio": 1e9 + rng.normal(0, 1e-3, n),
+        "constant": np.full(n, 0.1 + 0.2),
+    })
+    y = (X["amount"] > 120).to_numpy()
+    detector = OnlineDetector(pos_weight=5.0).fit(X.iloc[:320], y[:320])
+    detector.learn_many(X.iloc[320:], y[320:])
+    scores = detector.score_many(X)
+    assert np.isfinite(scores).all()
+    assert scores[y].mean() > scores[~y].mean() + 0.2
+    assert detector.scaler_.count.tolist() == [n, n, n]
+    assert len(detector.reasons_many(X.iloc[:2], top=2)[0]) == 2
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adagrad"])
+def test_online_optimizers_learn(optimizer):
+    from fraudstream.detect.online import OnlineDetector
+    from tests.detect.detect_cases import feature_frame
+
+    X, y = feature_frame(n=1500)
+    detector = OnlineDetector(optimizer=optimizer, learning_rate=0.05).fit(X, y)
+    scores = detector.score_many(X)
+    assert scores[y].mean() > scores[~y].mean()
