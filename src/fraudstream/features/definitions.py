@@ -102,7 +102,7 @@ def plan_kinds(spec: FeatureSpec, layout: Layout) -> list[KindPlan]:
             "merchant", "merchant_id", merchant_windows, merchant_windows,
             tuple("max" in spec.stats for _ in merchant_windows), -1, -1, -1, False, False,
             spec.risk_windows, ("ts", "cents") + (("pg",) if "max" in spec.stats and merchant_windows else ())
-            + (("key",) if spec.risk_windows else ())))
+            + (("key", "fl") if spec.risk_windows else ())))
     if "category" in spec.entities and layout.has_category:
         windows = tuple(sorted(set(spec.windows), key=window_ns))
         plans.append(KindPlan("category", ENTITY_COLUMN["category"], windows, windows,

@@ -26,8 +26,9 @@ import pandas as pd
 from fraudstream.errors import ConfigError, InvalidRecord, ModelFileError
 from fraudstream.features.calendar import event_ns
 from fraudstream.features.definitions import KindPlan, Layout, Recipe, bind_layout, feature_names
-from fraudstream.features.kernels import N_CUSTOMER_OUT, advance
+from fraudstream.features.kernels import N_CUSTOMER_OUT, advance, drop_located, locate_all, relabel
 from fraudstream.features.labels import LabelStore, tx_keys
+from fraudstream.features.locator import Locator
 from fraudstream.features.spec import FeatureSpec, window_ns
 from fraudstream.features.state import EntityState
 from fraudstream.records import CORE_COLUMNS, ensure_no_labels, validate
@@ -36,12 +37,16 @@ __all__ = ["FeatureEngine", "build_features"]
 
 log = logging.getLogger(__name__)
 
-_FORMAT = "fraudstream-feature-engine/1"
+_FORMAT = "fraudstream-feature-engine/2"
 _NO_WATERMARK = np.iinfo(np.int64).min
 _EMPTY_I = np.zeros(0, np.int64)
 _EMPTY_I32 = np.zeros(0, np.int32)
 _EMPTY_F = np.zeros(0, np.float64)
+_EMPTY_U8 = np.zeros(0, np.uint8)
 _DAY_NS = 86400 * 10**9
+_SECOND_NS = 10**9
+_INT32 = np.iinfo(np.int32)
+_NO_LOCATOR = Locator(1)  # passed to kinds without risk features; never touched
 
 
 class FeatureEngine:
@@ -61,7 +66,11 @@ class FeatureEngine:
         self.watermark_ns = _NO_WATERMARK
         self.last_eviction_ns = _NO_WATERMARK
         self.evicted = 0
+        self.epoch_ns: int | None = None  # ticks count from here (the first batch's day, UTC)
+        self.tick_ns = _SECOND_NS  # 1 s while every time is a whole second, else 1 ns
+        self.locator = Locator()
         self._kernel_cfg: dict[str, Any] = {}
+        self._label_view: tuple[np.ndarray, ...] | None = None
         self._delay_ns = window_ns(self.spec.risk_delay)
         self._ttl_ns = window_ns(self.spec.ttl) if self.spec.ttl is not None else None
         self._evict_every_ns = min(_DAY_NS, self._ttl_ns // 4) if self._ttl_ns else _DAY_NS
@@ -124,11 +133,12 @@ class FeatureEngine:
         order = _event_order(ts, tx_id, keys)
         amount = np.asarray(columns["amount"], np.float64)
         cents = np.rint(amount * 100).astype(np.int64)
+        ticks = self._ticks(ts, cents)
         arrays = {"ts": event_ts, "amount": amount, "cents": cents}  # calendar: the event's own time
         for column in ("lat", "lon", "merchant_lat", "merchant_lon"):
             if column in columns:
                 arrays[column] = np.asarray(columns[column], np.float64)
-        batch = {"ts": ts[order], "cents": cents[order], "txkey": keys[order], "rows": order}
+        batch = {"ts": ticks[order], "cents": cents[order], "txkey": keys[order], "rows": order}
         per_event = self._per_event(columns, arrays)
         for name, values in zip(("mkey", "ckey", "lat", "lon"), per_event, strict=True):
             batch[name] = values[order] if len(values) else values
@@ -170,12 +180,26 @@ class FeatureEngine:
             raise InvalidRecord(f"is_fraud must be bool, got dtype {fraud.dtype}")
         if not (len(keys) == len(fraud)):
             raise InvalidRecord(f"tx_ids ({len(keys)}) and is_fraud ({len(fraud)}) differ in length")
-        self.labels.learn(keys, fraud, _known_at_ns(known_at, len(keys)))
+        at = _known_at_ns(known_at, len(keys))
+        risk = self._risk_state()
+        before = self.labels.known_at_of(keys) if risk is not None else None
+        self.labels.learn(keys, fraud, at)
+        self._label_view = None
+        if risk is not None and before is not None and self.watermark_ns != _NO_WATERMARK:
+            after = self.labels.known_at_of(keys)
+            changed = before != after  # events already inside a delayed window: +-1 now
+            if changed.any():
+                desired = (after[changed] <= self.watermark_ns).astype(np.int64)
+                relabel(keys[changed], desired, risk.start, risk.enter, risk.leave, risk.frauds,
+                        risk.offset, risk.cap, risk.events["fl"], self.locator.keys, self.locator.vals)
 
     def nbytes(self) -> int:
-        """Bytes of numpy state (rings, aggregates, labels); the id dictionaries are extra."""
+        """Bytes of numpy state (rings, aggregates, labels, tx locator); the id dictionaries are
+        extra."""
+        view = sum(a.nbytes for a in self._label_view[:4]) if self._label_view is not None else 0
         return (sum(s.nbytes() for s in self.states.values()) + self.labels.keys.nbytes * 2
-                + self.labels.bitmap.nbytes)
+                + self.labels.bitmap.nbytes + view
+                + (self.locator.nbytes() if self._risk_state() is not None else 0))
 
     def n_entities(self) -> dict[str, int]:
         """Live entities per kind."""
@@ -192,7 +216,7 @@ class FeatureEngine:
         meta = {"format": _FORMAT, "spec": self.spec.to_dict(),
                 "layout": None if self.layout is None else vars(self.layout),
                 "watermark_ns": self.watermark_ns, "last_eviction_ns": self.last_eviction_ns,
-                "evicted": self.evicted}
+                "evicted": self.evicted, "epoch_ns": self.epoch_ns, "tick_ns": self.tick_ns}
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
         with open(path, "wb") as handle:
             np.savez(handle, **arrays)
@@ -212,6 +236,7 @@ class FeatureEngine:
         engine.watermark_ns = meta["watermark_ns"]
         engine.last_eviction_ns = meta["last_eviction_ns"]
         engine.evicted = meta["evicted"]
+        engine.epoch_ns, engine.tick_ns = meta["epoch_ns"], meta["tick_ns"]
         engine.labels.keys = arrays["labels.keys"]
         engine.labels.known_at = arrays["labels.known_at"]
         engine.labels._rebuild_bitmap()
@@ -221,8 +246,16 @@ class FeatureEngine:
             engine.plans = engine._recipe.plans
             for plan in engine.plans:
                 engine.states[plan.kind] = EntityState.from_arrays(
-                    arrays, f"{plan.kind}.", len(plan.windows), len(plan.risk_windows), plan.event_columns)
+                    arrays, f"{plan.kind}.", len(plan.windows), len(plan.risk_windows), plan.event_columns,
+                    geo=plan.use_geo)
                 engine._kernel_cfg[plan.kind] = _kernel_config(plan)
+            risk = engine._risk_state()
+            if risk is not None:  # the locator is derived state: rebuilt, not saved
+                slots = np.flatnonzero(risk.live)
+                inside = int((risk.enter[slots, 0] - risk.leave[slots].min(axis=1)).sum())
+                engine.locator.ensure(inside)
+                locate_all(slots, risk.start, risk.enter, risk.leave, risk.offset, risk.cap,
+                           risk.events["key"], engine.locator.keys, engine.locator.vals, engine.locator.count)
         return engine
 
     # -- internals ----------------------------------------------------------------------------
@@ -232,7 +265,7 @@ class FeatureEngine:
         self.plans = self._recipe.plans
         for plan in self.plans:
             self.states[plan.kind] = EntityState(len(plan.windows), len(plan.risk_windows),
-                                                 plan.event_columns)
+                                                 plan.event_columns, geo=plan.use_geo)
             self._kernel_cfg[plan.kind] = _kernel_config(plan)
         log.info("feature engine bound: category=%s geo=%s", self.layout.has_category, self.layout.geo)
 
@@ -291,6 +324,52 @@ class FeatureEngine:
                 f"max_lateness_s={self.spec.max_lateness_s:g} s")
         return np.maximum(ts, self.watermark_ns)  # late but tolerated: processed at the watermark
 
+    def _risk_state(self) -> EntityState | None:
+        """The merchant state when the spec has label-delayed risk features."""
+        state = self.states.get("merchant")
+        return state if state is not None and state.n_risk > 0 else None
+
+    def _ticks(self, ts: np.ndarray, cents: np.ndarray) -> np.ndarray:
+        """Batch times as ticks from the epoch; widens stored times (to ns) or amounts (to int64
+        cents) the first time a batch does not fit the narrow columns."""
+        if self.epoch_ns is None:
+            self.epoch_ns = int(ts.min()) // _DAY_NS * _DAY_NS
+        if self.tick_ns == _SECOND_NS and len(ts):
+            relative = ts - self.epoch_ns
+            if (relative % _SECOND_NS).any() or relative.min() < _INT32.min * _SECOND_NS or \
+                    relative.max() > _INT32.max * _SECOND_NS:
+                log.info("feature engine: times with sub-second parts or beyond 68 years of the epoch: "
+                         "event times stored as int64 ns from now on")
+                for state in self.states.values():
+                    state.widen("ts", _SECOND_NS)
+                self.tick_ns = 1
+                self._label_view = None
+        if len(cents) and int(cents.max()) > _INT32.max:
+            for state in self.states.values():
+                if state.events["cents"].dtype != np.int64:
+                    log.info("feature engine: an amount over %d cents: amounts stored as int64", _INT32.max)
+                    state.widen("cents")
+        return (ts - self.epoch_ns) // self.tick_ns
+
+    def _to_ticks(self, ns: int | np.ndarray) -> Any:
+        """A time in ns as the smallest tick count not before it (``known_at <= t`` keeps its
+        meaning for event times, which are whole ticks)."""
+        assert self.epoch_ns is not None
+        return -((self.epoch_ns - ns) // self.tick_ns)
+
+    def _labels_in_ticks(self) -> tuple[np.ndarray, ...]:
+        """Label keys, known_at in ticks, bitmap, and the activations (known_at in ticks, key)
+        ordered by time, with the first one not applied yet (after the watermark)."""
+        if self._label_view is None:
+            at = np.minimum(self.labels.known_at, np.iinfo(np.int64).max - self.tick_ns)
+            at_ticks = self._to_ticks(at).astype(np.int64)
+            order = np.argsort(at_ticks, kind="stable")
+            act_at, act_key = at_ticks[order], self.labels.keys[order]
+            done = (np.searchsorted(act_at, self._to_ticks(self.watermark_ns), side="right")
+                    if self.watermark_ns != _NO_WATERMARK else 0)
+            self._label_view = (at_ticks, act_at, act_key, np.asarray([done], np.int64))
+        return self._label_view
+
     def _run_kind(self, plan: KindPlan, columns: dict[str, np.ndarray], order: np.ndarray,
                   batch: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         state = self.states[plan.kind]
@@ -302,18 +381,31 @@ class FeatureEngine:
         out_cust = np.full((N_CUSTOMER_OUT if plan.kind == "customer" else 0, n), np.nan)
         out_risk = np.zeros((n_r, 2, n))
         ev = state.events
-        advance(
-            slots[order], batch["ts"], batch["cents"], batch["mkey"], batch["ckey"], batch["lat"],
-            batch["lon"], batch["txkey"], batch["rows"],
-            state.offset, state.cap, state.start, state.end, state.last_ts, state.heads, state.sums,
-            state.sumsq, state.geo_sums, state.enter, state.leave,
-            ev["ts"], ev["cents"], ev.get("pg", _EMPTY_I32), ev.get("m", _EMPTY_I32), ev.get("c", _EMPTY_I32),
-            ev.get("lat", _EMPTY_F), ev.get("lon", _EMPTY_F), ev.get("key", _EMPTY_I),
-            cfg["win_ns"], cfg["win_max"], plan.hist_w, plan.repeat_w, plan.novelty_w, plan.use_geo,
-            plan.use_novelty, "pg" in ev, self._delay_ns, cfg["risk_ns"], self.labels.keys,
-            self.labels.known_at,
-            self.labels.bitmap,
-            out_win, out_cust, out_risk)
+        tick = self.tick_ns
+        if n_r:
+            at_ticks, act_at, act_key, act_pos = self._labels_in_ticks()
+            locator = self.locator
+        else:
+            at_ticks = act_at = act_key = _EMPTY_I
+            act_pos = np.zeros(1, np.int64)
+            locator = _NO_LOCATOR
+        done = 0
+        while done < n:
+            done = advance(
+                slots[order], batch["ts"], batch["cents"], batch["mkey"], batch["ckey"], batch["lat"],
+                batch["lon"], batch["txkey"], batch["rows"],
+                state.offset, state.cap, state.start, state.end, state.last_ts, state.heads, state.sums,
+                state.sumsq, state.geo_sums, state.enter, state.leave, state.frauds,
+                ev["ts"], ev["cents"], ev.get("pg", _EMPTY_I32), ev.get("m", _EMPTY_I32),
+                ev.get("c", _EMPTY_I32), ev.get("lat", _EMPTY_F), ev.get("lon", _EMPTY_F),
+                ev.get("key", _EMPTY_I), ev.get("fl", _EMPTY_U8),
+                cfg["win_ns"] // tick, cfg["win_max"], plan.hist_w, plan.repeat_w, plan.novelty_w, plan.use_geo,
+                plan.use_novelty, "pg" in ev, _SECOND_NS / tick, self._delay_ns // tick, cfg["risk_ns"] // tick,
+                self.labels.keys, at_ticks, self.labels.bitmap, act_at, act_key, act_pos,
+                locator.keys, locator.vals, locator.count, locator.limit(), done,
+                out_win, out_cust, out_risk)
+            if done < n:  # the locator is full: grow it, go on from the event that did not fit
+                locator.grow()
         return out_win, out_cust, out_risk
 
     def _maybe_evict(self) -> None:
@@ -323,11 +415,22 @@ class FeatureEngine:
             len(s) > self.spec.max_entities * 1.1 for s in self.states.values())
         if self.watermark_ns - self.last_eviction_ns < self._evict_every_ns and not over_limit:
             return
-        older = self.watermark_ns - self._ttl_ns if self._ttl_ns is not None else None
+        older = self._to_ticks(self.watermark_ns - self._ttl_ns) if self._ttl_ns is not None else None
+        risk = self._risk_state()
         for state in self.states.values():
-            self.evicted += state.evict(older, self.spec.max_entities)
-        self.labels.forget_before(self.watermark_ns - self._label_horizon_ns)
+            on_evict = self._unlocate if state is risk else None
+            self.evicted += len(state.evict(older, self.spec.max_entities, on_evict))
+        if risk is not None:
+            self.locator.ensure(0)  # shrinks when mostly empty
+        if self.labels.forget_before(self.watermark_ns - self._label_horizon_ns):
+            self._label_view = None
         self.last_eviction_ns = self.watermark_ns
+
+    def _unlocate(self, slots: np.ndarray) -> None:
+        risk = self._risk_state()
+        assert risk is not None
+        drop_located(slots, risk.start, risk.enter, risk.leave, risk.offset, risk.cap, risk.events["key"],
+                     self.locator.keys, self.locator.vals, self.locator.count)
 
 
 def _kernel_config(plan: KindPlan) -> dict[str, np.ndarray]:

@@ -81,9 +81,27 @@ class LabelStore:
         self.known_at = merged["at"].to_numpy(np.int64)
         self._rebuild_bitmap()
 
-    def forget_before(self, known_before_ns: int) -> None:
-        """Drop labels known before ``known_before_ns`` (their transactions left every window)."""
+    def known_at_of(self, keys: np.ndarray) -> np.ndarray:
+        """``known_at`` of the fraud label of each key, int64 max where there is none.
+
+        >>> store = LabelStore()
+        >>> store.learn(np.array([5]), np.array([True]), np.array([50]))
+        >>> store.known_at_of(np.array([5, 6])).tolist() == [50, np.iinfo(np.int64).max]
+        True
+        """
+        out = np.full(len(keys), np.iinfo(np.int64).max, np.int64)
+        if len(self.keys):
+            i = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+            hit = self.keys[i] == keys
+            out[hit] = self.known_at[i[hit]]
+        return out
+
+    def forget_before(self, known_before_ns: int) -> bool:
+        """Drop labels known before ``known_before_ns`` (their transactions left every window);
+        True if any was dropped."""
         keep = self.known_at >= known_before_ns
-        if not keep.all():
-            self.keys, self.known_at = self.keys[keep], self.known_at[keep]
-            self._rebuild_bitmap()
+        if keep.all():
+            return False
+        self.keys, self.known_at = self.keys[keep], self.known_at[keep]
+        self._rebuild_bitmap()
+        return True
