@@ -203,9 +203,10 @@ def main() -> None:
             ours_server = backend_cpu_s(store.backend_pid()) - start_backend
             ours_whole = server_cpu_s(store.backend_pid()) - whole
         print(report.summary())
+        per_row_us = ours_server / max(1, report.rows_read) * 1e6
         print(
             f"  wall {report.seconds:.1f} s, {report.rows_per_s:,.0f} rows/s; CPU: client {ours_cpu:.1f} s, "
-            f"PostgreSQL backend {ours_server:.1f} s ({ours_server / max(1, report.rows_read) * 1e6:.1f} us/row)"
+            f"PostgreSQL backend {ours_server:.1f} s ({per_row_us:.1f} us/row)"
         )
         print(
             f"  whole PostgreSQL server meanwhile: {ours_whole:.1f} s CPU (the backend, its parallel "

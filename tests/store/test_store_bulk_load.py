@@ -95,13 +95,15 @@ def test_binary_copy_round_trips_through_postgresql(pg_schema):
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {pg_schema}")
         conn.execute(
-            f"CREATE TABLE {pg_schema}.t (k TEXT COLLATE \"C\", t TEXT, f DOUBLE PRECISION, i BIGINT, "
+            f'CREATE TABLE {pg_schema}.t (k TEXT COLLATE "C", t TEXT, f DOUBLE PRECISION, i BIGINT, '
             "ts TIMESTAMPTZ, b BOOLEAN, j JSON, jb JSONB)"
         )
         with conn.cursor() as cursor, cursor.copy(f"COPY {pg_schema}.t FROM STDIN (FORMAT binary)") as copy:
             for part in pgcopy.encode_parts(table, KINDS):
                 copy.write(part)
-        back = conn.execute(f"SELECT k, t, f, i, ts, b, j::text, jb::text FROM {pg_schema}.t ORDER BY k").fetchall()
+        back = conn.execute(
+            f"SELECT k, t, f, i, ts, b, j::text, jb::text FROM {pg_schema}.t ORDER BY k"
+        ).fetchall()
     want = {row[0]: row for row in expected(table)}
     assert [row[:7] for row in back] == [want[row[0]][:7] for row in back]
     assert [r[7] for r in back] == ['{"a": 1}', "[1, 2]", None, "{}", '"x"', "3", "true"]
@@ -156,7 +158,9 @@ def test_new_months_are_loaded_then_attached_with_every_index(pg_schema, make_fr
     import psycopg
 
     url = f"{PG_ADMIN}?schema={pg_schema}"
-    frame = make_frame(4, ts=pd.to_datetime(["2024-01-05", "2024-01-06", "2024-02-01", "2024-02-02"], utc=True))
+    frame = make_frame(
+        4, ts=pd.to_datetime(["2024-01-05", "2024-01-06", "2024-02-01", "2024-02-02"], utc=True)
+    )
     frame["is_fraud"] = [False, True, False, True]
     with open_store(url) as store, store.bulk_load():
         assert store.write_transactions(frame.iloc[:3]) == 3  # two new months
@@ -170,6 +174,7 @@ def test_new_months_are_loaded_then_attached_with_every_index(pg_schema, make_fr
         assert store.partitions("labels") == [f"labels_p20240{m}" for m in (1, 2, 3)]
         assert store.transactions(with_labels=True)["is_fraud"].tolist() == [False, True, False, True, False]
     with psycopg.connect(PG_ADMIN) as conn:
+
         def indexes(table: str) -> list[str]:
             rows = conn.execute(
                 "SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = %s", (pg_schema, table)

@@ -84,7 +84,9 @@ def _json_values(array: pa.Array) -> pa.Array:
         escaped = array
         if pc.any(pc.match_substring_regex(array, _SPECIAL)).as_py():  # most columns: none at all
             if pc.any(pc.match_substring_regex(array, _CONTROL)).as_py():
-                return pa.array([None if v is None else json.dumps(v) for v in array.to_pylist()], pa.string())
+                return pa.array(
+                    [None if v is None else json.dumps(v) for v in array.to_pylist()], pa.string()
+                )
             escaped = pc.replace_substring(pc.replace_substring(array, "\\", "\\\\"), '"', '\\"')
         text = pc.binary_join_element_wise('"', escaped, '"', "")
     elif pa.types.is_boolean(kind):

@@ -62,7 +62,9 @@ def _fixed_values(column: pa.Array, kind: str) -> tuple[np.ndarray, int]:
             raise StoreError(f"binary COPY: a ts column must be an Arrow timestamp, got {column.type}")
         per_us = {"s": 1, "ms": 1, "us": 1, "ns": 1000}[column.type.unit]
         raw = pc.fill_null(pc.cast(column, pa.int64()), 0).to_numpy()
-        micros = raw // per_us if per_us > 1 else raw * {"s": 1_000_000, "ms": 1000, "us": 1}[column.type.unit]
+        micros = (
+            raw // per_us if per_us > 1 else raw * {"s": 1_000_000, "ms": 1000, "us": 1}[column.type.unit]
+        )
         values = (micros - _POSTGRES_EPOCH_US).astype(">i8")
     elif kind == "bool":
         values = pc.fill_null(column, False).to_numpy(zero_copy_only=False).astype(np.uint8)
@@ -85,7 +87,9 @@ def _variable(values: np.ndarray, lengths: np.ndarray) -> pa.Array:
     """Concatenated ``values`` bytes split by ``lengths`` as a binary array."""
     offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
-    return pa.Array.from_buffers(pa.binary(), len(lengths), [None, pa.py_buffer(offsets), pa.py_buffer(values)])
+    return pa.Array.from_buffers(
+        pa.binary(), len(lengths), [None, pa.py_buffer(offsets), pa.py_buffer(values)]
+    )
 
 
 def encode_body(rows: pa.Table, kinds: Sequence[str]) -> pa.Buffer:
