@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import resource
 import sys
 import time
@@ -109,12 +110,20 @@ def main() -> None:
           f"merchants={args.merchants:,} days={args.days} tx={rows:,} ({rows / seconds:,.0f} tx/s)")
     print(f"entities: {engine.n_entities()}")
     for kind, state in engine.states.items():
-        live = int((state.end - state.start)[list(state.index.values())].sum())
-        print(f"  {kind}: numpy {state.nbytes() / GIB:.3f} GiB, live events {live:,}, arena slots "
-              f"{len(state.events['ts']):,}, event columns {state.columns}")
+        live = state.live_events()
+        per_event = sum(a.dtype.itemsize for a in state.events.values())
+        arena = state.arena_size
+        print(f"  {kind}: numpy {state.nbytes() / GIB:.3f} GiB (arena {arena * per_event / GIB:.3f} GiB, slot "
+              f"arrays {(state.nbytes() - arena * per_event) / GIB:.3f} GiB), live events {live:,}, arena slots "
+              f"{arena:,} ({arena / max(live, 1):.2f}x live), {per_event} B per event "
+              f"{ {n: a.dtype.name for n, a in state.events.items()} }")
+    if engine._risk_state() is not None:
+        print(f"  tx locator: {engine.locator.nbytes() / GIB:.3f} GiB ({len(engine.locator):,} events inside "
+              f"a delayed window)")
     print(f"state: numpy {numpy_bytes / GIB:.3f} GiB + id dicts {ids / GIB:.3f} GiB = "
           f"{(numpy_bytes + ids) / GIB:.3f} GiB; per customer {(numpy_bytes + ids) / args.customers:.0f} B")
-    print(f"process RSS growth (upper bound): {(rss_bytes() - rss0) / GIB:.3f} GiB")
+    print(f"process RSS growth (upper bound): {(rss_bytes() - rss0) / GIB:.3f} GiB; "
+          f"CPU {time.process_time():.0f} s; load {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
