@@ -1,9 +1,10 @@
 """The store sink: each micro-batch's transactions, decisions, alerts, labels and checkpoint in
 **one** database transaction, written from a background thread.
 
-Like :class:`~fraudstream.store.buffered.BufferedWriter` (whose design it follows), but a
-:class:`Bundle` carries every table of a batch so that the checkpoint commits atomically with
-all of the batch's rows:
+A :class:`~fraudstream.store.buffered.BackgroundWriter` (the machinery of
+:class:`~fraudstream.store.buffered.BufferedWriter`) whose items are :class:`Bundle` s: a bundle
+carries every table of a batch so that the checkpoint commits atomically with all of the
+batch's rows:
 
 * **Merging**: bundles already waiting are merged (up to ``merge_rows`` transactions) into one
   database transaction; the last checkpoint goes with it.
@@ -32,23 +33,20 @@ all of the batch's rows:
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import pandas as pd
 
 from fraudstream.errors import ConfigError, StoreError
 from fraudstream.store.base import Checkpoint, Store, StoreUnavailable
+from fraudstream.store.buffered import BackgroundWriter
 
 __all__ = ["Bundle", "NullSink", "StoreSink"]
 
 log = logging.getLogger(__name__)
 
-_STOP = object()
 _TABLES = ("transactions", "decisions", "alerts", "labels", "metrics")
 
 
@@ -94,7 +92,7 @@ class NullSink:
         self.close()
 
 
-class StoreSink:
+class StoreSink(BackgroundWriter[Bundle]):
     """Writes bundles from a background thread (see the module docstring). ``open_store`` runs
     in the writer thread (SQLite connections belong to one thread); the store is closed with the
     sink unless ``close_store=False``."""
@@ -111,119 +109,40 @@ class StoreSink:
         close_store: bool = True,
         label_source: str = "stream",
     ) -> None:
-        if max_pending < 1:
-            raise ConfigError(f"max_pending must be >= 1, got {max_pending}")
         if retry_for_s < 0:
             raise ConfigError(f"--retry-for must be >= 0 seconds, got {retry_for_s}")
-        self.max_pending, self.merge_rows = max_pending, merge_rows
-        self.retry_for_s, self.backoff_s, self.max_backoff_s = retry_for_s, backoff_s, max_backoff_s
-        self._open_store = open_store
-        self.close_store = close_store
         self.label_source = label_source
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_pending)
-        self._failure: StoreError | None = None
-        self._ready = threading.Event()
-        self.store: Store | None = None
-        self.written_rows = self.commits = self.reconnects = self.max_seen_pending = 0
+        self.commits = 0
         self.busy_s = 0.0
         """Seconds the writer thread spent writing (the store's share of the work)."""
         self.busy_cpu_s = 0.0
         """CPU seconds the writer thread spent writing (its own work, not the database server's)."""
-        self.last_checkpoint: Checkpoint | None = None
-        self._thread = threading.Thread(target=self._run, name="fraudstream-detect-store", daemon=True)
-        self._thread.start()
-        self._ready.wait()
-        self._raise_if_failed()
-
-    def __enter__(self) -> StoreSink:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def pending(self) -> int:
-        return self._queue.qsize()
+        super().__init__(
+            open_store,
+            max_pending=max_pending,
+            merge_rows=merge_rows,
+            retry_for_s=retry_for_s,
+            backoff_s=backoff_s,
+            max_backoff_s=max_backoff_s,
+            owns_store=close_store,
+            thread_name="fraudstream-detect-store",
+        )
 
     def put(self, bundle: Bundle) -> None:
         """Queue a bundle; blocks while ``max_pending`` bundles wait (backpressure)."""
-        while True:
-            self._raise_if_failed()
-            try:
-                self._queue.put(bundle, timeout=0.1)
-                break
-            except queue.Full:
-                continue
-        self.max_seen_pending = max(self.max_seen_pending, self._queue.qsize())
-
-    def flush(self) -> None:
-        """Wait until every bundle given so far is committed (or raise the failure)."""
-        while self._queue.unfinished_tasks:
-            self._raise_if_failed()
-            with self._queue.all_tasks_done:
-                self._queue.all_tasks_done.wait(timeout=0.1)
-        self._raise_if_failed()
-
-    def close(self) -> None:
-        """Flush, stop the writer and close the store."""
-        try:
-            if self._thread.is_alive() and self._failure is None:
-                self.put(_STOP)  # type: ignore[arg-type]
-                self.flush()
-        finally:
-            self._thread.join(timeout=5)
-            if self.close_store and self.store is not None and not self._thread.is_alive():
-                self.store.close()
-        self._raise_if_failed()
-
-    def _raise_if_failed(self) -> None:
-        if self._failure is not None:
-            raise self._failure
+        self._put(bundle)
 
     # ---- writer thread ------------------------------------------------------------------------
-    def _run(self) -> None:
-        try:
-            self.store = self._open_store()
-        except StoreError as exc:
-            self._failure = exc
-        finally:
-            self._ready.set()
-        if self._failure is not None:
-            return
-        while True:
-            item = self._queue.get()
-            if item is _STOP:
-                self._queue.task_done()
-                return
-            items = [item]
-            rows = item.rows
-            while rows < self.merge_rows:
-                try:
-                    following = self._queue.queue[0]
-                except IndexError:
-                    break
-                if following is _STOP:
-                    break
-                items.append(self._queue.get_nowait())
-                rows += following.rows
-            try:
-                self._write(items)
-            except StoreError as exc:
-                self._failure = exc
-                log.error("%s", exc)
-                return
-            finally:
-                for _ in items:
-                    self._queue.task_done()
+    def _rows(self, item: Bundle) -> int:
+        return item.rows
 
     def _write(self, items: list[Bundle]) -> None:
         merged = {name: _concat([getattr(b, name) for b in items]) for name in _TABLES}
         checkpoint = next((b.checkpoint for b in reversed(items) if b.checkpoint is not None), None)
         assert self.store is not None
         store = self.store
-        first_failure: float | None = None
-        delay = self.backoff_s
-        while True:
+
+        def commit() -> None:
             started, cpu = time.perf_counter(), time.thread_time()
             try:
                 with store.batch():
@@ -241,32 +160,21 @@ class StoreSink:
                         store.write_metrics(merged["metrics"])
                     if checkpoint is not None:
                         store.checkpoint(*checkpoint)
+            finally:
                 self.busy_s += time.perf_counter() - started
                 self.busy_cpu_s += time.thread_time() - cpu
-                break
-            except StoreUnavailable as exc:
-                self.busy_s += time.perf_counter() - started
-                self.busy_cpu_s += time.thread_time() - cpu
-                now = time.monotonic()
-                first_failure = now if first_failure is None else first_failure
-                if now - first_failure >= self.retry_for_s:
-                    queued = sum(b.rows for b in list(self._queue.queue) if isinstance(b, Bundle))
-                    stored_up_to = self.last_checkpoint[1] if self.last_checkpoint else None
-                    raise StoreError(
-                        f"{store.describe()} unreachable for {now - first_failure:.0f} s ({exc}); gave up. "
-                        f"Stored up to checkpoint {stored_up_to!r}; "
-                        f"{len(merged['transactions']) + queued:,} transactions after it are not stored. "
-                        "Restart fraudstream detect when the database is back: a replayable source resumes "
-                        "from that checkpoint"
-                    ) from exc
-                log.warning("store write failed (%s); retrying in %.2f s", exc, delay)
-                time.sleep(delay)
-                delay = min(delay * 2, self.max_backoff_s)
-                try:
-                    store.reconnect()
-                    self.reconnects += 1
-                except StoreUnavailable:
-                    pass
+
+        def give_up(exc: StoreUnavailable, unreachable_s: float) -> StoreError:
+            stored_up_to = self.last_checkpoint[1] if self.last_checkpoint else None
+            return StoreError(
+                f"{store.describe()} unreachable for {unreachable_s:.0f} s ({exc}); gave up. "
+                f"Stored up to checkpoint {stored_up_to!r}; "
+                f"{len(merged['transactions']) + self._queued_rows():,} transactions after it are not "
+                "stored. Restart fraudstream detect when the database is back: a replayable source "
+                "resumes from that checkpoint"
+            )
+
+        self._retrying(commit, give_up)
         self.commits += 1
         self.written_rows += len(merged["transactions"])
         if checkpoint is not None:

@@ -1,5 +1,9 @@
 """A background writer in front of a store: batching, backpressure and outage handling.
 
+:class:`BackgroundWriter` is the machinery; :class:`BufferedWriter` uses it for one table per
+batch, and the detection service's :class:`~fraudstream.service.sink.StoreSink` for whole
+micro-batches (every table and the checkpoint in one database transaction).
+
 Producers call ``write_transactions`` / ``write_decisions`` / ``write_alerts`` /
 ``write_labels`` with micro-batches (and optionally a checkpoint). The batches wait in a
 bounded queue of ``max_pending`` items that one writer thread drains into the store, merging
@@ -34,48 +38,46 @@ import logging
 import queue
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, Self, TypeVar
 
 import pandas as pd
 
 from fraudstream.errors import ConfigError, StoreError
 from fraudstream.store.base import Checkpoint, Store, StoreUnavailable
 
-__all__ = ["BufferedWriter"]
+__all__ = ["BackgroundWriter", "BufferedWriter"]
 
 log = logging.getLogger(__name__)
 
-_KINDS = ("transactions", "decisions", "alerts", "labels")
+Item = TypeVar("Item")
 _STOP = object()
 
 
-@dataclass
-class _Item:
-    kind: str
-    frame: pd.DataFrame
-    checkpoint: Checkpoint | None
+class BackgroundWriter(ABC, Generic[Item]):
+    """Items queued by producers, merged and written to a store by one background thread.
 
-
-class BufferedWriter:
-    """Writes micro-batches to a store from a background thread (see the module docstring).
-
-    ``open_store`` is called in the writer thread, and retried like a write while the database
-    is unreachable; the writer closes that store when it stops unless ``owns_store`` is False
-    (pass ``lambda: store, owns_store=False`` to share an open store).
+    The writer thread opens the store with ``open_store`` (:meth:`_open`), then takes items from
+    a queue of at most ``max_pending``, merges those already waiting (while
+    :meth:`_mergeable` and up to ``merge_rows`` rows) and hands them to :meth:`_write`, which
+    wraps each database attempt in :meth:`_retrying`. A failure (a :class:`StoreError`, such as
+    giving up after ``retry_for_s`` seconds of outage) is raised by every later call. The store
+    is closed in the writer thread when it stops, unless ``owns_store`` is False.
     """
 
     def __init__(
         self,
         open_store: Callable[[], Store],
         *,
-        max_pending: int = 16,
-        merge_rows: int = 50_000,
-        retry_for_s: float = 30.0,
-        backoff_s: float = 0.05,
-        max_backoff_s: float = 2.0,
-        owns_store: bool = True,
+        max_pending: int,
+        merge_rows: int,
+        retry_for_s: float,
+        backoff_s: float,
+        max_backoff_s: float,
+        owns_store: bool,
+        thread_name: str,
     ) -> None:
         if max_pending < 1:
             raise ConfigError(f"max_pending must be >= 1, got {max_pending}")
@@ -89,39 +91,43 @@ class BufferedWriter:
         self._failure: StoreError | None = None
         self._ready = threading.Event()
         self.store: Store | None = None
-        self.written_rows = 0
+        self.written_rows = self.reconnects = self.max_seen_pending = 0
         self.last_checkpoint: Checkpoint | None = None
-        self.reconnects = 0
-        self.max_seen_pending = 0
-        self._thread = threading.Thread(target=self._run, name="fraudstream-store-writer", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=thread_name, daemon=True)
         self._thread.start()
         self._ready.wait()
         self._raise_if_failed()
 
+    # ---- what a kind of writer says --------------------------------------------------------
+
+    @abstractmethod
+    def _rows(self, item: Item) -> int:
+        """Rows of ``item`` counted against ``merge_rows``."""
+
+    def _mergeable(self, first: Item, following: Item) -> bool:
+        """Whether ``following`` may go into the same write as ``first``."""
+        return True
+
+    @abstractmethod
+    def _write(self, items: list[Item]) -> None:
+        """Write ``items`` (already merged) to :attr:`store`, through :meth:`_retrying`."""
+
+    def _open(self) -> None:
+        """Open the store (in the writer thread); override to retry while it is unavailable."""
+        self.store = self._open_store()
+
     # ---- producer side ------------------------------------------------------------------------
 
-    def __enter__(self) -> BufferedWriter:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: object, *exc: object) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     @property
     def pending(self) -> int:
         """Batches waiting in the queue (at most ``max_pending``)."""
         return self._queue.qsize()
-
-    def write_transactions(self, frame: pd.DataFrame, *, checkpoint: Checkpoint | None = None) -> None:
-        self._put(_Item("transactions", frame, checkpoint))
-
-    def write_decisions(self, frame: pd.DataFrame, *, checkpoint: Checkpoint | None = None) -> None:
-        self._put(_Item("decisions", frame, checkpoint))
-
-    def write_alerts(self, frame: pd.DataFrame, *, checkpoint: Checkpoint | None = None) -> None:
-        self._put(_Item("alerts", frame, checkpoint))
-
-    def write_labels(self, frame: pd.DataFrame, *, checkpoint: Checkpoint | None = None) -> None:
-        self._put(_Item("labels", frame, checkpoint))
 
     def _put(self, item: Any) -> None:
         while True:  # block while the queue is full, but wake up to notice a failure
@@ -159,7 +165,7 @@ class BufferedWriter:
 
     def _run(self) -> None:
         try:
-            self._retrying(self._open, "opening the store")
+            self._open()
         except StoreError as exc:
             self._failure = exc
         finally:
@@ -172,9 +178,6 @@ class BufferedWriter:
             if self.owns_store and self.store is not None:
                 self.store.close()
 
-    def _open(self) -> None:
-        self.store = self._open_store()
-
     def _drain(self) -> None:
         while True:
             item = self._queue.get()
@@ -182,16 +185,16 @@ class BufferedWriter:
                 self._queue.task_done()
                 return
             items = [item]
-            rows = len(item.frame)
-            while rows < self.merge_rows:  # merge what is already waiting, same kind, in order
+            rows = self._rows(item)
+            while rows < self.merge_rows:  # merge what is already waiting, in order
                 try:
                     following = self._queue.queue[0]
                 except IndexError:
                     break
-                if following is _STOP or following.kind != item.kind:
+                if following is _STOP or not self._mergeable(item, following):
                     break
                 items.append(self._queue.get_nowait())
-                rows += len(following.frame)
+                rows += self._rows(following)
             try:
                 self._write(items)
             except StoreError as exc:
@@ -202,24 +205,14 @@ class BufferedWriter:
                 for _ in items:
                     self._queue.task_done()
 
-    def _write(self, items: list[_Item]) -> None:
-        frame = items[0].frame if len(items) == 1 else pd.concat([i.frame for i in items], ignore_index=True)
-        checkpoint = next((i.checkpoint for i in reversed(items) if i.checkpoint is not None), None)
-
-        def write() -> None:
-            assert self.store is not None
-            getattr(self.store, f"write_{items[0].kind}")(frame, checkpoint=checkpoint)
-
-        self._retrying(
-            write, f"{len(items)} batch(es) of {items[0].kind}, {len(frame) + self._queued_rows():,} rows"
-        )
-        self.written_rows += len(frame)
-        if checkpoint is not None:
-            self.last_checkpoint = checkpoint
-
-    def _retrying(self, action: Callable[[], None], pending: str) -> None:
+    def _retrying(
+        self,
+        action: Callable[[], None],
+        give_up: Callable[[StoreUnavailable, float], StoreError],
+        what: str = "store write",
+    ) -> None:
         """Run ``action`` until it succeeds, reconnecting with backoff while the store is
-        unavailable, for at most ``retry_for_s`` seconds; then raise the loud StoreError."""
+        unavailable, for at most ``retry_for_s`` seconds; then raise ``give_up(error, seconds)``."""
         first_failure: float | None = None
         delay = self.backoff_s
         while True:
@@ -230,12 +223,8 @@ class BufferedWriter:
                 now = time.monotonic()
                 first_failure = now if first_failure is None else first_failure
                 if now - first_failure >= self.retry_for_s:
-                    where = self.store.describe() if self.store is not None else str(exc).split(": ", 1)[0]
-                    raise StoreError(
-                        f"{where} unreachable for {now - first_failure:.0f} s: {_cause(exc)}; data since "
-                        f"checkpoint {self.last_checkpoint!r} is not stored ({pending}, still queued)"
-                    ) from exc
-                log.warning("%s; retrying in %.2f s", exc, delay)
+                    raise give_up(exc, now - first_failure) from exc
+                log.warning("%s failed (%s); retrying in %.2f s", what, exc, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, self.max_backoff_s)
                 if self.store is not None:
@@ -246,7 +235,93 @@ class BufferedWriter:
                         pass
 
     def _queued_rows(self) -> int:
-        return sum(len(i.frame) for i in list(self._queue.queue) if isinstance(i, _Item))
+        """Rows still waiting in the queue (for the give-up message)."""
+        return sum(self._rows(item) for item in list(self._queue.queue) if item is not _STOP)
+
+
+@dataclass
+class _Item:
+    kind: str
+    frame: pd.DataFrame
+    checkpoint: Checkpoint | None
+
+
+class BufferedWriter(BackgroundWriter[_Item]):
+    """Writes micro-batches to a store from a background thread (see the module docstring).
+
+    ``open_store`` is called in the writer thread, and retried like a write while the database
+    is unreachable; the writer closes that store when it stops unless ``owns_store`` is False
+    (pass ``lambda: store, owns_store=False`` to share an open store).
+    """
+
+    def __init__(
+        self,
+        open_store: Callable[[], Store],
+        *,
+        max_pending: int = 16,
+        merge_rows: int = 50_000,
+        retry_for_s: float = 30.0,
+        backoff_s: float = 0.05,
+        max_backoff_s: float = 2.0,
+        owns_store: bool = True,
+    ) -> None:
+        super().__init__(
+            open_store,
+            max_pending=max_pending,
+            merge_rows=merge_rows,
+            retry_for_s=retry_for_s,
+            backoff_s=backoff_s,
+            max_backoff_s=max_backoff_s,
+            owns_store=owns_store,
+            thread_name="fraudstream-store-writer",
+        )
+
+    def write_transactions(self, frame: pd.DataFrame, *, checkpoint: Checkpoint | None = None) -> None:
+        self._put(_Item("transactions", frame, checkpoint))
+
+    def write_decisions(self, frame: pd.DataFrame, *, checkpoint: Checkpoint | None = None) -> None:
+        self._put(_Item("decisions", frame, checkpoint))
+
+    def write_alerts(self, frame: pd.DataFrame, *, checkpoint: Checkpoint | None = None) -> None:
+        self._put(_Item("alerts", frame, checkpoint))
+
+    def write_labels(self, frame: pd.DataFrame, *, checkpoint: Checkpoint | None = None) -> None:
+        self._put(_Item("labels", frame, checkpoint))
+
+    # ---- writer thread --------------------------------------------------------------------------
+
+    def _rows(self, item: _Item) -> int:
+        return len(item.frame)
+
+    def _mergeable(self, first: _Item, following: _Item) -> bool:
+        return following.kind == first.kind
+
+    def _open(self) -> None:
+        self._retrying(super()._open, self._give_up("opening the store"), what="opening the store")
+
+    def _write(self, items: list[_Item]) -> None:
+        frame = items[0].frame if len(items) == 1 else pd.concat([i.frame for i in items], ignore_index=True)
+        checkpoint = next((i.checkpoint for i in reversed(items) if i.checkpoint is not None), None)
+
+        def write() -> None:
+            assert self.store is not None
+            getattr(self.store, f"write_{items[0].kind}")(frame, checkpoint=checkpoint)
+
+        pending = f"{len(items)} batch(es) of {items[0].kind}, {len(frame) + self._queued_rows():,} rows"
+        self._retrying(write, self._give_up(pending))
+        self.written_rows += len(frame)
+        if checkpoint is not None:
+            self.last_checkpoint = checkpoint
+
+    def _give_up(self, pending: str) -> Callable[[StoreUnavailable, float], StoreError]:
+        def error(exc: StoreUnavailable, unreachable_s: float) -> StoreError:
+            where = self.store.describe() if self.store is not None else str(exc).split(": ", 1)[0]
+            return StoreError(
+                f"{where} unreachable for {unreachable_s:.0f} s: {_cause(exc)}; data since "
+                f"checkpoint {self.last_checkpoint!r} is not stored ({pending}, still queued)"
+            )
+
+        return error
 
 
 def _cause(exc: StoreUnavailable) -> str:
