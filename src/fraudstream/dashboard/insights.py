@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fraudstream.dashboard.lookups import latest_labels
 from fraudstream.dashboard.queries import Database
 
 __all__ = ["ALERT_CATEGORIES", "customer_view", "kpis", "model_view", "newest_ts", "patterns"]
@@ -216,12 +217,12 @@ def customer_view(db: Database, customer_id: str, limit: int = 200) -> dict[str,
     """History (newest ``limit``), behaviour profile and scores over time of one customer."""
     p = db.p
     history = db.frame(
-        "SELECT t.tx_id, t.ts, t.merchant_id, t.amount, t.category, t.channel, t.country, "
-        f"{db.latest_label()} AS is_fraud FROM transactions t WHERE t.customer_id = {p} "
-        f"ORDER BY t.ts DESC LIMIT {int(limit)}",
+        "SELECT t.tx_id, t.ts, t.merchant_id, t.amount, t.category, t.channel, t.country "
+        f"FROM transactions t WHERE t.customer_id = {p} ORDER BY t.ts DESC LIMIT {int(limit)}",
         (customer_id,),
         ts=("ts",),
     )
+    history["is_fraud"] = latest_labels(db, history["tx_id"].tolist()).to_numpy()
     summary = db.rows(
         f"SELECT count(*), sum(amount), avg(amount), min(ts), max(ts) FROM transactions "
         f"WHERE customer_id = {p}",
@@ -281,12 +282,14 @@ def model_view(db: Database, sample: int = 20_000) -> dict[str, Any]:
     """Curves, confusion matrix, score distributions, prequential metrics and drift, computed over
     the latest ``sample`` decisions (and their current labels)."""
     frame = db.frame(
-        f"SELECT d.ts, d.score, d.verdict, d.model_version, t.amount, {db.latest_label('d')} AS is_fraud "
+        "SELECT d.tx_id, d.ts, d.score, d.verdict, d.model_version, t.amount "
         "FROM decisions d JOIN transactions t ON t.tx_id = d.tx_id AND t.ts = d.ts "
         f"ORDER BY d.decided_at DESC LIMIT {int(sample)}",
         (),
         ts=("ts",),
     )
+    frame["is_fraud"] = latest_labels(db, frame["tx_id"].tolist()).to_numpy()
+    frame = frame.drop(columns=["tx_id"])
     models = db.store.models()
     result: dict[str, Any] = {
         "decisions": len(frame),

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from fraudstream.dashboard.insights import ALERT_CATEGORIES
+from fraudstream.dashboard.lookups import latest_labels
 from fraudstream.dashboard.queries import Database
 from fraudstream.store import Store
 
@@ -147,12 +148,11 @@ class LiveAggregator:
         since = self._since("transactions", "stored_at", self._tx_cursor, "_tx_overlap")
         frame = db.frame(
             "SELECT t.tx_id, t.ts, t.customer_id, t.merchant_id, t.amount, t.category, t.item_id, "
-            "t.stored_at, "
-            f"{db.latest_label()} AS is_fraud FROM transactions t WHERE t.stored_at > {db.p} "
+            f"t.stored_at FROM transactions t WHERE t.stored_at > {db.p} "
             "ORDER BY t.stored_at LIMIT 200000",
             (db.ts_param(pd.Timestamp(since, tz="UTC")),),
             ts=("ts", "stored_at"),
-        )
+        ).assign(is_fraud=None)
         if frame.empty:
             self._remember("transactions", "stored_at", self._tx_cursor, "_tx_overlap")
             return frame
@@ -160,7 +160,8 @@ class LiveAggregator:
             return frame
         stored = frame["stored_at"].astype("int64").to_numpy()
         fresh = ~frame["tx_id"].isin(self._seen.keys()).to_numpy()
-        frame, stored = frame[fresh], stored[fresh]
+        frame, stored = frame[fresh].copy(), stored[fresh]
+        frame["is_fraud"] = latest_labels(db, frame["tx_id"].tolist()).to_numpy()
         self._seen.update(zip(frame["tx_id"], stored.tolist(), strict=True))
         if len(stored):
             self._tx_cursor = max(self._tx_cursor, int(stored.max()))

@@ -312,30 +312,31 @@ class Database:
         direction = "DESC" if f.descending else "ASC"
         return f"t.{f.sort} {direction}, t.tx_id {direction}"
 
-    def details(self, tx_ids: list[str]) -> pd.DataFrame:
-        """The Explorer's columns of ``tx_ids`` (in that order)."""
+    def details(self, tx_ids: list[str], ts: Sequence[Any] | None = None) -> pd.DataFrame:
+        """The Explorer's columns of ``tx_ids`` (in that order); ``ts``: their event times when
+        known (as read from the database), which lets PostgreSQL prune partitions. Labels,
+        decisions and alerts are looked up once for all the rows (:mod:`.lookups`)."""
+        from fraudstream.dashboard.lookups import _in, row_state
+
         if not tx_ids:
             return pd.DataFrame({c: [] for c in PAGE_COLUMNS})
-        marks = ", ".join([self.p] * len(tx_ids))
+        condition, params = _in(self, "t.tx_id", tx_ids)
+        if ts is not None and self.dialect == "postgresql":
+            ts_condition, ts_params = _in(self, "t.ts", list(dict.fromkeys(ts)))
+            condition, params = f"{condition} AND {ts_condition}", params + ts_params
         frame = self.frame(
             "SELECT t.tx_id, t.ts, t.customer_id, t.merchant_id, t.amount, t.category, t.channel, t.country, "
-            "t.lat, t.lon, "
-            "(SELECT d.score FROM decisions d WHERE d.tx_id = t.tx_id AND d.ts = t.ts "
-            "ORDER BY d.decided_at DESC LIMIT 1) AS score, "
-            "(SELECT d.verdict FROM decisions d WHERE d.tx_id = t.tx_id AND d.ts = t.ts "
-            "ORDER BY d.decided_at DESC LIMIT 1) "
-            "AS verdict, (SELECT a.status FROM alerts a WHERE a.tx_id = t.tx_id AND a.ts = t.ts "
-            "ORDER BY a.raised_at DESC LIMIT 1) "
-            f"AS alert_status, {self.latest_label()} AS is_fraud "
-            f"FROM transactions t WHERE t.tx_id IN ({marks})",
-            tx_ids,
+            f"t.lat, t.lon FROM transactions t WHERE {condition}",
+            params,
             ts=("ts",),
         )
-        frame["is_fraud"] = frame["is_fraud"].map(lambda v: None if v is None else bool(v))
-        order = {tx_id: i for i, tx_id in enumerate(tx_ids)}
-        return frame.iloc[np.argsort([order[i] for i in frame["tx_id"]], kind="stable")].reset_index(
-            drop=True
-        )
+        frame["tx_id"] = frame["tx_id"].astype(str)
+        state = row_state(self, frame[["tx_id", "ts"]])
+        for column in ("score", "verdict", "alert_status", "is_fraud"):
+            frame[column] = state[column].to_numpy()
+        order = {str(tx_id): i for i, tx_id in enumerate(tx_ids)}
+        frame = frame.iloc[np.argsort([order[i] for i in frame["tx_id"]], kind="stable")]
+        return frame.reset_index(drop=True)[list(PAGE_COLUMNS)]
 
     def unlabelled_hours(self, f: Filters) -> tuple[list[tuple[int, int]] | None, int | None]:
         """For ``status=unlabelled``: (ranges of hours holding unlabelled transactions, enough
@@ -369,20 +370,18 @@ class Database:
         hours, known_total = self.unlabelled_hours(f)
         where, params = self.where(f, ordered=True, hours=hours)
         offset = (f.page - 1) * f.page_size
-        ids = [
-            r[0]
-            for r in self.rows(
-                f"SELECT t.tx_id FROM transactions t {where} ORDER BY {self._order(f)} "
-                f"LIMIT {int(f.page_size)} OFFSET {int(offset)}",
-                params,
-            )[1]
-        ]
+        keys = self.rows(
+            f"SELECT t.tx_id, t.ts FROM transactions t {where} ORDER BY {self._order(f)} "
+            f"LIMIT {int(f.page_size)} OFFSET {int(offset)}",
+            params,
+        )[1]
+        ids, stamps = [k[0] for k in keys], [k[1] for k in keys]
         if len(ids) < f.page_size and (ids or offset == 0):  # the last page: no need to count
-            return self.details(ids), offset + len(ids), False
+            return self.details(ids, stamps), offset + len(ids), False
         if known_total is not None:
-            return self.details(ids), min(known_total, COUNT_CAP), known_total > COUNT_CAP
+            return self.details(ids, stamps), min(known_total, COUNT_CAP), known_total > COUNT_CAP
         total, capped = self.count(f, hours=hours)
-        return self.details(ids), total, capped
+        return self.details(ids, stamps), total, capped
 
     def explore_all(self, f: Filters, chunk: int = 5000) -> Iterator[pd.DataFrame]:
         """Every row matching ``f`` in its order, ``chunk`` rows at a time (keyset paging)."""
@@ -399,13 +398,13 @@ class Database:
                 )
                 extra_params = [after[0], after[0], after[1]]
             keys = self.rows(
-                f"SELECT t.tx_id, t.{f.sort} FROM transactions t {where} {extra} "
+                f"SELECT t.tx_id, t.{f.sort}, t.ts FROM transactions t {where} {extra} "
                 f"ORDER BY {self._order(f)} LIMIT {int(chunk)}",
                 params + extra_params,
             )[1]
             if not keys:
                 return
-            yield self.details([k[0] for k in keys])
+            yield self.details([k[0] for k in keys], [k[2] for k in keys])
             if len(keys) < chunk:
                 return
             after = (keys[-1][1], keys[-1][0])
