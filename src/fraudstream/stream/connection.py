@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_HOST",
     "DEFAULT_PORT",
     "Reconnect",
+    "Reconnection",
     "connect_error",
     "open_socket",
     "parse_address",
@@ -116,6 +117,53 @@ class Reconnect:
         for _ in range(self.attempts):
             yield min(delay, self.max_s)
             delay *= self.factor
+
+
+class Reconnection:
+    """One round of reconnect attempts to ``address`` under a :class:`Reconnect` policy, logged.
+
+    Iterate it for the wait before each attempt; report a failed attempt with :meth:`failed`, a
+    success with :meth:`succeeded`; when the waits run out, :meth:`give_up` raises the
+    :class:`TransportError` (or returns, when the policy allowed no attempt at all). The sync and
+    asyncio readers share it, each waiting and connecting its own way.
+
+    >>> tries = Reconnection(Reconnect(attempts=2, initial_s=0.0), "h:1")
+    >>> for delay in tries:
+    ...     tries.failed(TransportError("refused"))
+    >>> try:
+    ...     tries.give_up()
+    ... except TransportError as error:
+    ...     print(error)
+    lost the connection to h:1 and could not reconnect after 2 attempts (refused)
+    >>> Reconnection(Reconnect(attempts=0), "h:1").give_up()  # a policy that never reconnects
+    """
+
+    def __init__(self, policy: Reconnect, address: str) -> None:
+        self.policy = policy
+        self.address = address
+        self.attempt = 0
+        self.last_error: TransportError | None = None
+
+    def __iter__(self) -> Iterator[float]:
+        for attempt, delay in enumerate(self.policy.delays(), start=1):
+            self.attempt = attempt
+            log.warning("reconnecting to %s in %.1f s (attempt %d of %d)", self.address, delay, self.attempt,
+                        self.policy.attempts)
+            yield delay
+
+    def failed(self, error: TransportError) -> None:
+        self.last_error = error
+        log.warning("reconnect attempt %d failed: %s", self.attempt, error)
+
+    def succeeded(self) -> None:
+        log.warning("reconnected to %s", self.address)
+
+    def give_up(self) -> None:
+        if self.attempt:
+            raise TransportError(
+                f"lost the connection to {self.address} and could not reconnect after {self.attempt} "
+                f"attempts ({self.last_error})"
+            )
 
 
 NO_RECONNECT = Reconnect(attempts=0)

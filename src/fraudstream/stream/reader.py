@@ -27,12 +27,12 @@ from typing import Any
 import orjson
 
 from fraudstream.errors import ConfigError, TransportError
-from fraudstream.stream.connection import Reconnect, open_socket, parse_address
+from fraudstream.stream.connection import Reconnect, Reconnection, open_socket, parse_address
 from fraudstream.stream.framing import LineSplitter
 from fraudstream.stream.messages import frame_of, message_kind, to_canonical, to_canonical_label
 from fraudstream.stream.protocol import SUBSCRIBE_LABELS
 
-__all__ = ["MessageReader", "MessageShaper", "TransactionStream", "parse_message", "stream"]
+__all__ = ["MessageDecoder", "MessageReader", "MessageShaper", "TransactionStream", "parse_message", "stream"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,23 @@ def parse_message(line: bytes) -> dict[str, Any] | None:
         log.warning("skipping a JSON line that is not an object: %r", line[:80])
         return None
     return message
+
+
+class MessageDecoder:
+    """The messages in the bytes of one connection, whatever the chunk boundaries; blank and
+    broken lines are skipped (logged). Shared by the sync and async readers.
+
+    >>> decoder = MessageDecoder()
+    >>> decoder.feed(b'{"a": 1}\\n\\n{"b"'), decoder.feed(b': 2}\\n')
+    ([{'a': 1}], [{'b': 2}])
+    """
+
+    def __init__(self) -> None:
+        self._lines = LineSplitter()
+
+    def feed(self, data: bytes) -> list[dict[str, Any]]:
+        """The messages completed by ``data``, in order."""
+        return [message for line in self._lines.feed(data) if (message := parse_message(line)) is not None]
 
 
 class MessageReader:
@@ -113,7 +130,7 @@ class MessageReader:
             sock = self._reopen()
 
     def _read(self, sock: socket.socket, ticks: bool) -> Iterator[dict[str, Any] | None]:
-        splitter = LineSplitter()
+        decoder = MessageDecoder()
         while not self.stopped():
             try:
                 data = sock.recv(RECV_BYTES)
@@ -127,34 +144,23 @@ class MessageReader:
             if not data:
                 log.info("connection closed by server %s", self.address)
                 return
-            for line in splitter.feed(data):
-                message = parse_message(line)
-                if message is not None:
-                    yield message
+            yield from decoder.feed(data)
 
     def _reopen(self) -> socket.socket | None:
         """A new connection following the reconnect policy; ``None`` if it says never or we stop."""
-        last_error: TransportError | None = None
-        attempts = 0
-        for attempts, delay in enumerate(self.reconnect.delays(), start=1):
-            log.warning("reconnecting to %s in %.1f s (attempt %d of %d)", self.address, delay, attempts,
-                        self.reconnect.attempts)
+        tries = Reconnection(self.reconnect, self.address)
+        for delay in tries:
             if self._stop.wait(delay) or self.stopped():
                 return None
             try:
                 sock = self._open()
             except TransportError as error:
-                last_error = error
-                log.warning("reconnect attempt %d failed: %s", attempts, error)
+                tries.failed(error)
                 continue
-            log.warning("reconnected to %s", self.address)
+            tries.succeeded()
             return sock
-        if attempts == 0:
-            return None
-        raise TransportError(
-            f"lost the connection to {self.address} and could not reconnect after {attempts} attempts "
-            f"({last_error})"
-        )
+        tries.give_up()
+        return None
 
 
 class MessageShaper:

@@ -14,10 +14,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fraudstream.errors import TransportError
-from fraudstream.stream.connection import Reconnect, connect_error, parse_address
-from fraudstream.stream.framing import LineSplitter
+from fraudstream.stream.connection import Reconnect, Reconnection, connect_error, parse_address
 from fraudstream.stream.protocol import SUBSCRIBE_LABELS
-from fraudstream.stream.reader import RECV_BYTES, MessageShaper, parse_message
+from fraudstream.stream.reader import RECV_BYTES, MessageDecoder, MessageShaper
 
 __all__ = ["AsyncTransactionStream", "stream_async"]
 
@@ -72,26 +71,20 @@ class AsyncTransactionStream:
         return self
 
     async def _reopen(self) -> bool:
-        last_error: TransportError | None = None
-        attempts = 0
-        for attempts, delay in enumerate(self.reconnect.delays(), start=1):
-            log.warning("reconnecting to %s in %.1f s (attempt %d of %d)", self.address, delay, attempts,
-                        self.reconnect.attempts)
+        tries = Reconnection(self.reconnect, self.address)
+        for delay in tries:
             await asyncio.sleep(delay)
             if self._closed:
                 return False
             try:
                 await self._open()
             except TransportError as error:
-                last_error = error
-                log.warning("reconnect attempt %d failed: %s", attempts, error)
+                tries.failed(error)
                 continue
-            log.warning("reconnected to %s", self.address)
+            tries.succeeded()
             return True
-        if attempts == 0:
-            return False
-        raise TransportError(f"lost the connection to {self.address} and could not reconnect after "
-                             f"{attempts} attempts ({last_error})")
+        tries.give_up()
+        return False
 
     async def __aiter__(self) -> AsyncIterator[Any]:
         await self.open()
@@ -110,7 +103,7 @@ class AsyncTransactionStream:
 
     async def _read_connection(self) -> AsyncIterator[Any]:
         assert self._reader is not None
-        reader, shaper, splitter = self._reader, self._shaper, LineSplitter()
+        reader, shaper, decoder = self._reader, self._shaper, MessageDecoder()
         while not self._closed:
             try:
                 data = await asyncio.wait_for(reader.read(RECV_BYTES), self.read_timeout_s)
@@ -124,11 +117,9 @@ class AsyncTransactionStream:
             if not data:
                 log.info("connection closed by server %s", self.address)
                 return
-            for line in splitter.feed(data):
-                message = parse_message(line)
-                if message is not None:
-                    for item in shaper.push(message):
-                        yield item
+            for message in decoder.feed(data):
+                for item in shaper.push(message):
+                    yield item
 
     async def _close_connection(self) -> None:
         writer, self._writer, self._reader = self._writer, None, None
