@@ -118,10 +118,10 @@ def demo(
     if terminal:
         _terminal(duration_s, rate or 20.0, seed, rows)
         return
+    stop = threading.Event()
+    _stop_on_signals(stop)  # first: Ctrl-C while the rest loads stops cleanly too
     from fraudstream.demo.runtime import Demo, DemoSettings
 
-    stop = threading.Event()
-    _stop_on_signals(stop)
     settings = DemoSettings(
         rate=rate or 100.0,
         seed=seed,
@@ -133,7 +133,7 @@ def demo(
     with Demo(settings, sys.stdout) as running:
         _run(running, stop, duration_s, open_browser)
     status = running.status() if running.service is not None else None
-    if running.failure is not None:
+    if running.failure is not None and not stop.is_set():
         raise click.ClickException(f"the demo stopped after a failure: {running.failure}")
     where = "deleted" if running.temporary_store else f"kept in {store}"
     if status is not None:
@@ -156,6 +156,7 @@ def _run(running: Any, stop: threading.Event, duration_s: float | None, open_bro
         "detection -> SQLite -> dashboard"
     )
     running.open_store()
+    running.start_training()  # while the dashboard starts
     dashboard = running.start_dashboard()
     say(f"  dashboard  {dashboard.url}")
     say(f"  login      user {DEMO_USER}  password {running.password}   (created for this run only)")
@@ -167,10 +168,10 @@ def _run(running: Any, stop: threading.Event, duration_s: float | None, open_bro
         f"  model      training gradient boosting on {running.settings.history_days} days of the same "
         "world's history (simulated data)..."
     )
-    model = running.train()
-    say(f"  model      {model.describe()}")
-    if stop.is_set():
+    model = running.wait_trained(stop)
+    if model is None:  # Ctrl-C while training
         return
+    say(f"  model      {model.describe()}")
     dashboard.wait_started()
     running.start_stream()
     settings = running.settings

@@ -100,6 +100,7 @@ class Demo:
         self.stream: BackgroundServer | None = None
         self.service: Any = None
         self._service_thread: threading.Thread | None = None
+        self._training: threading.Thread | None = None
         self._user_added = False
         self._last_status = (time.monotonic(), 0)
         self._last_metrics: dict[str, float] = {}
@@ -132,11 +133,29 @@ class Demo:
         self.dashboard = BackgroundDashboard(app, sock).start()
         return self.dashboard
 
-    def train(self) -> DemoModel:
-        """Train on the world's history (the days before now); the stream continues it."""
-        self.model = train_demo_model(
-            self._workdir / "model", seed=self.seed, days=self.settings.history_days
-        )
+    def start_training(self) -> None:
+        """Train on the world's history (the days before now) in a thread, while the dashboard
+        starts; the stream will continue that history (see :meth:`wait_trained`)."""
+
+        def train() -> None:
+            try:
+                self.model = train_demo_model(
+                    self._workdir / "model", seed=self.seed, days=self.settings.history_days
+                )
+            except BaseException as error:  # raised by wait_trained
+                self.failure = error
+
+        self._training = threading.Thread(target=train, name="fraudstream-demo-train", daemon=True)
+        self._training.start()
+
+    def wait_trained(self, stop: threading.Event) -> DemoModel | None:
+        """The trained model; None if ``stop`` is set first. Raises what training raised."""
+        assert self._training is not None
+        while self._training.is_alive():
+            if stop.wait(0.05):
+                return None
+        if self.failure is not None:
+            raise self.failure
         return self.model
 
     def start_stream(self) -> None:
@@ -229,14 +248,20 @@ class Demo:
     # ---- stop -------------------------------------------------------------------------------
     def close(self) -> None:
         """Stop everything, newest part first; remove the demo user; delete temporary files."""
+        started = time.perf_counter()
+        if self._training is not None:
+            self._training.join(120)  # stopped while training: let it finish writing (seconds)
         if self.service is not None:
             self.service.stop()
         if self._service_thread is not None:
             self._service_thread.join(30)
+        log.info("demo: detection service stopped after %.2f s", time.perf_counter() - started)
         if self.stream is not None:
             self.stream.__exit__(None, None, None)
+        log.info("demo: stream server stopped after %.2f s", time.perf_counter() - started)
         if self.dashboard is not None:
             self.dashboard.__exit__(None, None, None)
+        log.info("demo: dashboard stopped after %.2f s", time.perf_counter() - started)
         if self._user_added and not self.temporary_store:
             self._remove_user()
         shutil.rmtree(self._workdir, ignore_errors=True)  # the model (and a temporary store)
