@@ -11,7 +11,6 @@ their own names, so ``from_canonical(to_canonical(x))`` gives ``x`` back.
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import ClassVar
@@ -19,6 +18,7 @@ from typing import ClassVar
 import pandas as pd
 
 from fraudstream.errors import ConfigError
+from fraudstream.registry import load_named_class
 
 __all__ = ["ADAPTER_MODULES", "Adapter", "adapter_names", "detect_adapter", "get_adapter"]
 
@@ -70,11 +70,7 @@ def get_adapter(name: str) -> Adapter:
     """An instance of the adapter called ``name``; :class:`ConfigError` listing names otherwise."""
     if name not in ADAPTER_MODULES:
         raise ConfigError(f"unknown schema {name!r}; choose one of: {', '.join(ADAPTER_MODULES)}")
-    module = importlib.import_module(ADAPTER_MODULES[name])
-    for value in vars(module).values():
-        if isinstance(value, type) and issubclass(value, Adapter) and getattr(value, "name", None) == name:
-            return value()
-    raise ConfigError(f"module {ADAPTER_MODULES[name]} defines no adapter named {name!r}")
+    return load_named_class(ADAPTER_MODULES[name], Adapter, name, "adapter")()
 
 
 def detect_adapter(columns: Iterable[str]) -> Adapter:

@@ -7,13 +7,13 @@ point group). :func:`simulate` is the notebook API.
 
 from __future__ import annotations
 
-import importlib
 from importlib.metadata import entry_points
 from typing import Any
 
 import pandas as pd
 
 from fraudstream.errors import ConfigError
+from fraudstream.registry import load_named_class
 from fraudstream.worlds.base import World
 
 __all__ = ["WORLD_MODULES", "World", "get_world", "simulate", "world_names"]
@@ -39,11 +39,7 @@ def world_names() -> list[str]:
 def get_world(name: str) -> type[World]:
     """The World class called ``name``; :class:`ConfigError` listing the names otherwise."""
     if name in WORLD_MODULES:
-        module = importlib.import_module(WORLD_MODULES[name])
-        for value in vars(module).values():
-            if isinstance(value, type) and issubclass(value, World) and getattr(value, "name", None) == name:
-                return value
-        raise ConfigError(f"module {WORLD_MODULES[name]} defines no world named {name!r}")
+        return load_named_class(WORLD_MODULES[name], World, name, "world")
     for ep in entry_points(group="fraudstream.worlds"):
         if ep.name == name:
             world: type[World] = ep.load()
