@@ -29,12 +29,17 @@ import argparse
 import io
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import psycopg
@@ -116,6 +121,37 @@ def server_cpu_s(backend_pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+class StatementCPU:
+    """Backend CPU per kind of statement of a store (``--breakdown``): wraps the store's COPY and
+    execute primitives and reads the backend's CPU before and after each call."""
+
+    def __init__(self, store: Any) -> None:
+        self.pid, self.seconds = store.backend_pid(), defaultdict(float)
+        copy, execute = store._copy, store._execute
+
+        def timed_copy(target: str, rows: Any, table: Any, **options: Any) -> None:
+            with self.timing(f"COPY {re.sub(r'_p[0-9]{6}$', '_pYYYYMM', target)}"):
+                copy(target, rows, table, **options)
+
+        def timed_execute(sql: str, params: Any = ()) -> None:
+            with self.timing(re.sub(r"_p[0-9]{6}", "_pYYYYMM", " ".join(sql.split()[:4]))):
+                execute(sql, params)
+
+        store._copy, store._execute = timed_copy, timed_execute
+
+    @contextmanager
+    def timing(self, key: str) -> Iterator[None]:
+        before = backend_cpu_s(self.pid)
+        try:
+            yield
+        finally:
+            self.seconds[key] += backend_cpu_s(self.pid) - before
+
+    def report(self) -> None:
+        for key, seconds in sorted(self.seconds.items(), key=lambda kv: -kv[1])[:8]:
+            print(f"    {seconds:6.1f} s  {key}")
+
+
 def baseline(path: Path, url: str, schema: str, chunk_rows: int) -> tuple[float, int, float, float]:
     """Seed 004's ETL loop, timed; returns (seconds, rows stored, client CPU s, server CPU s)."""
     start, cpu = time.perf_counter(), time.process_time()
@@ -180,6 +216,9 @@ def main() -> None:
     )
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument(
+        "--breakdown", action="store_true", help="print the backend CPU of each kind of statement"
+    )
+    parser.add_argument(
         "--serial-index-builds",
         action="store_true",
         help="max_parallel_maintenance_workers = 0 for the import's session, so that all the "
@@ -198,6 +237,7 @@ def main() -> None:
         with open_store(f"{args.url}{'&' if '?' in args.url else '?'}schema={ours_schema}{options}") as store:
             cpu, whole = time.process_time(), server_cpu_s(store.backend_pid())
             start_backend = backend_cpu_s(store.backend_pid())
+            statements = StatementCPU(store) if args.breakdown else None
             report = import_file(path, store, chunk_rows=args.chunk_rows)
             ours_cpu = time.process_time() - cpu
             ours_server = backend_cpu_s(store.backend_pid()) - start_backend
@@ -212,6 +252,9 @@ def main() -> None:
             f"  whole PostgreSQL server meanwhile: {ours_whole:.1f} s CPU (the backend, its parallel "
             "index-build workers, WAL writer, checkpointer, autovacuum, and other sessions' work)"
         )
+        if statements is not None:
+            print("  backend CPU by statement:")
+            statements.report()
         if not args.skip_baseline:
             seconds, stored, base_cpu, base_server = baseline(path, args.url, base_schema, args.chunk_rows)
             print(
