@@ -8,8 +8,11 @@ Per chunk (75,000 rows by default, as in seed 004's ETL):
 3. the rest go through the layout's adapter (:mod:`fraudstream.adapters`); a row the adapter
    refuses (``amt must be a number >= 0, got 'abc'``) is rejected with the adapter's message
    and the chunk is mapped again without it;
-4. the canonical rows are written idempotently, with the labels and a checkpoint
-   ``import:<file name>`` in the same database transaction;
+4. the canonical rows are converted to the store's rows (in a reader thread, ahead of the
+   database), regrouped into whole months (:class:`_MonthAligned`: on PostgreSQL a month then
+   goes into a new partition whose indexes are built once) and written idempotently inside
+   ``store.bulk_load()``, with the labels and a checkpoint ``import:<file name>`` in the same
+   database transaction;
 5. behaviour profiles are accumulated (:class:`~fraudstream.store.profiles.ProfileBuilder`) and
    upserted at the end.
 

@@ -85,7 +85,9 @@ class ProfileBuilder:
             counts = frame.groupby(["customer_id", "category"], sort=False).size()
             self._counts = counts if self._counts is None else self._counts.add(counts, fill_value=0)
         # each customer's latest row of this chunk (ties: the later row) before any text work
-        order = np.argsort(frame["ts"].array.asi8, kind="stable")
+        times = frame["ts"].array
+        times = times if hasattr(times, "asi8") else pd.to_datetime(frame["ts"], utc=True).array
+        order = np.argsort(times.asi8, kind="stable")
         keep = ~pd.Series(frame["customer_id"].to_numpy()[order]).duplicated(keep="last").to_numpy()
         latest_rows = frame.iloc[np.sort(order[keep])]
         last = pd.DataFrame(
