@@ -1,11 +1,9 @@
-"""The package as a whole: public names, the command's help, the test layout."""
+"""The package as a whole: public names and the command's help."""
 
 from __future__ import annotations
 
-import collections
 import importlib
 import pkgutil
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -43,9 +41,3 @@ def test_top_level_help_lists_every_subcommand():
     for command in COMMANDS:
         assert command in result.output
 
-
-def test_test_modules_have_unique_names():
-    tests = Path(__file__).parent
-    names = collections.Counter(p.name for p in tests.rglob("*.py") if p.name != "conftest.py"
-                                and p.name != "__init__.py")
-    assert [n for n, c in names.items() if c > 1] == []
