@@ -281,8 +281,17 @@ class Detector(ABC):
     def _features(self, X: Any, where: str) -> pd.DataFrame:
         self._check_fitted()
         frame = as_frame(X, where)
+        if frame.columns.equals(self._feature_index()):
+            return frame  # already the feature columns in order: no copy (the scoring hot path)
         _require_columns(frame, self.feature_names_, where)
         return frame[self.feature_names_]
+
+    def _feature_index(self) -> pd.Index:
+        cached = self.__dict__.get("_feature_index_cache")
+        if cached is None or cached[0] is not self.feature_names_:  # refit or load: rebuild
+            cached = (self.feature_names_, pd.Index(self.feature_names_))
+            self.__dict__["_feature_index_cache"] = cached
+        return cached[1]
 
 
 def _is_numeric(column: pd.Series) -> bool:

@@ -33,7 +33,7 @@ True
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -44,6 +44,7 @@ import pandas as pd
 
 from fraudstream.detect.base import Detector, Reason, require_extra, top_reasons
 from fraudstream.errors import ConfigError, InvalidRecord, ModelFileError
+from fraudstream.records import ensure_no_labels
 
 __all__ = ["GradientBoostingDetector", "best_f1_threshold"]
 
@@ -180,6 +181,18 @@ class GradientBoostingDetector(Detector):
 
     def _score(self, X: pd.DataFrame) -> np.ndarray:
         return self._predict(X.to_numpy(dtype=np.float64))
+
+    def score_one(self, x: Mapping[str, Any]) -> float:
+        """The score of one record ``{feature: value}`` without building a DataFrame (the
+        one-transaction hot path; same value as :meth:`score_many` of a batch of one)."""
+        self._check_fitted()
+        ensure_no_labels(x.keys(), "GradientBoostingDetector.score_one")
+        missing = [name for name in self.feature_names_ if name not in x]
+        if missing:
+            raise InvalidRecord(f"GradientBoostingDetector.score_one: feature(s) {', '.join(missing)} "
+                                f"missing from x; the detector needs {list(self.feature_names_)}")
+        row = np.array([[x[name] for name in self.feature_names_]], dtype=np.float64)
+        return float(self._predict(row)[0])
 
     def _reasons(self, X: pd.DataFrame, top: int) -> list[list[Reason]]:
         contributions = self._predict(X.to_numpy(dtype=np.float64), pred_contrib=True)
