@@ -153,3 +153,20 @@ def test_help_lists_the_options():
         "--out",
     ):
         assert option in result.output
+
+
+def test_train_online_eval_streams_with_delayed_labels_and_saves(tmp_path):
+    from fraudstream.detect import registry
+
+    model = tmp_path / "online"
+    trained = run("train", *TINY, "--features", "handbook", "--detector", "online", "--online-eval",
+                  "--online-batch", "6h", "-d", "pos_weight=3", "--out", str(model))
+    assert trained.exit_code == 0, trained.output
+    assert "labels 7 days late (progressive validation)" in trained.stdout and "ap " in trained.stdout
+    meta = registry.read_metadata(model)
+    assert meta["extra"]["experiment"]["online_eval"] == {"label_delay_days": 7, "batch": "6h"}
+    loaded = registry.load(model)
+    assert loaded.kind == "online" and loaded.n_learned_ > 0 and loaded.pos_weight == 3
+    refused = CliRunner().invoke(cli, ["train", *TINY, "--detector", "gbm", "--online-eval", "--out",
+                                       str(tmp_path / "x")])
+    assert refused.exit_code != 0 and "--online-eval needs --detector online, got gbm" in refused.output

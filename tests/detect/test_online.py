@@ -37,3 +37,20 @@ def test_online_optimizers_learn(optimizer):
     detector = OnlineDetector(optimizer=optimizer, learning_rate=0.05).fit(X, y)
     scores = detector.score_many(X)
     assert scores[y].mean() > scores[~y].mean()
+
+
+def test_gbm_score_one_is_score_many_of_one_row_and_names_missing_features():
+    from fraudstream.detect.gbm import GradientBoostingDetector
+    from fraudstream.errors import InvalidRecord, LabelLeakError
+    from tests.detect.detect_cases import feature_frame
+
+    X, y = feature_frame(n=800)
+    detector = GradientBoostingDetector(n_estimators=20).fit(X, y)
+    for i in range(5):
+        assert detector.score_one(X.iloc[i].to_dict()) == detector.score_many(X.iloc[[i]])[0]
+    # the no-copy path (columns already in order) and a reordered frame give the same scores
+    np.testing.assert_array_equal(detector.score_many(X), detector.score_many(X[X.columns[::-1]]))
+    with pytest.raises(InvalidRecord, match="feature\\(s\\) hour missing"):
+        detector.score_one({k: v for k, v in X.iloc[0].to_dict().items() if k != "hour"})
+    with pytest.raises(LabelLeakError):
+        detector.score_one({**X.iloc[0].to_dict(), "is_fraud": True})

@@ -208,6 +208,20 @@ def _print_summary(console: Console, result: Any, title: str) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Also write the evaluation report of the test block here.",
 )
+@click.option(
+    "--online-eval",
+    is_flag=True,
+    help="With --detector online: progressive validation — after fitting on the training block, "
+    "score the delay and test blocks in micro-batches (score first, then learn) with each label "
+    "revealed --delay-days (default 7) after its transaction; saves the model as it stands at the end.",
+)
+@click.option(
+    "--online-batch",
+    default="1h",
+    show_default=True,
+    metavar="SPAN",
+    help="Micro-batch time span of --online-eval (pandas offset: 1h, 15min, 1D).",
+)
 def train(
     world: str | None,
     data: Path | None,
@@ -234,6 +248,8 @@ def train(
     out: Path,
     overwrite: bool,
     report_dir: Path | None,
+    online_eval: bool,
+    online_batch: str,
 ) -> None:
     """Fit a detector on a temporal split of a world or a file, evaluate its test block, save the model.
 
@@ -246,6 +262,7 @@ def train(
       fraudstream train --world pyspark-demo --features seed001 --detector iforest:seed001 \\
           --split temporal --train-days 63 --delay-days 0 --test-days 31 --out seed001/
       fraudstream train --data cards.csv --schema kaggle --split temporal --train-days 60 --out m/
+      fraudstream train --world handbook --days 136 --detector online --online-eval --out online/
     """
     from fraudstream.evaluate import experiment
     from fraudstream.evaluate.report import write_report
@@ -260,6 +277,9 @@ def train(
         detector_name, {k_: _value(v) for k_, v in parse_params(detector_params).items()}
     )
     threshold = ThresholdSpec(budget=threshold_budget, target_precision=target_precision)
+    if online_eval:
+        _train_online(source, feature_set, split, detector, threshold, out, overwrite, k, online_batch, report_dir)
+        return
     run = experiment.train(
         source,
         feature_set,
@@ -276,6 +296,30 @@ def train(
     console.print(f"model saved to {run.folder}")
     if report_dir is not None:
         console.print(f"report written to {write_report(run.result, report_dir) / 'report.html'}")
+
+
+def _train_online(source: DataSource, feature_set: str, split: SplitSpec, detector: DetectorSpec,
+                  threshold: ThresholdSpec, out: Path, overwrite: bool, k: int, batch: str,
+                  report_dir: Path | None) -> None:
+    from fraudstream.evaluate.online_run import train_online
+    from fraudstream.evaluate.report import write_report
+
+    if detector.kind != "online" or detector.preset is not None:
+        raise ConfigError(f"--online-eval needs --detector online, got {detector.kind}"
+                          f"{':' + detector.preset if detector.preset else ''}")
+    if threshold.budget is not None or threshold.target_precision is not None:
+        raise ConfigError("--online-eval keeps the detector's threshold param (-d threshold=...); "
+                          "drop --threshold-budget / --target-precision")
+    if split.kind == "prequential":
+        raise ConfigError("--online-eval streams one split; use --split handbook or temporal")
+    _, result, folder = train_online(source, feature_set, split, detector.params, batch=batch, out=out,
+                                     overwrite=overwrite, k=k)
+    console = Console(soft_wrap=True)
+    _print_summary(console, result, f"online on {feature_set} features, labels "
+                   f"{result.context['label_delay_days']} days late (progressive validation)")
+    console.print(f"model saved to {folder}")
+    if report_dir is not None:
+        console.print(f"report written to {write_report(result, report_dir) / 'report.html'}")
 
 
 @click.command()

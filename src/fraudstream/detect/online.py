@@ -4,7 +4,8 @@
 (guarded, soft-clipped standardisation whose moments grow with every learned chunk) feeding a River
 ``LogisticRegression``, learned with River's mini-batch API (``learn_many``: one optimiser step
 per mini-batch of ``batch_size`` rows); score = predicted fraud probability; reasons = weight x
-standardised value per feature. ``optimizer`` is ``sgd`` (learning rate ``learning_rate``),
+standardised value per feature. ``log_inputs`` puts every input through ``sign(x) log(1 + |x|)``
+before standardising (heavy-tailed counts and amount ratios become nearly linear). ``optimizer`` is ``sgd`` (learning rate ``learning_rate``),
 ``adam`` or ``adagrad``; ``pos_weight`` weighs the fraud rows in the log loss (class imbalance).
 River's own ``StandardScaler`` is not used: its mini-batch variance ``E[x²] - mean²`` goes negative
 on large, nearly constant columns (the default feature set has some) and its transform then fails
@@ -67,6 +68,7 @@ class OnlineDetector(Detector):
     def __init__(self, features: Sequence[str] | None = None, model: str = "logistic",
                  learning_rate: float = 0.05, l2: float = 0.0, batch_size: int = 32,
                  optimizer: str = "sgd", pos_weight: float = 1.0, clip: float | None = DEFAULT_CLIP,
+                 log_inputs: bool = False,
                  n_trees: int = 25, height: int = 8, window_size: int = 250,
                  threshold: float = 0.5, max_pending: int = 100_000, random_state: int | None = 42) -> None:
         self.features = features
@@ -76,6 +78,7 @@ class OnlineDetector(Detector):
         self.optimizer = optimizer
         self.pos_weight = pos_weight
         self.clip = clip
+        self.log_inputs = log_inputs
         self.batch_size = batch_size
         self.n_trees = n_trees
         self.height = height
@@ -139,6 +142,8 @@ class OnlineDetector(Detector):
         if self.scaler_ is None:
             return X.astype(np.float64).reset_index(drop=True)
         values = X.to_numpy(dtype=np.float64)
+        if self.log_inputs:
+            values = np.sign(values) * np.log1p(np.abs(values))
         if learn:
             self.scaler_.learn_many(values)
         return pd.DataFrame(self.scaler_.transform(values), columns=self.feature_names_)

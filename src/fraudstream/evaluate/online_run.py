@@ -14,25 +14,31 @@ are the scores they got on arrival (progressive validation); the metrics are tho
 >>> result = run_online(prepared, split, batch="1D")
 >>> result.threshold["method"], result.context["learned_online"] > 0
 ('online', True)
+
+:func:`stream_online` does the same and also returns the detector as it stands at the end of the
+test block (``fraudstream train --online-eval`` saves it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from fraudstream.detect.online import OnlineDetector
-from fraudstream.evaluate.experiment import Prepared, model_inputs
+from fraudstream.detect import registry
+from fraudstream.evaluate.experiment import DataSource, Prepared, SplitSpec, make_splits, model_inputs, prepare
 from fraudstream.evaluate.importance import feature_importance
 from fraudstream.evaluate.result import EvaluationResult, evaluate_scores
 from fraudstream.evaluate.splits import Split
 
-__all__ = ["run_online"]
+__all__ = ["run_online", "stream_online", "train_online"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +53,19 @@ def run_online(
     k: int = 100,
 ) -> EvaluationResult:
     """Fit on the training block, stream the rest with labels ``delay_days`` late, evaluate the test block."""
+    return stream_online(prepared, split, delay_days=delay_days, batch=batch, params=params, k=k)[1]
+
+
+def stream_online(
+    prepared: Prepared,
+    split: Split,
+    *,
+    delay_days: int = 7,
+    batch: str = "1h",
+    params: Mapping[str, Any] | None = None,
+    k: int = 100,
+) -> tuple[OnlineDetector, EvaluationResult]:
+    """As :func:`run_online`; returns ``(detector after the stream, result)``."""
     frame = prepared.frame
     features = model_inputs("online", prepared.features)  # River takes no NaN: missing values become 0
     y = frame["is_fraud"].to_numpy(bool)
@@ -93,7 +112,7 @@ def run_online(
         f"({len(split.test):,} rows)",
         "removed_from_test": split.removed_from_test,
     }
-    return evaluate_scores(
+    return detector, evaluate_scores(
         test["is_fraud"].to_numpy(bool),
         test_scores,
         detector.threshold_,
@@ -106,3 +125,42 @@ def run_online(
         importance=feature_importance(detector, features.iloc[split.test], y[split.test]),
         context=context,
     )
+
+
+def train_online(
+    data: DataSource | Prepared,
+    feature_set: str,
+    split: SplitSpec,
+    params: Mapping[str, Any] | None = None,
+    *,
+    batch: str = "1h",
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    k: int = 100,
+) -> tuple[OnlineDetector, EvaluationResult, Path | None]:
+    """:func:`stream_online` on the (latest) split of ``split``, labels ``split.delay_days`` late;
+    saves the detector as it stands after the test block to ``out`` (``fraudstream train
+    --online-eval``). Returns ``(detector, result, folder)``."""
+    delay_days = max(1, split.delay_days)
+    prepared = data if isinstance(data, Prepared) else prepare(data, feature_set, label_delay_days=delay_days)
+    one = make_splits(prepared.frame, split)[0]
+    detector, result = stream_online(prepared, one, delay_days=delay_days, batch=batch, params=params, k=k)
+    folder = None
+    if out is not None:
+        experiment = {
+            "data": prepared.data.describe(),
+            "feature_set": feature_set,
+            "split": dataclasses.asdict(split),
+            "detector": {"kind": "online", "preset": None, "params": dict(params or {}), "use_labels": True},
+            "threshold": result.threshold,
+            "k": k,
+            "online_eval": {"label_delay_days": delay_days, "batch": batch},
+        }
+        metadata = {
+            "metrics": {m: result.metrics[m] for m in ("ap", "roc_auc", "cp_at_k", "cp_at_k_oracle", "f1")},
+            "training": {"data": prepared.data.describe(), "split": dataclasses.asdict(split),
+                         "feature_set": feature_set},
+            "experiment": experiment,
+        }
+        folder = registry.save(detector, out, metadata, overwrite=overwrite)
+    return detector, result, folder
