@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from fraudstream.errors import ConfigError
 
-__all__ = ["FORMATS", "file_format", "read_frames", "write_frames"]
+__all__ = ["FORMATS", "file_format", "ndjson_lines", "read_frames", "write_frames"]
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".ndjson": "ndjson",
            ".jsonl": "ndjson"}
@@ -43,18 +43,40 @@ def _check_writable(path: Path) -> None:
         raise ConfigError(f"cannot write {str(path)!r}: {exc.strerror}") from None
 
 
-def _ndjson_bytes(frame: pd.DataFrame) -> bytes:
-    out = frame.copy()
+def ndjson_lines(
+    frame: pd.DataFrame, *, drop: Iterable[str] = (), trim_zero_fraction: bool = True
+) -> list[bytes]:
+    """One compact JSON line (``\\n``-terminated) per row of ``frame``, without the columns in ``drop``.
+
+    Datetime columns become ISO 8601 text: timezone-aware ones in UTC with a ``Z``, naive ones (as
+    in external layouts) without; ``trim_zero_fraction`` leaves out a ``.000000`` fraction (the
+    stream's wire format keeps it: every stamp has the same width).
+
+    >>> frame = pd.DataFrame({"tx_id": [1, 2], "ts": pd.to_datetime(["2024-01-01 09:00:00.000",
+    ...     "2024-01-01 09:00:00.250"], utc=True), "amount": [5.0, 7.5]})
+    >>> for line in ndjson_lines(frame, drop=["amount"]):
+    ...     line
+    b'{"tx_id":1,"ts":"2024-01-01T09:00:00Z"}\\n'
+    b'{"tx_id":2,"ts":"2024-01-01T09:00:00.250000Z"}\\n'
+    >>> ndjson_lines(frame.iloc[:1], trim_zero_fraction=False)
+    [b'{"tx_id":1,"ts":"2024-01-01T09:00:00.000000Z","amount":5.0}\\n']
+    """
+    out = frame.drop(columns=[c for c in drop if c in frame.columns])  # a new frame: ours to change
     for column in out.columns:
-        if isinstance(out[column].dtype, pd.DatetimeTZDtype):
-            out[column] = out[column].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").str.replace(
-                r"\.000000Z$", "Z", regex=True)
-        elif pd.api.types.is_datetime64_dtype(out[column]):  # naive, as in external layouts
-            out[column] = out[column].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str.replace(
-                r"\.000000$", "", regex=True)
-    records = out.to_dict(orient="records")
+        values = out[column]
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            if str(values.dt.tz) != "UTC":
+                values = values.dt.tz_convert("UTC")
+            out[column] = _iso_text(values, "Z", trim_zero_fraction)
+        elif pd.api.types.is_datetime64_dtype(values):
+            out[column] = _iso_text(values, "", trim_zero_fraction)
     option = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
-    return b"".join(orjson.dumps(r, option=option) for r in records)
+    return [orjson.dumps(record, option=option) for record in out.to_dict(orient="records")]
+
+
+def _iso_text(values: pd.Series, suffix: str, trim_zero_fraction: bool) -> pd.Series:
+    text = values.dt.strftime(f"%Y-%m-%dT%H:%M:%S.%f{suffix}")
+    return text.str.replace(rf"\.000000{suffix}$", suffix, regex=True) if trim_zero_fraction else text
 
 
 def write_frames(frames: Iterable[pd.DataFrame], path: str | Path,
@@ -73,7 +95,7 @@ def write_frames(frames: Iterable[pd.DataFrame], path: str | Path,
         try:
             for frame in frames:
                 if kind == "ndjson":
-                    sink.write(_ndjson_bytes(frame))
+                    sink.write(b"".join(ndjson_lines(frame)))
                 else:
                     table = pa.Table.from_pandas(frame, preserve_index=False, schema=schema)
                     if writer is None:

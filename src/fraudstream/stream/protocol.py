@@ -25,6 +25,8 @@ from typing import Any
 import orjson
 import pandas as pd
 
+from fraudstream.files import ndjson_lines
+
 __all__ = [
     "SUBSCRIBE_LABELS",
     "canonical_json_lines",
@@ -70,9 +72,6 @@ def is_label_subscription(line: bytes) -> bool:
 
 
 def canonical_json_lines(frame: pd.DataFrame, *, drop: tuple[str, ...] = ()) -> list[bytes]:
-    """One compact JSON line per canonical row (``ts`` as ISO 8601 UTC), without ``drop``."""
-    out = frame.drop(columns=[c for c in drop if c in frame.columns])
-    if "ts" in out.columns:
-        out = out.assign(ts=out["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
-    option = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
-    return [orjson.dumps(r, option=option) for r in out.to_dict(orient="records")]
+    """One compact JSON line per canonical row, without ``drop``; datetimes (``ts`` and any
+    datetime attr) as ISO 8601 UTC with microseconds (:func:`fraudstream.files.ndjson_lines`)."""
+    return ndjson_lines(frame, drop=drop, trim_zero_fraction=False)
