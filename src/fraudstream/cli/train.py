@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -23,51 +25,84 @@ def _value(text: str) -> Any:
         return text
 
 
-def _data_source(
-    world: str | None,
-    data: Path | None,
-    schema: str | None,
-    seed: int,
-    days: float | None,
-    rows: int | None,
-    start: str | None,
-    params: tuple[str, ...],
-) -> DataSource | None:
-    if world is None and data is None:
-        return None
-    if world is not None and data is not None:
-        raise ConfigError("give --world or --data, not both")
-    if rows is not None and rows < 1:
-        raise ConfigError(f"--rows must be >= 1, got {rows}")
-    if days is not None and not days > 0:
-        raise ConfigError(f"--days must be > 0, got {days}")
-    if data is not None:
-        if params:
-            raise ConfigError("--param applies to worlds, not to --data files")
-        return DataSource(path=str(data), schema=schema, rows=rows)
-    return DataSource(world=world, params=parse_params(params), seed=seed, days=days, rows=rows, start=start)
+@dataclass(frozen=True)
+class DataOptions:
+    """The data, split and metric options of ``train`` and ``evaluate`` (see :func:`_data_options`)."""
 
+    world: str | None
+    data: Path | None
+    schema: str | None
+    seed: int
+    days: float | None
+    rows: int | None
+    start: str | None
+    params: tuple[str, ...]
+    split_kind: str
+    split_start: str | None
+    train_days: int | None
+    delay_days: int | None
+    test_days: int | None
+    folds: int
+    remove_known: bool | None
+    k: int
+    investigation_cost: float
 
-def _split(
-    kind: str,
-    start: str | None,
-    train_days: int | None,
-    delay_days: int | None,
-    test_days: int | None,
-    folds: int,
-    remove_known: bool | None,
-) -> SplitSpec:
-    lengths = {"train_days": train_days, "delay_days": delay_days, "test_days": test_days}
-    given = {k: v for k, v in lengths.items() if v is not None}
-    if kind == "handbook" and given:
-        raise ConfigError(
-            "--split handbook fixes 7/7/7 days; use --split temporal or prequential for "
-            f"{', '.join('--' + k.replace('_', '-') for k in given)}"
+    def source(self) -> DataSource | None:
+        """The world or file to read; ``None`` when neither --world nor --data is given."""
+        if self.world is None and self.data is None:
+            return None
+        if self.world is not None and self.data is not None:
+            raise ConfigError("give --world or --data, not both")
+        if self.rows is not None and self.rows < 1:
+            raise ConfigError(f"--rows must be >= 1, got {self.rows}")
+        if self.days is not None and not self.days > 0:
+            raise ConfigError(f"--days must be > 0, got {self.days}")
+        if self.data is not None:
+            if self.params:
+                raise ConfigError("--param applies to worlds, not to --data files")
+            return DataSource(path=str(self.data), schema=self.schema, rows=self.rows)
+        return DataSource(
+            world=self.world,
+            params=parse_params(self.params),
+            seed=self.seed,
+            days=self.days,
+            rows=self.rows,
+            start=self.start,
         )
-    return SplitSpec(kind, start, folds=folds, remove_known=remove_known, **given)
+
+    def split(self) -> SplitSpec:
+        lengths = {"train_days": self.train_days, "delay_days": self.delay_days, "test_days": self.test_days}
+        given = {k: v for k, v in lengths.items() if v is not None}
+        if self.split_kind == "handbook" and given:
+            raise ConfigError(
+                "--split handbook fixes 7/7/7 days; use --split temporal or prequential for "
+                f"{', '.join('--' + k.replace('_', '-') for k in given)}"
+            )
+        return SplitSpec(
+            self.split_kind, self.split_start, folds=self.folds, remove_known=self.remove_known, **given
+        )
+
+
+_SPLIT_OPTIONS = (
+    "split_kind",
+    "split_start",
+    "train_days",
+    "delay_days",
+    "test_days",
+    "folds",
+    "remove_known",
+)
 
 
 def _data_options(command: Any) -> Any:
+    """Add the shared data, split and metric options; the command receives them as one
+    :class:`DataOptions` (its first argument, ``options``)."""
+
+    @functools.wraps(command)
+    def with_options(**kwargs: Any) -> Any:
+        options = DataOptions(**{f.name: kwargs.pop(f.name) for f in fields(DataOptions)})
+        return command(options, **kwargs)
+
     options = [
         click.option("--world", metavar="WORLD", help="Simulate this world (see `fraudstream worlds`)."),
         click.option(
@@ -134,8 +169,8 @@ def _data_options(command: Any) -> Any:
         ),
     ]
     for option in reversed(options):
-        command = option(command)
-    return command
+        with_options = option(with_options)
+    return with_options
 
 
 def _print_summary(console: Console, result: Any, title: str) -> None:
@@ -223,23 +258,7 @@ def _print_summary(console: Console, result: Any, title: str) -> None:
     help="Micro-batch time span of --online-eval (pandas offset: 1h, 15min, 1D).",
 )
 def train(
-    world: str | None,
-    data: Path | None,
-    schema: str | None,
-    seed: int,
-    days: float | None,
-    rows: int | None,
-    start: str | None,
-    params: tuple[str, ...],
-    split_kind: str,
-    split_start: str | None,
-    train_days: int | None,
-    delay_days: int | None,
-    test_days: int | None,
-    folds: int,
-    remove_known: bool | None,
-    k: int,
-    investigation_cost: float,
+    options: DataOptions,
     feature_set: str,
     detector_name: str,
     detector_params: tuple[str, ...],
@@ -267,18 +286,29 @@ def train(
     from fraudstream.evaluate import experiment
     from fraudstream.evaluate.report import write_report
 
-    source = _data_source(world, data, schema, seed, days, rows, start, params)
+    source = options.source()
     if source is None:
         raise ConfigError("give the data: --world NAME or --data FILE")
     if out.exists() and not overwrite:
         raise ConfigError(f"--out {out} already exists; pass --overwrite to replace it")
-    split = _split(split_kind, split_start, train_days, delay_days, test_days, folds, remove_known)
+    split = options.split()
     detector = DetectorSpec.parse(
         detector_name, {k_: _value(v) for k_, v in parse_params(detector_params).items()}
     )
     threshold = ThresholdSpec(budget=threshold_budget, target_precision=target_precision)
     if online_eval:
-        _train_online(source, feature_set, split, detector, threshold, out, overwrite, k, online_batch, report_dir)
+        _train_online(
+            source,
+            feature_set,
+            split,
+            detector,
+            threshold,
+            out,
+            overwrite,
+            options.k,
+            online_batch,
+            report_dir,
+        )
         return
     run = experiment.train(
         source,
@@ -288,8 +318,8 @@ def train(
         threshold,
         out=out,
         overwrite=overwrite,
-        k=k,
-        investigation_cost=investigation_cost,
+        k=options.k,
+        investigation_cost=options.investigation_cost,
     )
     console = Console(soft_wrap=True)
     _print_summary(console, run.result, f"{detector_name} on {feature_set} features")
@@ -339,24 +369,8 @@ def _train_online(source: DataSource, feature_set: str, split: SplitSpec, detect
     help="Folder for report.html, report.json and the PNG figures.",
 )
 def evaluate(
+    options: DataOptions,
     model_dir: Path,
-    world: str | None,
-    data: Path | None,
-    schema: str | None,
-    seed: int,
-    days: float | None,
-    rows: int | None,
-    start: str | None,
-    params: tuple[str, ...],
-    split_kind: str,
-    split_start: str | None,
-    train_days: int | None,
-    delay_days: int | None,
-    test_days: int | None,
-    folds: int,
-    remove_known: bool | None,
-    k: int,
-    investigation_cost: float,
     report_dir: Path,
 ) -> None:
     """Evaluate a saved model on the test block of a world or a file and write the report.
@@ -372,25 +386,12 @@ def evaluate(
     from fraudstream.evaluate import experiment
     from fraudstream.evaluate.report import write_report
 
-    source = _data_source(world, data, schema, seed, days, rows, start, params)
+    source = options.source()
     ctx = click.get_current_context()
     split_given = any(
-        ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
-        for name in (
-            "split_kind",
-            "split_start",
-            "train_days",
-            "delay_days",
-            "test_days",
-            "folds",
-            "remove_known",
-        )
+        ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE for name in _SPLIT_OPTIONS
     )
-    split = (
-        _split(split_kind, split_start, train_days, delay_days, test_days, folds, remove_known)
-        if split_given
-        else None
-    )
+    split = options.split() if split_given else None
     if not model_dir.is_dir():
         raise ConfigError(f"--model {model_dir} is not a model folder (missing)")
     k_given = ctx.get_parameter_source("k") == click.core.ParameterSource.COMMANDLINE
@@ -399,8 +400,8 @@ def evaluate(
         model_dir,
         source,
         split,
-        k=k if k_given else None,
-        investigation_cost=investigation_cost if cost_given else None,
+        k=options.k if k_given else None,
+        investigation_cost=options.investigation_cost if cost_given else None,
     )
     console = Console(soft_wrap=True)
     _print_summary(console, result, f"model {model_dir}")
