@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ import numpy as np
 from fraudstream.dashboard.sample import sample_frame
 from fraudstream.dashboard.users import add_user
 from fraudstream.store import open_store
+from fraudstream.stream.testing import free_port
 
 FLAGS = [
     "--headless",
@@ -40,12 +40,6 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def main() -> None:

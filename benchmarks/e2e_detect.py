@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,13 +50,8 @@ from fraudstream.service.runtime import DetectionService
 from fraudstream.service.sink import StoreSink
 from fraudstream.service.sources import TcpSource
 from fraudstream.store import open_store
+from fraudstream.stream.testing import free_port, wait_for_port
 from fraudstream.worlds import get_world
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def train_model(folder: Path, kind: str = "gbm") -> Path:
@@ -135,12 +129,7 @@ def main() -> None:
     )
     samples: list[tuple[np.ndarray, float, float]] = []
     try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_for_port(port, server, what="fraudstream serve", timeout_s=30)
         source = TcpSource(
             f"127.0.0.1:{port}", batch_size=args.batch_size, max_wait_s=args.max_wait_ms / 1000
         )

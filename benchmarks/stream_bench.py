@@ -1,4 +1,5 @@
-"""Shared helpers of the stream benchmarks: machine line, free ports, server and client processes."""
+"""Shared helpers of the stream benchmarks: machine line, server and client processes (free ports:
+:mod:`fraudstream.stream.testing`)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ import contextlib
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+
+from fraudstream.stream.testing import wait_for_port
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -22,21 +23,8 @@ def machine() -> str:
     cpu = "?"
     with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
         cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
-    return (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; {platform.node()}; {os.cpu_count()} cores "
+    return (f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {platform.node()}; {os.cpu_count()} cores "
             f"({cpu}); Python {platform.python_version()}; load {os.getloadavg()[0]:.2f}")
-
-
-def free_port_pair() -> int:
-    while True:
-        with socket.socket() as first:
-            first.bind(("127.0.0.1", 0))
-            port = first.getsockname()[1]
-            with socket.socket() as second:
-                try:
-                    second.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
-                return port
 
 
 def rss_kib(pid: int) -> int:
@@ -62,15 +50,7 @@ def server(kind: str, port: int, rate: float, *extra: str) -> Iterator[subproces
                 "--rate", str(rate), *extra]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{kind} server did not start: {process.stderr.read().decode()}") from None
-                time.sleep(0.1)
+        wait_for_port(port, process, what=f"{kind} server", timeout_s=60)
         yield process
     finally:
         process.terminate()

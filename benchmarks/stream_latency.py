@@ -19,7 +19,8 @@ import argparse
 import os
 import tempfile
 
-from stream_bench import clients, cpu_s, free_port_pair, machine, server
+from fraudstream.stream.testing import free_port_pair
+from stream_bench import clients, cpu_s, machine, server
 from stream_clients import raise_fd_limit
 
 

@@ -18,7 +18,8 @@ import subprocess
 import sys
 import time
 
-from stream_bench import HERE, clients, free_port_pair, machine, rss_kib, server
+from fraudstream.stream.testing import free_port_pair
+from stream_bench import HERE, clients, machine, rss_kib, server
 from stream_clients import health
 
 

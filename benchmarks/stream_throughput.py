@@ -17,7 +17,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from stream_bench import clients, cpu_s, free_port_pair, machine, server
+from fraudstream.stream.testing import free_port_pair
+from stream_bench import clients, cpu_s, machine, server
 
 
 def measure(kind: str, rate: float, n: int, seconds: float, loop: str | None = None) -> dict:

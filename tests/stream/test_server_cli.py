@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -16,24 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from fraudstream.stream.testing import free_port_pair, wait_for_port
+
 BIN = Path(sys.executable).parent
-
-
-def free_port_pair() -> int:
-    """A port P such that P and P + 1 are free on 127.0.0.1 (the TCP and HTTP ports)."""
-    for _ in range(50):
-        with socket.socket() as first:
-            first.bind(("127.0.0.1", 0))
-            port = first.getsockname()[1]
-            if port >= 65535:
-                continue
-            with socket.socket() as second:
-                try:
-                    second.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no pair of free ports")
 
 
 @contextmanager
@@ -41,15 +25,10 @@ def server_process(args: list[str], tmp_path: Path, port: int) -> Iterator[subpr
     out, err = (tmp_path / "stdout.txt").open("wb"), (tmp_path / "stderr.txt").open("wb")
     process = subprocess.Popen(args, stdout=out, stderr=err)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert process.poll() is None, (tmp_path / "stderr.txt").read_text()
-                assert time.monotonic() < deadline, "server did not start within 30 s"
-                time.sleep(0.1)
+        try:
+            wait_for_port(port, process, what=Path(args[0]).name, timeout_s=30)
+        except RuntimeError as error:
+            raise AssertionError(f"{error}\n{(tmp_path / 'stderr.txt').read_text()}") from None
         yield process
     finally:
         if process.poll() is None:

@@ -7,7 +7,8 @@ clients that sent the subscription line, like ``fraudstream serve``. What client
 in ``received``. ``stop()`` and ``start()`` again on the same port simulate a server restart.
 
 >>> from fraudstream.stream import reader
->>> lines = [b'{"transactionID": 1, "userID": 3, "amount": 9.5, "timestamp": "2024-01-01T00:00:00", "itemID": "B1000"}']
+>>> lines = [b'{"transactionID": 1, "userID": 3, "amount": 9.5, '
+...          b'"timestamp": "2024-01-01T00:00:00", "itemID": "B1000"}']
 >>> with LineServer(lines) as server:
 ...     with reader.stream(("127.0.0.1", server.port), reconnect=reader.Reconnect(attempts=0)) as txs:
 ...         [tx["amount"] for tx in txs]
@@ -29,7 +30,7 @@ from datetime import datetime
 
 from fraudstream.stream.protocol import is_label_subscription, welcome_message
 
-__all__ = ["LineServer", "free_port", "serve_subprocess"]
+__all__ = ["LineServer", "free_port", "free_port_pair", "serve_subprocess", "wait_for_port"]
 
 
 class LineServer:
@@ -139,8 +140,46 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def free_port_pair(host: str = "127.0.0.1") -> int:
+    """A TCP port ``P`` such that ``P`` and ``P + 1`` were free a moment ago on ``host``
+    (``fraudstream serve --port P`` listens for HTTP on ``P + 1`` by default)."""
+    for _ in range(50):
+        with socket.socket() as first:
+            first.bind((host, 0))
+            port = int(first.getsockname()[1])
+            if port >= 65535:
+                continue
+            with socket.socket() as second:
+                try:
+                    second.bind((host, port + 1))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError(f"no pair of free ports on {host} in 50 tries")
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes] | None = None, *, what: str = "server",
+                  timeout_s: float = 30.0, host: str = "127.0.0.1") -> None:
+    """Return once ``host:port`` accepts a TCP connection. :class:`RuntimeError` if ``process``
+    exits first (with the end of its stderr, when that is a pipe) or after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if process is not None and process.poll() is not None:
+            err = process.stderr.read().decode(errors="replace")[-2000:] if process.stderr is not None else ""
+            raise RuntimeError(f"{what} exited with {process.returncode}: {err}")
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not listen on {port} within {timeout_s} s") from None
+            time.sleep(0.05)
+
+
 @contextlib.contextmanager
-def serve_subprocess(*args: str, port: int | None = None, ready_s: float = 30.0) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+def serve_subprocess(
+    *args: str, port: int | None = None, ready_s: float = 30.0
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     """Run ``fraudstream serve ARGS --host 127.0.0.1 --port P --http-port P2`` as a subprocess on
     free ports; yields ``(P, process)`` once the port accepts connections, then stops it (SIGINT)."""
     port = port or free_port()
@@ -149,18 +188,7 @@ def serve_subprocess(*args: str, port: int | None = None, ready_s: float = 30.0)
                "--http-port", str(http_port), *args]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + ready_s
-        while True:
-            if process.poll() is not None:
-                out, err = process.communicate()
-                raise RuntimeError(f"fraudstream serve exited with {process.returncode}: {err.decode()[-2000:]}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"fraudstream serve did not listen on {port} within {ready_s} s") from None
-                time.sleep(0.05)
+        wait_for_port(port, process, what="fraudstream serve", timeout_s=ready_s)
         yield port, process
     finally:
         if process.poll() is None:
