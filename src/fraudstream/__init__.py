@@ -10,8 +10,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from fraudstream.stream.reader import stream  # noqa: E402
-from fraudstream.stream.reader_async import stream_async  # noqa: E402
-from fraudstream.worlds import simulate  # noqa: E402
+from fraudstream.stream.reader import stream
+from fraudstream.stream.reader_async import stream_async
+from fraudstream.worlds import simulate
 
 __all__ = ["__version__", "simulate", "stream", "stream_async"]

@@ -107,7 +107,7 @@ class ClassroomAdapter(Adapter):
 
     name = "classroom"
     summary = "seed 000 classroom stream (transactionID, userID, amount, timestamp, ...)"
-    columns = WIRE_FIELDS + ("fraudPattern",)
+    columns = (*WIRE_FIELDS, "fraudPattern")
     required = ("transactionID", "userID", "amount", "timestamp", "itemID")
 
     def to_canonical(self, frame: pd.DataFrame) -> pd.DataFrame:

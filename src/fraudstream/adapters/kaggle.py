@@ -150,7 +150,7 @@ def format_times(ts: pd.Series) -> np.ndarray:
     days = seconds.astype("datetime64[D]")
     months = days.astype("datetime64[M]")
     year = months.astype(np.int64) // 12 + 1970
-    if len(year) and not (1000 <= year.min() and year.max() <= 9999):
+    if len(year) and not (year.min() >= 1000 and year.max() <= 9999):
         text = pd.Series(np.datetime_as_string(seconds, unit="s")).str.replace("T", " ", regex=False)
         return text.to_numpy(dtype=object)
     of_day = (seconds - days).astype(np.int64)

@@ -39,6 +39,13 @@ def _text(values: pd.Series) -> np.ndarray:
     return values.astype(object).where(values.notna(), None).to_numpy(dtype=object)
 
 
+def _floats_or_nan(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """``frame[column]`` as float64, or NaN everywhere when the frame has no such column."""
+    if column in frame.columns:
+        return frame[column].to_numpy(dtype=np.float64)
+    return np.full(len(frame), np.nan)
+
+
 class WelfareAdapter(Adapter):
     """Seed 002's ``transactions`` table <-> canonical columns."""
 
@@ -86,13 +93,14 @@ class WelfareAdapter(Adapter):
         n = len(frame)
         nothing = np.full(n, None, dtype=object)
         scheme = frame["category"] if "category" in frame.columns else frame["merchant_id"]
+        stamps = frame["ts"].dt.tz_convert("UTC").dt.strftime(TIMESTAMP_FORMAT)
         out = pd.DataFrame({
             "transaction_id": frame["tx_id"].to_numpy(dtype=np.int64),
             "beneficiary_id": frame["customer_id"].to_numpy(dtype=np.int64),
             "amount": frame["amount"].to_numpy(dtype=np.float64),
-            "timestamp": frame["ts"].dt.tz_convert("UTC").dt.strftime(TIMESTAMP_FORMAT).to_numpy(dtype=object),
-            "latitude": frame["lat"].to_numpy(dtype=np.float64) if "lat" in frame.columns else np.full(n, np.nan),
-            "longitude": frame["lon"].to_numpy(dtype=np.float64) if "lon" in frame.columns else np.full(n, np.nan),
+            "timestamp": stamps.to_numpy(dtype=object),
+            "latitude": _floats_or_nan(frame, "lat"),
+            "longitude": _floats_or_nan(frame, "lon"),
             "scheme_type": _text(scheme),
             "is_anomaly": (frame["is_fraud"].to_numpy(dtype=np.int64) if "is_fraud" in frame.columns
                            else nothing),

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 
@@ -35,7 +35,7 @@ CLASSROOM_WELCOME = "Connected to fraud detection training stream"
 
 def welcome_for(world: World) -> bytes:
     """The welcome line of a world's stream, stamped now (UTC, the seed's format)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if world.name == "basic":
         return welcome_message(now, message=BASIC_WELCOME)
     if world.name == "classroom":
@@ -80,7 +80,9 @@ class ServeOptions:
         if self.speed is not None:
             return Pacer(speed=self.speed)
         if self.interval_s < 0:
-            raise ConfigError(f"--interval must be >= 0 seconds (0 = as fast as possible), got {self.interval_s}")
+            raise ConfigError(
+                f"--interval must be >= 0 seconds (0 = as fast as possible), got {self.interval_s}"
+            )
         return Pacer(rate=1 / self.interval_s) if self.interval_s > 0 else Pacer()
 
 
@@ -95,7 +97,8 @@ def make_server(options: ServeOptions) -> StreamServer:
                                    source=options.replay)
     else:
         seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
-        world = get_world(options.world)(seed=seed, start=options.start or "now", **parse_params(options.params))
+        params = parse_params(options.params)
+        world = get_world(options.world)(seed=seed, start=options.start or "now", **params)
     feed = Feed(world, options.pacer(), labels=LabelPolicy.parse(options.labels))
     http_port = options.http_port if options.http_port is not None else (
         options.port + 1 if options.port else 0)
@@ -145,7 +148,9 @@ def _run_cli(options: ServeOptions, *, banner: bool = True) -> None:
     try:
         serve(options, banner=banner)
     except FraudStreamError as error:
-        raise click.ClickException(str(error)) if error.exit_code == 1 else click.UsageError(str(error))
+        raise (
+            click.ClickException(str(error)) if error.exit_code == 1 else click.UsageError(str(error))
+        ) from None
 
 
 @click.command(name="serve")
@@ -210,7 +215,10 @@ def fraud_stream_server_main(host: str, port: int, interval_s: float) -> None:
     click.echo("FRAUD DETECTION TRAINING STREAM SERVER")
     click.echo("=" * 60)
     click.echo(f"Host: {host}\nPort: {port}\nBase Interval: {interval_s} seconds")
-    click.echo("Simulated data: 25 users, 20 profile types, fraud-prone users 13, 14, 15 (fraudstream classroom world)")
+    click.echo(
+        "Simulated data: 25 users, 20 profile types, fraud-prone users 13, 14, 15 "
+        "(fraudstream classroom world)"
+    )
     _run_cli(ServeOptions(world="classroom", host=host, port=port, interval_s=interval_s))
 
 

@@ -87,7 +87,8 @@ class VisualBuffers:
             top_item = self.item_counts.most_common(1)[0][0] if self.item_counts else "N/A"
             snap = {"count": self.count, "total_amount": round(self.total_amount, 2), "rows": rows,
                     "fraud": fraud, "amounts": amounts, "unique_users": len(self.user_counts),
-                    "unique_items": len(self.item_counts), "top_user": str(top_user), "top_item": str(top_item)}
+                    "unique_items": len(self.item_counts), "top_user": str(top_user),
+                    "top_item": str(top_item)}
         if amounts:
             snap.update(mean=statistics.fmean(amounts), median=statistics.median(amounts),
                         std=statistics.pstdev(amounts), min=min(amounts), max=max(amounts))
@@ -101,7 +102,8 @@ def statistics_lines(snap: Mapping[str, Any]) -> list[str]:
     return ["STATISTICS", "",
             f"Total Transactions: {snap['count']}", f"Total Amount: ${snap['total_amount']:.2f}", "",
             f"Mean Amount: ${snap['mean']:.2f}", f"Median Amount: ${snap['median']:.2f}",
-            f"Std Dev: ${snap['std']:.2f}", f"Min Amount: ${snap['min']:.2f}", f"Max Amount: ${snap['max']:.2f}",
+            f"Std Dev: ${snap['std']:.2f}", f"Min Amount: ${snap['min']:.2f}",
+            f"Max Amount: ${snap['max']:.2f}",
             "", f"Unique Users: {snap['unique_users']}", f"Unique Items: {snap['unique_items']}", "",
             f"Top User: {snap['top_user']}", f"Top Item: {snap['top_item']}"]
 
@@ -148,7 +150,8 @@ def draw_panels(fig: Any, snap: Mapping[str, Any], client_id: str) -> dict[str, 
         index = range(len(amounts))
         ts_ax.plot(index, amounts, color="cyan", linewidth=2, marker="o", markersize=3)
         ts_ax.fill_between(index, amounts, alpha=0.3, color="cyan")
-        ts_ax.axhline(y=snap["mean"], color="red", linestyle="--", alpha=0.7, label=f"Mean: ${snap['mean']:.2f}")
+        ts_ax.axhline(y=snap["mean"], color="red", linestyle="--", alpha=0.7,
+                      label=f"Mean: ${snap['mean']:.2f}")
         ts_ax.legend(loc="upper right")
         ts_ax.grid(True, alpha=0.3)
     hist_ax = axes["histogram"]
@@ -208,7 +211,7 @@ class _PageHandler(http.server.BaseHTTPRequestHandler):
     buffers: VisualBuffers
     client_id: str
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         if self.path.startswith("/data.json"):
             body = json.dumps({"client_id": self.client_id, **self.buffers.snapshot()}).encode()
             kind = "application/json"
@@ -239,7 +242,8 @@ def serve_page(buffers: VisualBuffers, client_id: str, port: int = 0) -> http.se
 
 
 # -- running ------------------------------------------------------------------------------
-def _receive(messages: Iterator[dict[str, Any] | None], buffers: VisualBuffers, done: threading.Event) -> None:
+def _receive(messages: Iterator[dict[str, Any] | None], buffers: VisualBuffers,
+             done: threading.Event) -> None:
     try:
         for message in messages:
             if message is not None:
@@ -249,7 +253,8 @@ def _receive(messages: Iterator[dict[str, Any] | None], buffers: VisualBuffers, 
 
 
 def run_visual(host: str, port: int, client_id: str, *, max_records: int = 100, browser: bool = False,
-               duration_s: float | None = None, view_port: int = 0, png: str | Path | None = None) -> VisualBuffers:
+               duration_s: float | None = None, view_port: int = 0,
+               png: str | Path | None = None) -> VisualBuffers:
     """Connect, then show the panels live until the window closes, Ctrl-C, ``duration_s`` or the
     stream ends; ``png``: also write the final panels to that file."""
     buffers = VisualBuffers(max_records)
@@ -290,7 +295,8 @@ def _run_page(buffers: VisualBuffers, client_id: str, done: threading.Event, dur
         server.server_close()
 
 
-def _run_window(buffers: VisualBuffers, client_id: str, done: threading.Event, duration_s: float | None) -> None:
+def _run_window(buffers: VisualBuffers, client_id: str, done: threading.Event,
+                duration_s: float | None) -> None:
     try:
         import matplotlib.pyplot as plt
         from matplotlib.animation import FuncAnimation

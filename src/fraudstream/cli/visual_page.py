@@ -49,7 +49,8 @@ function series(data) {
   const y = v => (h - 30) - (h - 40) * (v - lo) / ((hi - lo) || 1);
   ctx.strokeStyle = "cyan"; ctx.lineWidth = 2; ctx.beginPath();
   a.forEach((v, i) => i ? ctx.lineTo(x(i), y(v)) : ctx.moveTo(x(i), y(v))); ctx.stroke();
-  ctx.fillStyle = "rgba(0,255,255,0.3)"; ctx.lineTo(x(a.length - 1), h - 30); ctx.lineTo(x(0), h - 30); ctx.fill();
+  ctx.fillStyle = "rgba(0,255,255,0.3)";
+  ctx.lineTo(x(a.length - 1), h - 30); ctx.lineTo(x(0), h - 30); ctx.fill();
   ctx.strokeStyle = "red"; ctx.setLineDash([6, 4]); ctx.beginPath();
   ctx.moveTo(50, y(data.mean)); ctx.lineTo(w - 10, y(data.mean)); ctx.stroke(); ctx.setLineDash([]);
   ctx.fillStyle = "red"; ctx.fillText("Mean: $" + data.mean.toFixed(2), w - 130, 20);

@@ -78,18 +78,21 @@ def _summary(state: WatchState) -> str:
 @click.option("--port", default=5555, show_default=True, type=int, envvar="FRAUDSTREAM_PORT",
               help="Server TCP port.")
 @click.option("--id", "client_id", default=None, help="Your name in the view (default: Client-HHMMSS).")
-@click.option("--labels", is_flag=True, help="Subscribe to delayed labels (server run with --labels delayed:S).")
+@click.option("--labels", is_flag=True,
+              help="Subscribe to delayed labels (server run with --labels delayed:S).")
 @click.option("--rows", default=15, show_default=True, type=click.IntRange(1, 200),
               help="Transactions shown in the table.")
 @click.option("--duration", "duration_s", type=click.FloatRange(min=0, min_open=True),
               help="Stop after this many seconds (default: until Ctrl-C).")
-@click.option("--visual", is_flag=True, help="The seed's four live panels (matplotlib) instead of the terminal view.")
+@click.option("--visual", is_flag=True,
+              help="The seed's four live panels (matplotlib) instead of the terminal view.")
 @click.option("--browser", is_flag=True, help="With --visual: a live page on localhost instead of a window.")
 @click.option("--max-records", default=100, show_default=True, type=click.IntRange(min=2),
               help="With --visual: transactions kept for the plots.")
 @click.option("--http-port", "view_port", default=0, type=int,
               help="With --browser: port of the local page (default: a free one).")
-@click.option("--png", type=click.Path(dir_okay=False), help="With --visual: also save the final panels as PNG.")
+@click.option("--png", type=click.Path(dir_okay=False),
+              help="With --visual: also save the final panels as PNG.")
 def watch(host: str, port: int, client_id: str | None, labels: bool, rows: int, duration_s: float | None,
           visual: bool, browser: bool, max_records: int, view_port: int, png: str | None) -> None:
     """Watch a stream server live: transactions, fraud, the seed's statistics.

@@ -44,7 +44,8 @@ def wire_view(tx: Mapping[str, Any]) -> dict[str, Any]:
     return {"id": first("transactionID", "tx_id"), "user": first("userID", "customer_id"),
             "amount": first("amount"), "item": first("itemID", "item_id", "category"),
             "merchant": first("merchantID", "merchant_id"), "time": str(first("timestamp", "ts") or ""),
-            "fraud": None if fraud is None else bool(fraud), "pattern": first("fraudPattern", "fraud_pattern")}
+            "fraud": None if fraud is None else bool(fraud),
+            "pattern": first("fraudPattern", "fraud_pattern")}
 
 
 def _clock(stamp: str) -> str:
@@ -55,7 +56,8 @@ def _clock(stamp: str) -> str:
 class WatchState:
     """What the live view knows; feed it with ``add(message)``."""
 
-    def __init__(self, client_id: str, address: str, *, rows: int = 15, title: str = "fraudstream watch") -> None:
+    def __init__(self, client_id: str, address: str, *, rows: int = 15,
+                 title: str = "fraudstream watch") -> None:
         self.client_id = client_id
         self.address = address
         self.title = title
@@ -141,7 +143,8 @@ class WatchState:
         grid.add_row("Overall Average", f"${stats['avg_amount_overall']:,.2f}", "Min / Max",
                      f"${window['min']:,.2f} / ${window['max']:,.2f}")
         grid.add_row("Unique Users", str(stats["unique_users"]), "Std Dev", f"${window['std_dev']:,.2f}")
-        grid.add_row("Unique Items", str(stats["unique_items"]), "Active Users", str(stats["active_users_in_window"]))
+        grid.add_row("Unique Items", str(stats["unique_items"]),
+                     "Active Users", str(stats["active_users_in_window"]))
         return Panel(grid, title="Statistics")
 
     def _status_line(self) -> Text:

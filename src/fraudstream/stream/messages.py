@@ -14,7 +14,8 @@ subscription) and transactions (no ``type``). Transactions come in the classroom
 >>> record = to_canonical(tx)
 >>> record["tx_id"], record["customer_id"], record["category"], str(record["ts"])
 (2, 7, 'F', '2026-11-22 00:13:16+00:00')
->>> to_canonical_label({"type": "label", "transactionID": 2, "isFraud": True, "fraudPattern": "round_numbers"})
+>>> to_canonical_label({"type": "label", "transactionID": 2, "isFraud": True,
+...                     "fraudPattern": "round_numbers"})
 {'type': 'label', 'tx_id': 2, 'is_fraud': True, 'fraud_pattern': 'round_numbers'}
 """
 
@@ -147,6 +148,7 @@ def _classroom_frame(rows: list[Mapping[str, Any]]) -> pd.DataFrame:
         is_fraud = np.array(column("isFraud"), dtype=bool)
         out["is_fraud"] = is_fraud
         out["fraud_pattern"] = pd.Series(
-            [pattern if fraud else None for pattern, fraud in zip(column("fraudPattern"), is_fraud, strict=True)],
+            [pattern if fraud else None
+             for pattern, fraud in zip(column("fraudPattern"), is_fraud, strict=True)],
             dtype=object)
     return pd.DataFrame(out)

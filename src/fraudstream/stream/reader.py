@@ -167,7 +167,8 @@ class MessageShaper:
     """Turns raw messages into what an iterator yields: transactions (raw, canonical or batched)
     and label messages, remembering the welcome. Shared by the sync and async streams."""
 
-    def __init__(self, *, canonical: bool = False, batches: int | None = None, max_wait_s: float = 1.0) -> None:
+    def __init__(self, *, canonical: bool = False, batches: int | None = None,
+                 max_wait_s: float = 1.0) -> None:
         if batches is not None and batches < 1:
             raise ConfigError(f"batches must be >= 1 rows, got {batches}")
         self.canonical = canonical or batches is not None

@@ -9,6 +9,7 @@ or cancelling the task closes the connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -125,10 +126,8 @@ class AsyncTransactionStream:
         writer, self._writer, self._reader = self._writer, None, None
         if writer is not None:
             writer.close()
-            try:
+            with contextlib.suppress(OSError):
                 await writer.wait_closed()
-            except OSError:
-                pass
 
     async def aclose(self) -> None:
         self._closed = True

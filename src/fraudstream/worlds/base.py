@@ -19,7 +19,7 @@ import dataclasses
 import typing
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import numpy as np
@@ -36,7 +36,7 @@ def parse_start(value: datetime | str | None, default: datetime) -> datetime:
         return default
     if isinstance(value, str):
         if value == "now":
-            return datetime.now(timezone.utc).replace(microsecond=0)
+            return datetime.now(UTC).replace(microsecond=0)
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
@@ -44,8 +44,8 @@ def parse_start(value: datetime | str | None, default: datetime) -> datetime:
                 f"start must be an ISO date or time such as 2024-01-01T00:00, or 'now'; got {value!r}"
             ) from None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 class World(ABC):
@@ -57,7 +57,7 @@ class World(ABC):
     summary: ClassVar[str]
     """One line for ``fraudstream worlds`` and ``--help``."""
 
-    default_start: ClassVar[datetime] = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    default_start: ClassVar[datetime] = datetime(2024, 1, 1, tzinfo=UTC)
 
     default_days: ClassVar[float | None] = None
     """Length of the world's reference run when neither rows nor days are asked for."""

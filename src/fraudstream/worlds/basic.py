@@ -26,7 +26,7 @@ import pandas as pd
 from fraudstream.errors import ConfigError
 from fraudstream.worlds.base import World
 
-__all__ = ["BLOCK_ROWS", "BasicParams", "BasicWorld", "ITEM_CATEGORIES"]
+__all__ = ["BLOCK_ROWS", "ITEM_CATEGORIES", "BasicParams", "BasicWorld"]
 
 ITEM_CATEGORIES: tuple[str, ...] = ("E", "C", "B", "D", "F")
 """Item letters, in the original's ``choice`` order."""
@@ -61,7 +61,9 @@ class BasicWorld(World):
     """Seed 000's basic random stream: uniform users, amounts and items, one per tick."""
 
     name: ClassVar[str] = "basic"
-    summary: ClassVar[str] = "seed 000's basic random stream (stream_server.py): uniform users/amounts/items, no fraud"
+    summary: ClassVar[str] = (
+        "seed 000's basic random stream (stream_server.py): uniform users/amounts/items, no fraud"
+    )
     default_days: ClassVar[float | None] = 1.0
     Params = BasicParams  # type: ignore[assignment]
 

@@ -251,7 +251,8 @@ class ClassroomWorld(World):
         habits = self._habits
         pick = rng.random(n)
         count = habits.n_favourites[user]
-        favourite = habits.favourites[user, np.minimum((pick / FAVOURITE_SHARE * count).astype(np.intp), count - 1)]
+        slot = np.minimum((pick / FAVOURITE_SHARE * count).astype(np.intp), count - 1)
+        favourite = habits.favourites[user, slot]
         drawn = (rng.random(n) * (_TABLE.n_categories[user] * 9000)).astype(np.intp)  # category and number
         item = np.where(pick < FAVOURITE_SHARE, favourite, _TABLE.categories[user, drawn // 9000] * 9000
                         + drawn % 9000)
@@ -268,10 +269,12 @@ class ClassroomWorld(World):
             return item, merchant
         pick = rng.random(n)
         count = habits.n_usual[user]
-        usual = habits.usual[user, np.minimum((pick / USUAL_MERCHANT_SHARE * count).astype(np.intp), count - 1)]
+        usual_slot = np.minimum((pick / USUAL_MERCHANT_SHARE * count).astype(np.intp), count - 1)
+        usual = habits.usual[user, usual_slot]
         others = habits.occasional.shape[1]
-        occasional = habits.occasional[user, np.clip(
-            ((pick - USUAL_MERCHANT_SHARE) / (1 - USUAL_MERCHANT_SHARE) * others).astype(np.intp), 0, others - 1)]
+        beyond_usual = (pick - USUAL_MERCHANT_SHARE) / (1 - USUAL_MERCHANT_SHARE)
+        occasional_slot = (beyond_usual * others).astype(np.intp)
+        occasional = habits.occasional[user, np.clip(occasional_slot, 0, others - 1)]
         return item, np.where(pick < USUAL_MERCHANT_SHARE, usual, occasional)
 
     @staticmethod

@@ -23,9 +23,9 @@ __all__ = [
     "MULTI_TRANSACTION_PATTERNS",
     "PROFILES",
     "PROFILE_TYPES",
-    "Profile",
     "TOTAL_USERS",
     "USER_PROFILES",
+    "Profile",
 ]
 
 CATEGORIES: tuple[str, ...] = ("B", "C", "D", "E", "F")

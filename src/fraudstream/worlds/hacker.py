@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -53,7 +53,7 @@ class HackerWorld(World):
 
     name = "hacker"
     summary = "seed 003's normal and hacker producers (1 message/s each; every hacker message is fraud)"
-    default_start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    default_start = datetime(2024, 1, 1, tzinfo=UTC)
 
     @dataclasses.dataclass(frozen=True)
     class Params:

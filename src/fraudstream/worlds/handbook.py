@@ -38,7 +38,7 @@ from __future__ import annotations
 import dataclasses
 from collections import deque
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import count
 
 import numpy as np
@@ -173,7 +173,7 @@ class HandbookWorld(World):
     name = "handbook"
     summary = ("Fraud Detection Handbook simulator: customers, terminals within a radius, "
                "3 fraud scenarios (about 0.84 % fraud)")
-    default_start = datetime(2018, 4, 1, tzinfo=timezone.utc)
+    default_start = datetime(2018, 4, 1, tzinfo=UTC)
     default_days = 183
 
     @dataclasses.dataclass(frozen=True)

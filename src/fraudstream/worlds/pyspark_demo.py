@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -50,7 +50,7 @@ class PySparkDemoWorld(World):
 
     name = "pyspark-demo"
     summary = "seed 001's 40-user world: high_amount and unusual_location_freq fraud"
-    default_start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    default_start = datetime(2024, 1, 1, tzinfo=UTC)
     default_days = 94.0
     """About the seed's 30,000 transactions (40 users x 94 days x 1440 / 180.5 minutes)."""
 

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import NamedTuple
 
@@ -110,7 +110,7 @@ class SparkovWorld(World):
     name = "sparkov"
     summary = ("Sparkov-style card world: demographic profiles, 14 categories, merchants near home, "
                "night fraud bursts on compromised cards (Kaggle layout)")
-    default_start = datetime(2019, 1, 1, tzinfo=timezone.utc)
+    default_start = datetime(2019, 1, 1, tzinfo=UTC)
     default_days = 730.0
 
     @dataclasses.dataclass(frozen=True)

@@ -16,6 +16,8 @@ True
 np.True_
 """
 
+# ruff: noqa: SIM905  (the word lists below read best as wrapped text, split once at import)
+
 from __future__ import annotations
 
 import numpy as np

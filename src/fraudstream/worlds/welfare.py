@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -89,7 +89,7 @@ class WelfareWorld(World):
 
     name = "welfare"
     summary = "seed 002's welfare-scheme payments in India: amount, timing, burst, ring and geo anomalies"
-    default_start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    default_start = datetime(2024, 1, 1, tzinfo=UTC)
 
     @dataclasses.dataclass(frozen=True)
     class Params:
