@@ -26,7 +26,7 @@ import json
 import socket
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fraudstream.adapters.classroom import encode_lines
 from fraudstream.stream.protocol import welcome_message
@@ -73,7 +73,7 @@ class ThreadedServer:
 
     def handle(self, client: socket.socket) -> None:
         with self.lock:
-            client.sendall(welcome_message(datetime.now(timezone.utc)))
+            client.sendall(welcome_message(datetime.now(UTC)))
             self.clients.append(client)
 
     def serve(self) -> None:

@@ -21,14 +21,13 @@ import socket
 import statistics
 import time
 
-from stream_bench import machine
-
 import fraudstream
 from fraudstream.adapters.classroom import encode_lines
 from fraudstream.stream.client import DataStreamClient
 from fraudstream.stream.connection import Reconnect
 from fraudstream.stream.protocol import welcome_message
 from fraudstream.stream.statistics import StreamStatistics
+from stream_bench import machine
 
 ONCE = Reconnect(attempts=0)
 

@@ -28,8 +28,9 @@ def phase(kind: str, rate: float, readers: int, stalled: int, seconds: float) ->
     with server(kind, port, rate) as process:
         a = clients("count", port, readers, seconds)
         rss_a = rss_kib(process.pid)
-        staller = subprocess.Popen([sys.executable, str(HERE / "stream_clients.py"), "stall", "--port", str(port),
-                                    "--clients", str(stalled), "--seconds", str(seconds * 3 + 30)],
+        staller = subprocess.Popen([sys.executable, str(HERE / "stream_clients.py"), "stall",
+                                    "--port", str(port), "--clients", str(stalled),
+                                    "--seconds", str(seconds * 3 + 30)],
                                    stdout=subprocess.PIPE, text=True)
         try:
             staller.stdout.readline()  # connected
@@ -44,9 +45,11 @@ def phase(kind: str, rate: float, readers: int, stalled: int, seconds: float) ->
             staller.kill()
             staller.wait(10)
     change = (b["lines_per_s_total"] - a["lines_per_s_total"]) / a["lines_per_s_total"] * 100
-    print(f"{kind:11s} {rate:g} tx/s, {readers} readers: {a['lines_per_s_total']:,.0f} lines/s -> with {stalled} stalled "
+    print(f"{kind:11s} {rate:g} tx/s, {readers} readers: {a['lines_per_s_total']:,.0f} lines/s "
+          f"-> with {stalled} stalled "
           f"{b['lines_per_s_total']:,.0f} lines/s ({change:+.1f} %); readers' id errors {b['id_errors']}, "
-          f"readers disconnected {b['disconnected']}, stalled dropped by the server {dropped}; server RSS {rss_a / 1024:.0f} -> {rss_b / 1024:.0f} MiB",
+          f"readers disconnected {b['disconnected']}, stalled dropped by the server {dropped}; "
+          f"server RSS {rss_a / 1024:.0f} -> {rss_b / 1024:.0f} MiB",
           flush=True)
 
 

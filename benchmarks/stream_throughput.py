@@ -31,7 +31,8 @@ def measure(kind: str, rate: float, n: int, seconds: float, loop: str | None = N
     lossless = result["id_errors"] == 0 and result["disconnected"] == 0
     print(f"{kind:11s} offered {rate or 'max':>8} tx/s x {n} clients: delivered "
           f"{result['lines_per_s_total']:>12,.0f} lines/s total "
-          f"(per client {result['min_client_lines'] / result['seconds']:,.0f}..{result['max_client_lines'] / result['seconds']:,.0f}/s), "
+          f"(per client {result['min_client_lines'] / result['seconds']:,.0f}.."
+          f"{result['max_client_lines'] / result['seconds']:,.0f}/s), "
           f"id errors {result['id_errors']}, dropped {result['disconnected']}, "
           f"server CPU {result['server_cpu_s']:.1f} s, clients CPU {result['client_cpu_s']:.1f} s; "
           f"load {os.getloadavg()[0]:.2f} {'LOSSLESS' if lossless else 'LOSSY'}", flush=True)

@@ -38,7 +38,7 @@ def test_unpaced_never_sleeps_and_splits_batches():
 
 
 def test_speed_keeps_event_time_gaps_scaled():
-    out, clock = run(Pacer(speed=10), [frame([0, 10, 20, 40])])
+    out, _ = run(Pacer(speed=10), [frame([0, 10, 20, 40])])
     assert [t - 100 for t, _ in out] == pytest.approx([0, 1, 2, 4])
 
 

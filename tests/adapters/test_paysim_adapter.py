@@ -12,7 +12,9 @@ from fraudstream.errors import InvalidRecord
 
 ADAPTER = get_adapter("paysim")
 
-CSV = """step,type,amount,nameOrig,oldbalanceOrg,newbalanceOrig,nameDest,oldbalanceDest,newbalanceDest,isFraud,isFlaggedFraud
+CSV = """\
+step,type,amount,nameOrig,oldbalanceOrg,newbalanceOrig,nameDest,oldbalanceDest,newbalanceDest,isFraud,\
+isFlaggedFraud
 1,PAYMENT,9839.64,C1231006815,170136.0,160296.36,M1979787155,0.0,0.0,0,0
 1,TRANSFER,181.0,C1305486145,181.0,0.0,C553264065,0.0,0.0,1,0
 1,CASH_OUT,181.0,C840083671,181.0,0.0,C38997010,21182.0,0.0,1,0
@@ -44,7 +46,7 @@ def test_canonical_round_trip(table):
 
 
 def test_missing_columns_and_bad_values_are_named(table):
-    with pytest.raises(InvalidRecord, match="paysim: missing column.s. nameDest"):
+    with pytest.raises(InvalidRecord, match=r"paysim: missing column\(s\) nameDest"):
         ADAPTER.to_canonical(table.drop(columns=["nameDest"]))
     bad = table.copy()
     bad["step"] = bad["step"].astype(object)

@@ -61,7 +61,7 @@ def test_csv_file_round_trip(tmp_path):
 
 
 def test_missing_columns_and_bad_values_are_named():
-    with pytest.raises(InvalidRecord, match="seed001: missing column.s. user_id"):
+    with pytest.raises(InvalidRecord, match=r"seed001: missing column\(s\) user_id"):
         ADAPTER.to_canonical(seed_table().drop(columns=["user_id"]))
     bad = seed_table()
     bad.loc[2, "amount"] = -3.0

@@ -51,7 +51,7 @@ def test_unlabelled_file_has_no_labels():
 
 
 def test_missing_columns_and_bad_values_are_named():
-    with pytest.raises(InvalidRecord, match="ulb: missing column.s. V7, Amount"):
+    with pytest.raises(InvalidRecord, match=r"ulb: missing column\(s\) V7, Amount"):
         ADAPTER.to_canonical(creditcard().drop(columns=["V7", "Amount"]))
     bad = creditcard()
     bad.loc[3, "V12"] = np.nan
@@ -59,7 +59,7 @@ def test_missing_columns_and_bad_values_are_named():
         ADAPTER.to_canonical(bad)
     bad = creditcard()
     bad.loc[0, "Time"] = -1.0
-    with pytest.raises(InvalidRecord, match="Time must be >= 0.0, got -1.0"):
+    with pytest.raises(InvalidRecord, match=r"Time must be >= 0\.0, got -1\.0"):
         ADAPTER.to_canonical(bad)
 
 

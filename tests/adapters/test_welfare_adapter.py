@@ -78,7 +78,7 @@ def test_unscored_rows_have_no_status_attrs():
 def test_missing_columns_and_bad_values_are_named(tmp_path):
     seed_database(tmp_path / "t.db")
     table = read_table(tmp_path / "t.db")
-    with pytest.raises(InvalidRecord, match="welfare: missing column.s. beneficiary_id"):
+    with pytest.raises(InvalidRecord, match=r"welfare: missing column\(s\) beneficiary_id"):
         ADAPTER.to_canonical(table.drop(columns=["beneficiary_id"]))
     bad = table.copy()
     bad.loc[1, "timestamp"] = "02/03/2023"

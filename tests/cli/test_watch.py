@@ -37,7 +37,8 @@ def server_port(server_process):
     return server_process[0]
 
 
-def wait_for_new_client(http_port: int, baseline: int, process: subprocess.Popen, limit_s: float = 60) -> None:
+def wait_for_new_client(http_port: int, baseline: int, process: subprocess.Popen,
+                        limit_s: float = 60) -> None:
     deadline = time.monotonic() + limit_s
     while process.poll() is None and time.monotonic() < deadline:
         with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/health", timeout=5) as response:
@@ -81,7 +82,8 @@ def test_watch_labels_marks_delayed_labels():
         result = CliRunner().invoke(cli, ["watch", "--host", "127.0.0.1", "--port", str(port), "--labels",
                                           "--duration", "2"])
     assert result.exit_code == 0, result.output
-    summary = re.search(r"(\d+) transactions, 0 flagged fraud inline, (\d+) labels \((\d+) fraud\)", result.output)
+    summary = re.search(r"(\d+) transactions, 0 flagged fraud inline, (\d+) labels \((\d+) fraud\)",
+                        result.output)
     assert summary is not None, result.output
     transactions, labels, _ = map(int, summary.groups())
     assert 0 < labels <= transactions  # hidden stream: fraud only from the delayed labels
@@ -141,7 +143,8 @@ def test_png_panels_from_real_received_data(server_port, tmp_path):
     legend = [t.get_text() for t in axes["timeseries"].get_legend().get_texts()]
     assert legend == [f"Mean: ${sum(last_25) / 25:.2f}"]
     assert axes["timeseries"].get_title() == "Amount Time Series"
-    assert axes["histogram"].get_title() == "Amount Distribution" and len(axes["histogram"].patches) == HISTOGRAM_BINS
+    assert axes["histogram"].get_title() == "Amount Distribution"
+    assert len(axes["histogram"].patches) == HISTOGRAM_BINS
     texts = [t.get_text() for t in axes["stats"].texts]
     assert texts[0] == "STATISTICS" and "Total Transactions: 30" in texts
     assert f"Max Amount: ${max(last_25):.2f}" in texts
@@ -150,14 +153,16 @@ def test_png_panels_from_real_received_data(server_port, tmp_path):
 def test_browser_page_is_self_contained_and_live(server_port):
     view_port = free_port()
     thread = threading.Thread(target=run_visual, args=("127.0.0.1", server_port, "Web"),
-                              kwargs={"browser": True, "duration_s": 3.0, "view_port": view_port}, daemon=True)
+                              kwargs={"browser": True, "duration_s": 3.0, "view_port": view_port},
+                              daemon=True)
     thread.start()
     page = data = None
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
             page = urllib.request.urlopen(f"http://127.0.0.1:{view_port}/", timeout=2).read().decode()
-            data = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{view_port}/data.json", timeout=2).read())
+            reply = urllib.request.urlopen(f"http://127.0.0.1:{view_port}/data.json", timeout=2)
+            data = json.loads(reply.read())
             if data["count"] > 0:
                 break
         except OSError:
@@ -178,11 +183,11 @@ def test_watch_view_highlights_inline_fraud_and_delayed_labels():
     state = WatchState("V", "127.0.0.1:1", rows=3)
     state.add({"type": "connection", "message": "hi"})
     for i in range(1, 5):
+        pattern = {"fraudPattern": "round_numbers"} if i == 3 else {}
         state.add({"transactionID": i, "userID": i, "amount": 10.0 * i, "itemID": f"B{i}",
-                   "timestamp": "2024-01-01T00:00:00", "isFraud": i == 3, **({"fraudPattern": "round_numbers"}
-                                                                                 if i == 3 else {})}, now=float(i))
+                   "timestamp": "2024-01-01T00:00:00", "isFraud": i == 3, **pattern}, now=float(i))
     state.add({"type": "label", "transactionID": 4, "isFraud": True, "fraudPattern": "sudden_spike"})
-    state.add({"type": "label", "transactionID": 1, "isFraud": False})  # no longer shown: ignored in the table
+    state.add({"type": "label", "transactionID": 1, "isFraud": False})  # no longer shown: not in the table
     assert [row["id"] for row in state.rows] == [2, 3, 4]
     assert [row["fraud"] for row in state.rows] == [False, True, True]
     assert (state.count, state.frauds, state.labels, state.labelled_fraud) == (4, 1, 2, 1)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from fraudstream.stream.testing import free_port, serve_subprocess
+from fraudstream.stream.testing import free_port_pair, serve_subprocess
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "classroom.md"
@@ -134,11 +134,12 @@ def test_install_command_names_a_real_extra():
     assert matplotlib.__version__
 
 
-@pytest.mark.parametrize("line", [c for c in BASH if c.startswith(("fraudstream serve", "fraud-stream-server"))])
+SERVER_COMMANDS = [c for c in BASH if c.startswith(("fraudstream serve", "fraud-stream-server"))]
+
+
+@pytest.mark.parametrize("line", SERVER_COMMANDS)
 def test_server_commands(line):
-    port = free_port()
-    while not _free(port + 1):
-        port = free_port()
+    port = free_port_pair()
     argv = shlex.split(line.replace("--host 0.0.0.0", "--host 127.0.0.1"))
     argv = [str(port) if a in ("5555", "5557") else a for a in argv]
     if "--port" not in argv:
@@ -149,19 +150,10 @@ def test_server_commands(line):
         welcome = _first_line(port)
     finally:
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
+        _, err = process.communicate(timeout=30)
     assert json.loads(welcome)["type"] == "connection"
     assert process.returncode == 0, err
     assert "Traceback" not in err
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _first_line(port: int) -> str:

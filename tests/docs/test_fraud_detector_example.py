@@ -21,7 +21,7 @@ def test_template_scores_a_few_hundred_transactions():
     report = re.search(r"Student: (\d+) transactions, (\d+) flagged, (\d+) frauds caught, (\d+) missed, "
                        r"precision ([\d.]+), recall ([\d.]+)", result.stdout)
     assert report is not None, result.stdout
-    seen, flagged, caught, missed = map(int, report.groups()[:4])
+    seen, flagged, caught, _missed = map(int, report.groups()[:4])
     assert seen == 200 and caught <= flagged
     alerts = result.stdout.count("🚨 FRAUD ALERT: Transaction ")
     assert alerts == flagged
@@ -34,5 +34,6 @@ def test_template_refused_is_one_line():
     result = subprocess.run([sys.executable, str(EXAMPLE), "--host", "127.0.0.1", "--port", str(port)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
-    assert result.stderr.strip() == (f"Error: no server at 127.0.0.1:{port}: start one with `fraudstream serve` "
-                                     "or check --host/--port")
+    assert result.stderr.strip() == (
+        f"Error: no server at 127.0.0.1:{port}: start one with `fraudstream serve` or check --host/--port"
+    )

@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ from fraudstream.stream.server import StreamServer
 from fraudstream.worlds.base import World
 from fraudstream.worlds.clock import Pacer
 
-WELCOME = welcome_message(datetime(2024, 1, 1, tzinfo=timezone.utc), totalUsers=25, profileTypes=["student"])
+WELCOME = welcome_message(datetime(2024, 1, 1, tzinfo=UTC), totalUsers=25, profileTypes=["student"])
 
 
 def scripted_frame(first_id: int, n: int) -> pd.DataFrame:

@@ -48,7 +48,8 @@ def wait_until(condition, limit_s: float = 10.0) -> None:
 
 def test_process_transaction_called_once_per_transaction_in_order(tx_lines):
     with LineServer(tx_lines(25)) as server:
-        client = Recorder("127.0.0.1", server.port, "T", reconnect=Reconnect(attempts=0), output=io.StringIO())
+        client = Recorder("127.0.0.1", server.port, "T", reconnect=Reconnect(attempts=0),
+                          output=io.StringIO())
         client.connect_and_stream()
     assert [tx["transactionID"] for tx in client.seen] == list(range(1, 26))
     assert all("type" not in tx for tx in client.seen)
@@ -70,7 +71,8 @@ def test_default_output_is_the_seed_client_output(tx_lines):
     assert "CompatTest - New Transaction:\nTransaction #1 | User: 1 | Amount: $10.00 | Item: B1001 | " \
            "Time: 2024-01-01T09:00:00\n" in text
     assert "\n📈 Last 2 Transactions:\n  Mean: $10.75\n" in text
-    assert "\nCompatTest disconnected.\n\n🏁 FINAL STATISTICS:\n\n📊 STATISTICS:\nTotal Transactions: 2\n" in text
+    assert ("\nCompatTest disconnected.\n\n🏁 FINAL STATISTICS:\n\n📊 STATISTICS:\n"
+            "Total Transactions: 2\n") in text
     assert client.stats.get_statistics()["total_amount"] == 21.5
 
 
@@ -184,8 +186,8 @@ def test_connection_refused_is_one_clear_line(free_port):
 
 
 def test_label_subscription_delivers_labels_and_plain_clients_never_see_them(tx_lines):
-    lines = tx_lines(3) + [label_message(1, False, None, classroom=True),
-                           label_message(2, True, "sudden_spike", classroom=True)]
+    lines = [*tx_lines(3), label_message(1, False, None, classroom=True),
+             label_message(2, True, "sudden_spike", classroom=True)]
     with LineServer(lines, interval_s=0.05) as server:
         subscriber = Recorder("127.0.0.1", server.port, labels=True, reconnect=Reconnect(attempts=0),
                               output=io.StringIO())

@@ -63,8 +63,8 @@ def test_partial_batch_is_flushed_while_the_stream_is_quiet(tx_lines):
 
 
 def test_labels_are_yielded_only_when_subscribed(tx_lines):
-    lines = tx_lines(2) + [label_message(1, False, None, classroom=True),
-                           label_message(2, True, "round_numbers", classroom=True)]
+    lines = [*tx_lines(2), label_message(1, False, None, classroom=True),
+             label_message(2, True, "round_numbers", classroom=True)]
     with LineServer(lines, interval_s=0.05) as server:
         address = ("127.0.0.1", server.port)
         with_labels = list(fraudstream.stream(address, labels=True, canonical=True, reconnect=ONCE))
@@ -95,7 +95,7 @@ def test_async_stream_yields_the_same(tx_lines):
 
 
 def test_async_batches_labels_and_break(tx_lines):
-    lines = tx_lines(4) + [label_message(3, True, "unusual_time", classroom=True)]
+    lines = [*tx_lines(4), label_message(3, True, "unusual_time", classroom=True)]
 
     async def collect(port: int) -> list:
         items = []

@@ -45,7 +45,8 @@ def test_hook_sees_consecutive_ids_from_the_real_server():
 
 def test_delayed_labels_reach_subscribers_only():
     with serve_subprocess("--rate", "100", "--seed", "4", "--labels", "delayed:0.2") as (port, _):
-        subscriber = Collector("127.0.0.1", port, labels=True, limit=30, output=io.StringIO(), read_timeout_s=0.1)
+        subscriber = Collector("127.0.0.1", port, labels=True, limit=30, output=io.StringIO(),
+                               read_timeout_s=0.1)
         plain = Collector("127.0.0.1", port, limit=30, output=io.StringIO(), read_timeout_s=0.1)
         threads = [threading.Thread(target=c.connect_and_stream, daemon=True) for c in (subscriber, plain)]
         for thread in threads:
@@ -55,7 +56,8 @@ def test_delayed_labels_reach_subscribers_only():
     assert not any(thread.is_alive() for thread in threads)
     seen_ids = {tx["transactionID"] for tx in subscriber.seen}
     assert len(subscriber.labels_seen) >= 15
-    assert all(label["type"] == "label" and label["transactionID"] in seen_ids for label in subscriber.labels_seen)
+    assert all(label["type"] == "label" and label["transactionID"] in seen_ids
+               for label in subscriber.labels_seen)
     assert all("isFraud" not in tx for tx in subscriber.seen + plain.seen)  # hidden in the stream
     assert plain.labels_seen == [] and plain.labels_received == 0
 

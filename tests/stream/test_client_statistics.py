@@ -31,7 +31,7 @@ def test_hand_computed_values():
     assert s["total_amount"] == 170.0
     assert s["avg_amount_overall"] == 42.5
     assert s["unique_users"] == 3 and s["unique_items"] == 3
-    # window = 20, 40, 100: mean 53.333, median 40, sample stdev sqrt(((−33.3)²+(−13.3)²+46.7²)/2) = 41.63
+    # window = 20, 40, 100: mean 53.333, median 40, sample stdev sqrt(((-33.3)²+(-13.3)²+46.7²)/2) = 41.63
     assert s["window_statistics"] == {"size": 3, "mean": 53.33, "median": 40.0, "min": 20.0, "max": 100.0,
                                       "std_dev": 41.63}
     assert s["active_users_in_window"] == 3

@@ -86,7 +86,8 @@ def test_the_seed_clients_read_fraudstream_serve_with_default_flags(tmp_path: Pa
     assert ids == list(range(ids[0], ids[0] + 3))
     for tx in transactions:
         assert list(tx)[:11] == ["transactionID", "userID", "amount", "timestamp", "itemID", "merchantID",
-                                 "isWeekend", "hourOfDay", "daysSinceLastTransaction", "userProfile", "isFraud"]
+                                 "isWeekend", "hourOfDay", "daysSinceLastTransaction", "userProfile",
+                                 "isFraud"]
         assert 1 <= tx["userID"] <= 25 and isinstance(tx["amount"], float)
 
 
@@ -115,8 +116,9 @@ def test_a_taken_port_gives_one_line_and_exit_code_1(tmp_path: Path) -> None:
         occupier.bind(("127.0.0.1", 0))
         occupier.listen()
         port = occupier.getsockname()[1]
-        result = subprocess.run([str(BIN / "fraudstream"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [str(BIN / "fraudstream"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -127,7 +129,8 @@ def test_a_taken_port_gives_one_line_and_exit_code_1(tmp_path: Path) -> None:
 
 def test_fraud_stream_server_entry_point(tmp_path: Path) -> None:
     port = free_port_pair()
-    args = [str(BIN / "fraud-stream-server"), "--host", "127.0.0.1", "--port", str(port), "--interval", "0.05"]
+    args = [str(BIN / "fraud-stream-server"), "--host", "127.0.0.1", "--port", str(port),
+            "--interval", "0.05"]
     with server_process(args, tmp_path, port) as process:
         welcome, transactions = seed_stream_client(port, 5)
         process.send_signal(signal.SIGINT)

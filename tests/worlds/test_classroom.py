@@ -245,7 +245,8 @@ def test_rapid_succession_is_a_real_burst(long_run):
     assert sizes.min() >= 2 and (sizes.between(3, 5).mean() > 0.8)
     inner = gaps[gaps <= BURST_GAP_S[1]]
     assert inner.min() >= BURST_GAP_S[0]
-    assert (rows["days_since_last_transaction"].groupby(burst_id).apply(lambda d: (d.iloc[1:] == 0).all())).all()
+    days_since = rows["days_since_last_transaction"]
+    assert days_since.groupby(burst_id).apply(lambda d: (d.iloc[1:] == 0).all()).all()
 
 
 def test_duplicate_amount_repeats_amount_merchant_and_item_within_minutes(long_run):
