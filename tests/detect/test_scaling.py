@@ -70,3 +70,14 @@ def test_running_standardiser_matches_numpy_on_every_prefix_of_large_nearly_cons
     scaled = running.transform(values)
     assert np.isfinite(scaled).all() and np.abs(scaled).max() < 30
 
+
+
+def test_seed002_preset_keeps_extremes_uncompressed_like_the_seeds_scaler():
+    from fraudstream.detect.autoencoder import AutoencoderDetector
+
+    X = noisy_constant_frame()
+    detector = AutoencoderDetector.seed002(epochs=1).fit(X[["amount", "hour"]])
+    assert detector.clip is None and detector.scaler_.clip is None
+    far = detector.scaler_.transform(np.array([[1e5, 0.0]]), dtype=np.float64)[0, 0]
+    assert far == pytest.approx((1e5 - X["amount"].mean()) / X["amount"].std(ddof=0), rel=1e-6)
+    assert AutoencoderDetector().clip == 10.0

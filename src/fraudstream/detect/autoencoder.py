@@ -1,6 +1,8 @@
 """An autoencoder (PyTorch): the score is the reconstruction error, higher = more anomalous.
 
-Inputs are standardised (training mean/std); the network is a ReLU MLP
+Inputs are standardised (training mean/std) with the guards of :mod:`fraudstream.detect.scaling`:
+a standard deviation at rounding-noise level counts as none, and beyond ``clip`` (10) standard
+deviations values are compressed logarithmically (``clip=None``: not compressed). The network is a ReLU MLP
 ``n -> hidden... -> bottleneck -> ...reversed hidden -> n`` trained with Adam on the mean absolute
 error (MAE). The score of a row is its MAE over the standardised features; ``threshold_`` is
 ``mean + threshold_sigma * std`` of the MAE on a validation slice (the **last**
@@ -11,7 +13,8 @@ When labels are given to ``fit``, only the legitimate rows are learned (as seed 
 Preset ``seed002`` is seed 002's network ``6-16-8-2-8-16-6`` (ReLU, Adam, MAE, 50 epochs,
 batch 32, threshold mean + 3·std of validation MAE). The seed put a **sigmoid** on the output
 while feeding standardised (often negative) inputs, so it could never reconstruct them; the preset
-fixes this with a linear output by default, and ``seed002(faithful=True)`` keeps the sigmoid.
+fixes this with a linear output by default, and ``seed002(faithful=True)`` keeps the sigmoid. The
+preset does not compress extreme values (``clip=None``), as the seed's ``StandardScaler``.
 
 The general version sizes itself to the input: ``hidden=None`` gives ``(h, h/2)`` with ``h`` the
 smallest power of two >= 2n (at least 8), bottleneck ``max(2, ceil(n/4))`` — 16, 8, 2 for n = 6.
@@ -40,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from fraudstream.detect.base import Detector, Reason, top_reasons
+from fraudstream.detect.scaling import DEFAULT_CLIP
 from fraudstream.detect.torch_support import (
     Standardiser,
     limited_threads,
@@ -74,7 +78,8 @@ class AutoencoderDetector(Detector):
     def __init__(self, features: Sequence[str] | None = None, hidden: Sequence[int] | None = None,
                  bottleneck: int | None = None, output: str = "linear", epochs: int = 50,
                  batch_size: int = 32, learning_rate: float = 1e-3, validation_fraction: float = 0.2,
-                 threshold_sigma: float = 3.0, random_state: int | None = 42, n_jobs: int = 1) -> None:
+                 threshold_sigma: float = 3.0, clip: float | None = DEFAULT_CLIP,
+                 random_state: int | None = 42, n_jobs: int = 1) -> None:
         self.features = features
         self.hidden = hidden
         self.bottleneck = bottleneck
@@ -84,6 +89,7 @@ class AutoencoderDetector(Detector):
         self.learning_rate = learning_rate
         self.validation_fraction = validation_fraction
         self.threshold_sigma = threshold_sigma
+        self.clip = clip
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -93,7 +99,7 @@ class AutoencoderDetector(Detector):
         """Seed 002's 6-16-8-2-8-16-6 autoencoder (linear output unless ``faithful``)."""
         params: dict[str, Any] = {"hidden": (16, 8), "bottleneck": 2, "epochs": 50, "batch_size": 32,
                                   "learning_rate": 1e-3, "validation_fraction": 0.2,
-                                  "threshold_sigma": 3.0, "random_state": 42,
+                                  "threshold_sigma": 3.0, "random_state": 42, "clip": None,
                                   "output": "sigmoid" if faithful else "linear"}
         params.update(overrides)
         return cls(features=features, **params)
@@ -121,7 +127,7 @@ class AutoencoderDetector(Detector):
         if y is not None and (y == 0).any():
             values = values[y == 0]
         self._remember_moments(X)
-        self.scaler_ = Standardiser.fit(values)
+        self.scaler_ = Standardiser.fit(values, clip=self.clip)
         data = self.scaler_.transform(values)
         rng = seeded(self.random_state)
         self.layer_sizes_ = self._layer_sizes(data.shape[1])
@@ -177,7 +183,7 @@ class AutoencoderDetector(Detector):
 
     def _load_state(self, folder: Path) -> None:
         with np.load(folder / "state.npz", allow_pickle=False) as state:
-            self.scaler_ = Standardiser(state["scaler_mean"], state["scaler_std"])
+            self.scaler_ = Standardiser(state["scaler_mean"], state["scaler_std"], clip=self.clip)
             self.feature_mean_, self.feature_std_ = state["feature_mean"], state["feature_std"]
             self.layer_sizes_ = [int(v) for v in state["layer_sizes"]]
         self.net_ = mlp(self.layer_sizes_, self.output)
