@@ -49,12 +49,8 @@ def rss_bytes() -> int:
 
 
 def dict_bytes(engine: FeatureEngine) -> int:
-    """Id dictionaries and id lists of every entity kind, keys included."""
-    total = 0
-    for state in engine.states.values():
-        total += sys.getsizeof(state.index) + sys.getsizeof(state.ids)
-        total += sum(sys.getsizeof(k) for k in state.index)
-    return total
+    """Id -> slot mappings of every entity kind (hash tables; dicts and keys for text ids)."""
+    return sum(state.id_nbytes() for state in engine.states.values())
 
 
 def day_frame(rng: np.random.Generator, day: int, args: argparse.Namespace, first_id: int) -> pd.DataFrame:
@@ -113,14 +109,15 @@ def main() -> None:
         live = state.live_events()
         per_event = sum(a.dtype.itemsize for a in state.events.values())
         arena = state.arena_size
-        print(f"  {kind}: numpy {state.nbytes() / GIB:.3f} GiB (arena {arena * per_event / GIB:.3f} GiB, slot "
-              f"arrays {(state.nbytes() - arena * per_event) / GIB:.3f} GiB), live events {live:,}, arena slots "
+        arena_bytes = arena * per_event
+        print(f"  {kind}: numpy {state.nbytes() / GIB:.3f} GiB (arena {arena_bytes / GIB:.3f} GiB, slot "
+              f"arrays {(state.nbytes() - arena_bytes) / GIB:.3f} GiB), live events {live:,}, arena slots "
               f"{arena:,} ({arena / max(live, 1):.2f}x live), {per_event} B per event "
               f"{ {n: a.dtype.name for n, a in state.events.items()} }")
     if engine._risk_state() is not None:
         print(f"  tx locator: {engine.locator.nbytes() / GIB:.3f} GiB ({len(engine.locator):,} events inside "
               f"a delayed window)")
-    print(f"state: numpy {numpy_bytes / GIB:.3f} GiB + id dicts {ids / GIB:.3f} GiB = "
+    print(f"state: numpy {numpy_bytes / GIB:.3f} GiB + id maps {ids / GIB:.3f} GiB = "
           f"{(numpy_bytes + ids) / GIB:.3f} GiB; per customer {(numpy_bytes + ids) / args.customers:.0f} B")
     print(f"process RSS growth (upper bound): {(rss_bytes() - rss0) / GIB:.3f} GiB; "
           f"CPU {time.process_time():.0f} s; load {os.getloadavg()[0]:.1f}")

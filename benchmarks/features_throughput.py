@@ -69,7 +69,8 @@ def main() -> None:
     parser.add_argument("--spec", choices=["default", "handbook"], default="default")
     parser.add_argument("--customers", type=int, default=5000)
     parser.add_argument("--terminals", type=int, default=10000)
-    parser.add_argument("--merchant-rate", type=float, default=100.0, help="busy world: tx per merchant per day")
+    parser.add_argument("--merchant-rate", type=float, default=100.0,
+                        help="busy world: tx per merchant per day")
     parser.add_argument("--days", type=float, default=40.0, help="busy world: days")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -81,8 +82,8 @@ def main() -> None:
     spec = FeatureSpec.handbook() if args.spec == "handbook" else FeatureSpec.default()
     engine = FeatureEngine(spec)
     rng = np.random.default_rng(args.seed)
-    engine.learn_labels(frame["tx_id"], rng.random(len(frame)) < 0.01,
-                        frame["ts"] + pd.to_timedelta(rng.uniform(0, 14 * 86400, len(frame)).round(), unit="s"))
+    known_after = pd.to_timedelta(rng.uniform(0, 14 * 86400, len(frame)).round(), unit="s")
+    engine.learn_labels(frame["tx_id"], rng.random(len(frame)) < 0.01, frame["ts"] + known_after)
     warm = frame.iloc[:warmup]
     for start in range(0, len(warm), args.batch):
         engine.transform_many(warm.iloc[start:start + args.batch])

@@ -50,7 +50,8 @@ def test_late_labels_changes_and_withdrawals_equal_brute_force(seed: int) -> Non
     checked = changed = 0
     for batch in micro_batches(frame, seed, max_size=25):
         seen = frame.iloc[: done + 40]  # processed ones and a few still to come
-        pick = seen.sample(n=min(len(seen), int(rng.integers(0, 12))), random_state=int(rng.integers(1 << 30)))
+        size = min(len(seen), int(rng.integers(0, 12)))
+        pick = seen.sample(n=size, random_state=int(rng.integers(1 << 30)))
         if len(pick):
             fraud = rng.random(len(pick)) < 0.7
             known = pick["ts"] + pd.to_timedelta(rng.uniform(0, 4 * 86400, len(pick)).round(), unit="s")
@@ -148,3 +149,30 @@ def test_arena_stays_within_the_slack_bound_in_a_steady_state() -> None:
         "ts": "int32", "cents": "int32", "pg": "int32", "m": "int32"}
     live = state.live_events()
     assert live > 2.5 * customers and state.arena_size <= ARENA_SLACK * live + 1000 + 4096
+
+
+def test_integer_ids_survive_save_load_eviction_and_a_switch_to_text_ids(tmp_path) -> None:
+    """Integer ids (hash table) give the same features as the same ids kept in a dict, across a
+    save / load, evictions, object arrays of ints, and text ids arriving later (dict from then on)."""
+    frame = random_frame(41, n=600, days=14)  # ttl 10d: early customers are evicted
+    frame.loc[frame.index < 150, "customer_id"] += 1000  # early customers, idle later: evicted
+    frame.loc[frame.index >= 450, "customer_id"] += 100  # new customers late in the stream
+    text = frame.index >= 500
+    as_objects = frame.assign(customer_id=frame["customer_id"].astype(object))
+    as_objects.loc[text, "customer_id"] = "C" + frame.loc[text, "customer_id"].astype(str)
+    reference = FeatureEngine(SHORT_SPEC)
+    want = pd.concat([reference.transform_many(b) for b in micro_batches(as_objects, 6)])
+    engine = FeatureEngine(SHORT_SPEC)
+    parts, loaded = [], False
+    for batch in micro_batches(as_objects, 6):
+        first = batch.index.min()
+        if first < 300:
+            batch = batch.assign(customer_id=batch["customer_id"].astype(np.int64))  # plain int64 ids
+        elif first >= 350 and not loaded:
+            assert engine.states["customer"].index.is_integer
+            engine.save(tmp_path / "e.npz")
+            engine, loaded = FeatureEngine.load(tmp_path / "e.npz"), True
+        parts.append(engine.transform_many(batch))
+    assert engine.evicted > 0 and not engine.states["customer"].index.is_integer
+    assert engine.states["merchant"].index.is_integer is False  # merchants are text ids ("M3")
+    pd.testing.assert_frame_equal(pd.concat(parts).sort_index(), want.sort_index(), check_exact=True)

@@ -399,8 +399,9 @@ class FeatureEngine:
                 ev["ts"], ev["cents"], ev.get("pg", _EMPTY_I32), ev.get("m", _EMPTY_I32),
                 ev.get("c", _EMPTY_I32), ev.get("lat", _EMPTY_F), ev.get("lon", _EMPTY_F),
                 ev.get("key", _EMPTY_I), ev.get("fl", _EMPTY_U8),
-                cfg["win_ns"] // tick, cfg["win_max"], plan.hist_w, plan.repeat_w, plan.novelty_w, plan.use_geo,
-                plan.use_novelty, "pg" in ev, _SECOND_NS / tick, self._delay_ns // tick, cfg["risk_ns"] // tick,
+                cfg["win_ns"] // tick, cfg["win_max"], plan.hist_w, plan.repeat_w, plan.novelty_w,
+                plan.use_geo, plan.use_novelty, "pg" in ev, _SECOND_NS / tick, self._delay_ns // tick,
+                cfg["risk_ns"] // tick,
                 self.labels.keys, at_ticks, self.labels.bitmap, act_at, act_key, act_pos,
                 locator.keys, locator.vals, locator.count, locator.limit(), done,
                 out_win, out_cust, out_risk)

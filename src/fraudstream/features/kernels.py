@@ -44,7 +44,8 @@ import numpy as np
 
 from fraudstream.features.locator import loc_delete, loc_find, loc_insert, pack
 
-__all__ = ["N_CUSTOMER_OUT", "advance", "compact_rings", "copy_rings", "drop_located", "locate_all", "relabel"]
+__all__ = ["N_CUSTOMER_OUT", "advance", "compact_rings", "copy_rings", "drop_located", "locate_all",
+           "relabel"]
 
 N_CUSTOMER_OUT = 9
 """Columns of ``out_cust``: seconds since previous, previous count / mean / std / max in the

@@ -27,7 +27,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["Locator", "loc_delete", "loc_find", "loc_insert", "pack"]
+__all__ = ["Locator", "delete_many", "find_many", "insert_many", "loc_delete", "loc_find", "loc_insert",
+           "pack"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MAX_LOAD = 0.7
@@ -155,3 +156,24 @@ class Locator:
 
     def nbytes(self) -> int:
         return self.keys.nbytes + self.vals.nbytes
+
+
+@nb.njit(cache=True)
+def find_many(keys, vals, queries):
+    """``loc_find`` of every query."""
+    out = np.empty(queries.shape[0], np.int64)
+    for i in range(queries.shape[0]):
+        out[i] = loc_find(keys, vals, queries[i])
+    return out
+
+
+@nb.njit(cache=True)
+def insert_many(keys, vals, count, new_keys, new_vals):
+    for i in range(new_keys.shape[0]):
+        loc_insert(keys, vals, count, new_keys[i], new_vals[i])
+
+
+@nb.njit(cache=True)
+def delete_many(keys, vals, count, old_keys, old_vals):
+    for i in range(old_keys.shape[0]):
+        loc_delete(keys, vals, count, old_keys[i], old_vals[i])

@@ -32,8 +32,8 @@ import math
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from fraudstream.features.ids import EntityIds
 from fraudstream.features.kernels import compact_rings, copy_rings
 
 __all__ = ["ARENA_SLACK", "EVENT_COLUMNS", "EntityState", "ring_capacity"]
@@ -76,9 +76,7 @@ class EntityState:
         self.n_risk = n_risk
         self.geo = geo
         self.columns = tuple(columns)
-        self.index: dict[Any, int] = {}
-        self.ids: list[Any] = []
-        self.free: list[int] = []
+        self.index = EntityIds()
         self._alloc_slots(initial_slots)
         kinds = {**EVENT_COLUMNS, **(dtypes or {})}
         self.events = {c: np.zeros(initial_arena, kinds[c]) for c in self.columns}
@@ -91,7 +89,8 @@ class EntityState:
         nw, nr = self.n_windows, self.n_risk
         return {"offset": (np.int64, None), "cap": (np.int64, None), "start": (np.int64, None),
                 "end": (np.int64, None), "last_ts": (np.int64, None), "heads": (np.int64, nw),
-                "sums": (np.int64, nw), "sumsq": (np.float64, nw), "geo_sums": (np.float64, 2 if self.geo else 0),
+                "sums": (np.int64, nw), "sumsq": (np.float64, nw),
+                "geo_sums": (np.float64, 2 if self.geo else 0),
                 "enter": (np.int64, 1 if nr else 0), "leave": (np.int64, nr), "frauds": (np.int64, nr),
                 "live": (np.bool_, None)}
 
@@ -101,7 +100,8 @@ class EntityState:
     def _alloc_slots(self, n: int) -> None:
         for name, (dtype, width) in self._slot_shapes().items():
             shape = (n,) if width is None else (n, width)
-            setattr(self, name, np.full(shape, _NONE_TS, dtype) if name == "last_ts" else np.zeros(shape, dtype))
+            fill = _NONE_TS if name == "last_ts" else 0
+            setattr(self, name, np.full(shape, fill, dtype))
 
     def __len__(self) -> int:
         return len(self.index)
@@ -120,26 +120,13 @@ class EntityState:
             setattr(self, name, new)
 
     def slots_for(self, ids: np.ndarray) -> np.ndarray:
-        """Slot of every id, creating slots for new entities (vectorised over unique ids)."""
-        codes, uniques = pd.factorize(ids)
-        keys = uniques.tolist()
-        get = self.index.get
-        found = np.asarray([get(k, -1) for k in keys], np.int64)
-        missing = np.flatnonzero(found < 0)
-        if len(missing):
-            reuse = min(len(missing), len(self.free))
-            fresh = len(missing) - reuse
-            first = len(self.ids)
-            self._grow_slots(first + fresh)
-            new_slots = [self.free.pop() for _ in range(reuse)] + list(range(first, first + fresh))
-            self.ids.extend([None] * fresh)
-            for j, slot in zip(missing.tolist(), new_slots, strict=True):
-                self.index[keys[j]] = slot
-                self.ids[slot] = keys[j]
-                found[j] = slot
-            self._reset(np.asarray(new_slots, np.int64))
-            self.live[new_slots] = True
-        return found[codes]
+        """Slot of every id, creating slots for new entities."""
+        slots, new = self.index.assign(ids)
+        if len(new):
+            self._grow_slots(self.index.n_slots)
+            self._reset(new)
+            self.live[new] = True
+        return slots
 
     def _reset(self, slots: np.ndarray) -> None:
         for name in self.SLOT_ARRAYS:
@@ -241,7 +228,7 @@ class EntityState:
         """Free the slots of entities idle since before ``older_than`` (ticks) and, beyond
         ``max_entities``, of the least recently seen ones; ``on_evict(slots)`` runs before their
         arrays are reset. Returns the evicted slots."""
-        if not self.index:
+        if not len(self.index):
             return np.zeros(0, np.int64)
         slots = np.flatnonzero(self.live)
         last = self.last_ts[slots]
@@ -252,10 +239,7 @@ class EntityState:
         gone = slots[drop]
         if on_evict is not None and len(gone):
             on_evict(gone)
-        for slot in gone.tolist():
-            del self.index[self.ids[slot]]
-            self.ids[slot] = None
-            self.free.append(slot)
+        self.index.release(gone)
         self.garbage += int(self.cap[gone].sum())
         self._reset(gone)
         if self.garbage > self.arena_size // 4:
@@ -264,22 +248,20 @@ class EntityState:
 
     # -- persistence ----------------------------------------------------------------------
     def nbytes(self) -> int:
-        """Bytes held in numpy arrays (slot arrays and arena); the id dict is not counted."""
+        """Bytes held in numpy arrays (slot arrays and arena); the id mapping is :meth:`id_nbytes`."""
         arrays = [getattr(self, n) for n in self.SLOT_ARRAYS] + list(self.events.values())
         return sum(a.nbytes for a in arrays)
+
+    def id_nbytes(self) -> int:
+        """Bytes of the id -> slot mapping (hash table, or dict and its keys for non-integer ids)."""
+        return self.index.nbytes()
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
         """Everything needed to restore this state, as named numpy arrays."""
         out = {f"{prefix}{n}": getattr(self, n) for n in self.SLOT_ARRAYS}
         out.update({f"{prefix}ev_{n}": a[: self.top] for n, a in self.events.items()})
-        out[f"{prefix}free"] = np.asarray(self.free, np.int64)
-        out[f"{prefix}counters"] = np.asarray([self.top, self.garbage, len(self.ids)], np.int64)
-        ids = np.asarray(["" if i is None else i for i in self.ids])
-        occupied = np.asarray([i is not None for i in self.ids], bool)
-        if not occupied.any() or all(isinstance(i, (int, np.integer)) for i in self.ids if i is not None):
-            ids = np.asarray([0 if i is None else i for i in self.ids], np.int64)
-        out[f"{prefix}ids"] = ids
-        out[f"{prefix}occupied"] = occupied
+        out[f"{prefix}counters"] = np.asarray([self.top, self.garbage], np.int64)
+        out.update(self.index.to_arrays(prefix, np.flatnonzero(self.live)))
         return out
 
     @classmethod
@@ -288,7 +270,7 @@ class EntityState:
         state = cls(n_windows, n_risk, columns, geo=geo, initial_slots=1, initial_arena=1)
         for name in cls.SLOT_ARRAYS:
             setattr(state, name, np.array(arrays[f"{prefix}{name}"]))
-        top, garbage, n_ids = (int(v) for v in arrays[f"{prefix}counters"])
+        top, garbage = (int(v) for v in arrays[f"{prefix}counters"])
         state.events = {}
         for name in columns:
             stored = arrays[f"{prefix}ev_{name}"]
@@ -296,9 +278,5 @@ class EntityState:
             arena[:top] = stored
             state.events[name] = arena
         state.top, state.garbage = top, garbage
-        state.free = arrays[f"{prefix}free"].tolist()
-        ids = arrays[f"{prefix}ids"].tolist()
-        occupied = arrays[f"{prefix}occupied"].tolist()
-        state.ids = [i if o else None for i, o in zip(ids, occupied, strict=True)][:n_ids]
-        state.index = {i: s for s, i in enumerate(state.ids) if i is not None}
+        state.index = EntityIds.from_arrays(arrays, prefix, state.live)
         return state
