@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from tests.browser import FLAGS, find_chromium
 from tests.support import require_service  # noqa: F401  (re-exported for test modules)
 
 
@@ -30,3 +31,15 @@ def make_frame() -> Callable[..., pd.DataFrame]:
         return pd.DataFrame(base)
 
     return make
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Real headless Chromium (Debian's package), one per test module."""
+    executable = find_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=FLAGS, headless=True)
+        yield launched
+        launched.close()

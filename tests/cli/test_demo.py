@@ -17,8 +17,6 @@ from typing import Any
 
 import pytest
 
-from tests.dashboard.test_browser import browser  # noqa: F401  (the dashboard's Chromium fixture)
-
 FAST = ["--history-days", "30", "--rate", "200", "--label-delay", "1"]
 """A shorter history (faster training) and a livelier stream: the test sees alerts sooner."""
 
@@ -102,7 +100,7 @@ def _log_in(page: Any, name: str, password: str) -> None:
     page.wait_for_url("**/live")
 
 
-def test_demo_in_the_browser_then_ctrl_c(demo, browser):  # noqa: F811
+def test_demo_in_the_browser_then_ctrl_c(demo, browser):
     url = demo.wait_for(r"dashboard\s+(http://127\.0\.0\.1:(\d+)/)")
     login = demo.wait_for(r"login\s+user (\S+)\s+password (\S+)\s+\(created for this run only\)")
     demo.wait_for(r"held-out AP \d\.\d{3}.*simulated data")

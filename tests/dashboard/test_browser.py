@@ -8,9 +8,6 @@ Screenshots of every page go to ``test-artifacts/dashboard/`` at the repository 
 from __future__ import annotations
 
 import csv
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,48 +17,7 @@ import pytest
 from fraudstream.dashboard.sample import decide, sample_frame
 from fraudstream.store import open_store
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "dashboard"
-
-
-def find_chromium() -> str:
-    """Debian's chromium, installed on demand in CI (root + FRAUDSTREAM_REQUIRE_SERVICES=1)."""
-    if Path(CHROMIUM).exists():
-        return CHROMIUM
-    in_ci = os.environ.get("FRAUDSTREAM_REQUIRE_SERVICES") == "1"
-    if in_ci and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "update", "-qq"], check=True, timeout=600)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "chromium"],
-            check=True,
-            timeout=900,
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        )
-        return CHROMIUM
-    if in_ci:
-        pytest.fail(f"{CHROMIUM} is missing and cannot be installed (needs root and apt-get)")
-    pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")  # allowed: CI installs or fails
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    executable = find_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=FLAGS, headless=True)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
