@@ -4,8 +4,12 @@
 (guarded, soft-clipped standardisation whose moments grow with every learned chunk) feeding a River
 ``LogisticRegression``, learned with River's mini-batch API (``learn_many``: one optimiser step
 per mini-batch of ``batch_size`` rows); score = predicted fraud probability; reasons = weight x
-standardised value per feature. ``log_inputs`` puts every input through ``sign(x) log(1 + |x|)``
-before standardising (heavy-tailed counts and amount ratios become nearly linear). ``optimizer`` is ``sgd`` (learning rate ``learning_rate``),
+standardised value per feature. ``bins`` (>= 2) adds, per feature, a
+step input ``x > q`` at each of its training quantiles ``1/bins .. (bins-1)/bins`` (edges fixed at
+``fit``): the regression becomes a piecewise-constant plus linear additive model, able to learn a
+threshold such as "amount above 220". ``log_inputs`` puts every input through ``sign(x) log(1 + |x|)``
+before standardising (heavy-tailed counts and amount ratios become nearly linear). ``optimizer``
+is ``sgd`` (learning rate ``learning_rate``),
 ``adam`` or ``adagrad``; ``pos_weight`` weighs the fraud rows in the log loss (class imbalance).
 River's own ``StandardScaler`` is not used: its mini-batch variance ``E[x²] - mean²`` goes negative
 on large, nearly constant columns (the default feature set has some) and its transform then fails
@@ -68,7 +72,7 @@ class OnlineDetector(Detector):
     def __init__(self, features: Sequence[str] | None = None, model: str = "logistic",
                  learning_rate: float = 0.05, l2: float = 0.0, batch_size: int = 32,
                  optimizer: str = "sgd", pos_weight: float = 1.0, clip: float | None = DEFAULT_CLIP,
-                 log_inputs: bool = False,
+                 log_inputs: bool = False, bins: int = 0,
                  n_trees: int = 25, height: int = 8, window_size: int = 250,
                  threshold: float = 0.5, max_pending: int = 100_000, random_state: int | None = 42) -> None:
         self.features = features
@@ -79,6 +83,7 @@ class OnlineDetector(Detector):
         self.pos_weight = pos_weight
         self.clip = clip
         self.log_inputs = log_inputs
+        self.bins = bins
         self.batch_size = batch_size
         self.n_trees = n_trees
         self.height = height
@@ -95,6 +100,8 @@ class OnlineDetector(Detector):
             raise ConfigError(f"batch_size must be an int >= 1, got {self.batch_size!r}")
         if self.optimizer not in _OPTIMIZERS:
             raise ConfigError(f"optimizer must be one of {', '.join(_OPTIMIZERS)}, got {self.optimizer!r}")
+        if not isinstance(self.bins, int) or self.bins < 0 or self.bins == 1:
+            raise ConfigError(f"bins must be 0 (off) or an int >= 2, got {self.bins!r}")
         if not float(self.pos_weight) > 0:
             raise ConfigError(f"pos_weight must be > 0, got {self.pos_weight!r}")
 
@@ -116,9 +123,11 @@ class OnlineDetector(Detector):
         self._remember_moments(X)
         self.model_ = self._new_model()
         self.scaler_: RunningStandardiser | None = (
-            RunningStandardiser(len(self.feature_names_), clip=self.clip) if self.model == "logistic" else None)
+            RunningStandardiser(len(self.feature_names_), clip=self.clip)
+            if self.model == "logistic" else None)
         self.pending_: OrderedDict[Any, dict[str, float]] = OrderedDict()
         self.n_learned_ = 0
+        self.bin_edges_ = self._bin_edges(X.to_numpy(dtype=np.float64)) if self.model == "logistic" else []
         self._learn(X, y)
         self.threshold_ = float(self.threshold)
 
@@ -146,7 +155,38 @@ class OnlineDetector(Detector):
             values = np.sign(values) * np.log1p(np.abs(values))
         if learn:
             self.scaler_.learn_many(values)
-        return pd.DataFrame(self.scaler_.transform(values), columns=self.feature_names_)
+        scaled = self.scaler_.transform(values)
+        edges = getattr(self, "bin_edges_", [])
+        if not any(len(e) for e in edges):
+            return pd.DataFrame(scaled, columns=self.feature_names_)
+        raw = X.to_numpy(dtype=np.float64)
+        steps = [(raw[:, [j]] > e).astype(np.float64) for j, e in enumerate(edges) if len(e)]
+        return pd.DataFrame(np.hstack([scaled, *steps]), columns=self._input_names())
+
+    def _bin_edges(self, values: np.ndarray) -> list[np.ndarray]:
+        """Per feature, the distinct training quantiles ``1/bins .. (bins-1)/bins`` below its maximum."""
+        if self.bins < 2:
+            return [np.zeros(0) for _ in self.feature_names_]
+        levels = np.arange(1, self.bins) / self.bins
+        edges = []
+        for column in values.T:
+            finite = column[np.isfinite(column)]
+            if len(finite) == 0:
+                edges.append(np.zeros(0))
+                continue
+            cuts = np.unique(np.quantile(finite, levels))
+            edges.append(cuts[cuts < finite.max()])
+        return edges
+
+    def _input_names(self) -> list[str]:
+        """The regression's inputs: the standardised features, then one step ``f>edge`` per bin edge."""
+        cached = self.__dict__.get("_input_names_cache")
+        if cached is None:
+            cached = list(self.feature_names_) + [
+                f"{name}>edge{k}" for name, e in zip(self.feature_names_, self.bin_edges_, strict=True)
+                for k in range(len(e))]
+            self.__dict__["_input_names_cache"] = cached
+        return cached
 
     def learn_many(self, X: Any, y: Any = None) -> OnlineDetector:
         """Learn labelled rows (``y`` required for ``logistic``; HST skips fraud rows)."""
@@ -193,13 +233,19 @@ class OnlineDetector(Detector):
             scaled = scaler.transform_many(X.astype(np.float64).reset_index(drop=True))
         else:
             regression, scaled = self.model_, self._scaled(X)
-        weights = np.array([regression.weights.get(name, 0.0) for name in self.feature_names_])
-        contributions = scaled[self.feature_names_].to_numpy(dtype=np.float64) * weights
-        return top_reasons(contributions, self.feature_names_, top)
+        weights = np.array([regression.weights.get(name, 0.0) for name in scaled.columns])
+        contributions = scaled.to_numpy(dtype=np.float64) * weights
+        n = len(self.feature_names_)
+        edges = getattr(self, "bin_edges_", [])
+        owner = np.r_[np.arange(n), np.repeat(np.arange(n), [len(e) for e in edges] or 0)]
+        per_feature = np.zeros((len(scaled), n))
+        np.add.at(per_feature.T, owner[: contributions.shape[1]], contributions.T)
+        return top_reasons(per_feature, self.feature_names_, top)
 
     # -- persistence (used by fraudstream.detect.registry) ----------------------------------------
     def _save_state(self, folder: Path) -> list[str]:
-        joblib.dump({"model": self.model_, "scaler": self.scaler_, "feature_mean": self.feature_mean_,
+        joblib.dump({"model": self.model_, "scaler": self.scaler_, "bin_edges": self.bin_edges_,
+                     "feature_mean": self.feature_mean_,
                      "feature_std": self.feature_std_, "n_learned": self.n_learned_}, folder / "model.joblib")
         return ["model.joblib"]
 
@@ -207,6 +253,7 @@ class OnlineDetector(Detector):
         state = joblib.load(folder / "model.joblib")
         self.model_ = state["model"]
         self.scaler_ = state.get("scaler")
+        self.bin_edges_ = state.get("bin_edges", [])
         self.feature_mean_, self.feature_std_ = state["feature_mean"], state["feature_std"]
         self.n_learned_ = state["n_learned"]
         self.pending_ = OrderedDict()

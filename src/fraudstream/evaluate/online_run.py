@@ -31,9 +31,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fraudstream.detect.online import OnlineDetector
 from fraudstream.detect import registry
-from fraudstream.evaluate.experiment import DataSource, Prepared, SplitSpec, make_splits, model_inputs, prepare
+from fraudstream.detect.online import OnlineDetector
+from fraudstream.evaluate.experiment import (
+    DataSource,
+    Prepared,
+    SplitSpec,
+    make_splits,
+    model_inputs,
+    prepare,
+)
 from fraudstream.evaluate.importance import feature_importance
 from fraudstream.evaluate.result import EvaluationResult, evaluate_scores
 from fraudstream.evaluate.splits import Split
