@@ -37,6 +37,8 @@ SORT_COLUMNS = ("ts", "amount", "customer_id", "merchant_id", "tx_id")
 STATUSES = ("all", "alert", "fraud", "legit", "unlabelled")
 MAX_HOUR_RANGES = 400
 """At most this many ranges of hours with unlabelled transactions go into one query."""
+MAX_LISTED = 50_000
+"""PostgreSQL: the ``fraud`` and ``alert`` filters list up to this many ids as an array."""
 COUNT_CAP = 100_000
 """Counts of filtered rows stop here (the page says "100,000+"), so a count never scans a
 million rows just to number the pages."""
@@ -284,7 +286,8 @@ class Database:
                 ).join("()")
             )
             params += [pattern] * 3
-        status_sql = {
+        status_sql = self._listed_status(f.status, params) if self.dialect == "postgresql" else None
+        status_sql = status_sql or {
             "all": None,
             "alert": "t.tx_id IN (SELECT a.tx_id FROM alerts a)",
             "fraud": f"t.tx_id IN ({self._current_labels(self.true)})",
@@ -295,6 +298,31 @@ class Database:
         if status_sql:
             conditions.append(status_sql)
         return (f"WHERE {' AND '.join(conditions)}" if conditions else ""), params
+
+    def fraud_ids(self) -> list[str]:
+        """Ids of the transactions whose current label says fraud: the few fraud labels (partial
+        index ``labels_fraud_tx_id_idx``), kept where that is still the newest label."""
+        from fraudstream.dashboard.lookups import latest_labels
+
+        ids = [r[0] for r in self.rows(f"SELECT DISTINCT l.tx_id FROM labels l WHERE l.is_fraud = {self.true}")[1]]
+        current = latest_labels(self, ids)
+        return [i for i, v in zip(ids, current, strict=True) if v is True]
+
+    def _listed_status(self, status: str, params: list[Any]) -> str | None:
+        """PostgreSQL: ``fraud`` / ``alert`` as ``t.tx_id = ANY(<ids read first>)`` (appending the
+        array to ``params``) when at most :data:`MAX_LISTED` ids qualify; None otherwise. The
+        planner cannot see how few rows the subqueries give and hashes every transaction and
+        label; a list of constants makes it probe the ``tx_id`` index of each partition instead."""
+        if status == "fraud":
+            ids = self.fraud_ids()
+        elif status == "alert":
+            ids = [r[0] for r in self.rows(f"SELECT DISTINCT a.tx_id FROM alerts a LIMIT {MAX_LISTED + 1}")[1]]
+        else:
+            return None
+        if len(ids) > MAX_LISTED:
+            return None
+        params.append(ids)
+        return f"t.tx_id = ANY({self.p})"
 
     def count(
         self, f: Filters, cap: int = COUNT_CAP, hours: Sequence[tuple[int, int]] | None = None

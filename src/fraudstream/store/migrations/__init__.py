@@ -5,14 +5,14 @@ and the SQL statements for a dialect. :func:`pending` says which ones a database
 a database newer than this code is refused with a :class:`StoreError` rather than used.
 
 >>> [m.version for m in MIGRATIONS]
-[1, 2, 3]
->>> [m.version for m in pending(0)], [m.version for m in pending(2)], pending(3)
-([1, 2, 3], [3], [])
+[1, 2, 3, 4]
+>>> [m.version for m in pending(0)], [m.version for m in pending(2)], pending(4)
+([1, 2, 3, 4], [3, 4], [])
 >>> pending(99)
 Traceback (most recent call last):
 ...
 fraudstream.errors.StoreError: the database has schema version 99 but this fraudstream knows \
-versions up to 3: upgrade fraudstream (or use another database)
+versions up to 4: upgrade fraudstream (or use another database)
 """
 
 from __future__ import annotations
@@ -35,9 +35,19 @@ class Migration:
 
 
 def _load() -> tuple[Migration, ...]:
-    from fraudstream.store.migrations import m0001_initial, m0002_dashboard, m0003_dashboard_fast_paths
+    from fraudstream.store.migrations import (
+        m0001_initial,
+        m0002_dashboard,
+        m0003_dashboard_fast_paths,
+        m0004_dashboard_label_lookups,
+    )
 
-    found = (m0001_initial.MIGRATION, m0002_dashboard.MIGRATION, m0003_dashboard_fast_paths.MIGRATION)
+    found = (
+        m0001_initial.MIGRATION,
+        m0002_dashboard.MIGRATION,
+        m0003_dashboard_fast_paths.MIGRATION,
+        m0004_dashboard_label_lookups.MIGRATION,
+    )
     versions = [m.version for m in found]
     if versions != list(range(1, len(found) + 1)):
         raise StoreError(f"migration versions must run 1, 2, 3, ... without gaps, got {versions}")
