@@ -337,6 +337,8 @@ def compact_rings(order, offset, cap, new_offset, new_cap, start, end, arena, sc
     """
     for i in range(order.shape[0]):
         s = order[i]
+        if new_offset[i] == offset[s] and new_cap[i] == cap[s]:
+            continue  # already in place (e.g. the rings before the first hole)
         n = end[s] - start[s]
         for k in range(n):
             q = start[s] + k
