@@ -22,18 +22,16 @@ RISK_SPEC = FeatureSpec(entities=("customer",), windows=("1h",), stats=("count",
 def _brute_risk(frame: pd.DataFrame, rows: pd.DataFrame, truth: dict[int, pd.Timestamp]) -> pd.DataFrame:
     """Delayed counts and frauds of ``rows`` over all of ``frame``, labels as in ``truth`` now."""
     out = {}
-    fraud_at = frame["tx_id"].map(truth)
+    ts = frame["ts"].dt.tz_localize(None).to_numpy()
+    at = pd.to_datetime(frame["tx_id"].map(truth), utc=True).dt.tz_localize(None).to_numpy()  # NaT: none
+    t = rows["ts"].dt.tz_localize(None).to_numpy()[:, None]
+    same = rows["merchant_id"].to_numpy()[:, None] == frame["merchant_id"].to_numpy()[None, :]
+    hi = t - pd.Timedelta(RISK_SPEC.risk_delay).to_timedelta64()
+    known = ~np.isnat(at)[None, :] & (at[None, :] <= t)
     for window in RISK_SPEC.risk_windows:
-        count, frauds = [], []
-        for _, row in rows.iterrows():
-            t = row["ts"]
-            hi = t - pd.Timedelta(RISK_SPEC.risk_delay)
-            inside = ((frame["merchant_id"] == row["merchant_id"]) & (frame["ts"] <= hi)
-                      & (frame["ts"] > hi - pd.Timedelta(window)))
-            count.append(float(inside.sum()))
-            frauds.append(float((inside & fraud_at.notna() & (fraud_at <= t)).sum()))
-        out[f"merchant_delayed_count_{window}"] = count
-        out[f"merchant_delayed_frauds_{window}"] = frauds
+        inside = same & (ts[None, :] <= hi) & (ts[None, :] > hi - pd.Timedelta(window).to_timedelta64())
+        out[f"merchant_delayed_count_{window}"] = inside.sum(1).astype(float)
+        out[f"merchant_delayed_frauds_{window}"] = (inside & known).sum(1).astype(float)
     return pd.DataFrame(out, index=rows.index)
 
 
