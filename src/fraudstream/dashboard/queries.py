@@ -181,6 +181,13 @@ class Database:
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
         with self.lock, self.store._errors():
+            if self.dialect == "postgresql":
+                # psycopg prepares a statement run 5 times and PostgreSQL may then use a generic
+                # plan, which cannot prune partitions by ``ts = ANY(...)`` at planning time nor
+                # see how many ids an array holds: the dashboard's queries are planned each time
+                conn = self.store.conn  # type: ignore[attr-defined]
+                if conn.prepare_threshold is not None:
+                    conn.prepare_threshold = None
             return self.store._query_with_names(sql, params)
 
     def frame(self, sql: str, params: Sequence[Any] = (), ts: Sequence[str] = ()) -> pd.DataFrame:
