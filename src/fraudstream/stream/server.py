@@ -29,7 +29,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fraudstream.errors import TransportError
 from fraudstream.stream.broadcast import DEFAULT_MAX_BUFFER_BYTES, Hub
@@ -138,7 +138,7 @@ class StreamServer:
         self.host = host
         self.port = port
         self.http_port = http_port
-        self.welcome = welcome or (lambda: welcome_message(datetime.now(timezone.utc)))
+        self.welcome = welcome or (lambda: welcome_message(datetime.now(UTC)))
         self.hub = Hub(max_buffer_bytes=max_buffer_bytes)
         self.started_monotonic = time.monotonic()
         self.started_unix = time.time()
