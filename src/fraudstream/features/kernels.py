@@ -349,8 +349,10 @@ def compact_rings(order, offset, cap, new_offset, new_cap, start, end, arena, sc
 
 
 @nb.njit(cache=True)
-def copy_rings(src_offset, src_cap, dst_offset, dst_cap, start, end, moved, src, dst):
-    """Copy live events of the entities in ``moved`` from one ring layout to another."""
-    for s in moved:
+def copy_rings(offset, cap, start, end, moved, new_offset, new_cap, arena):
+    """Copy the live events of the rings ``moved`` to ``new_offset`` / ``new_cap`` (places that
+    overlap no live ring) in the same arena."""
+    for i in range(moved.shape[0]):
+        s = moved[i]
         for q in range(start[s], end[s]):
-            dst[dst_offset[s] + q % dst_cap[s]] = src[src_offset[s] + q % src_cap[s]]
+            arena[new_offset[i] + q % new_cap[i]] = arena[offset[s] + q % cap[s]]

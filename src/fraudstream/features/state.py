@@ -181,14 +181,8 @@ class EntityState:
             array.resize(size, refcheck=False)
 
     def _move(self, slots: np.ndarray, new_offset: np.ndarray, new_cap: np.ndarray) -> None:
-        dst_offset = self.offset.copy()
-        dst_cap = self.cap.copy()
-        dst_offset[slots] = new_offset
-        dst_cap[slots] = new_cap
-        live = slots[self.end[slots] > self.start[slots]]
         for array in self.events.values():
-            copy_rings(self.offset, np.maximum(self.cap, 1), dst_offset, dst_cap, self.start, self.end,
-                       live, array, array)
+            copy_rings(self.offset, self.cap, self.start, self.end, slots, new_offset, new_cap, array)
 
     def compact(self, extra: int = 0) -> None:
         """Re-lay every live ring end to end in place, each shrunk to ``ring_capacity`` of its live
