@@ -41,8 +41,8 @@ CP@100 0.297; random forest 0.678 / 0.299; XGBoost tuned 0.687 / 0.303 (ROC AUC 
 with labels 7 days late AP about 0.635; oracle CP@100 about 0.42."""
 
 
-GBM_VALIDATED = {"learning_rate": 0.02, "num_leaves": 15, "min_child_samples": 100, "n_estimators": 1000,
-                 "early_stopping_rounds": 100}
+GBM_VALIDATED = {"learning_rate": 0.02, "num_leaves": 15, "min_child_samples": 100, "colsample_bytree": 0.5,
+                 "subsample": 0.8, "n_estimators": 1000, "early_stopping_rounds": 100}
 """LightGBM settings chosen by prequential validation (benchmarks/handbook_selection.py, validation
 folds: training weeks 2018-07-11 .. 06-20): the best validation CP@100 of the candidates."""
 ONLINE_VALIDATED = {"pos_weight": 3, "bins": 8}

@@ -33,7 +33,7 @@ from fraudstream.evaluate.experiment import (
 )
 from fraudstream.evaluate.metrics import average_precision, card_precision_at_k, roc_auc
 
-CANDIDATES: dict[str, tuple[str, DetectorSpec]] = {
+CANDIDATES: dict[str, tuple[str, DetectorSpec]] = {  # chosen (docs/results.md §1.4): gbm_reg_bagged
     "gbm": ("default", DetectorSpec("gbm")),
     "gbm_reg": (
         "default",
@@ -53,6 +53,11 @@ CANDIDATES: dict[str, tuple[str, DetectorSpec]] = {
                                     "early_stopping_rounds": 100}),
     ),
     "gbm_unweighted": ("default", DetectorSpec("gbm", params={"imbalance": "none"})),
+    "gbm_fixed100": (
+        "default",
+        DetectorSpec("gbm", params={"n_estimators": 100, "num_leaves": 15, "learning_rate": 0.05,
+                                    "validation_fraction": 0}),
+    ),
     "gbm_fast": (
         "default",
         DetectorSpec("gbm", params={"n_estimators": 60, "num_leaves": 15, "learning_rate": 0.1,
