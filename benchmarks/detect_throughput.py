@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "detect"))
-from detect_cases import FACTORIES, feature_frame  # noqa: E402
+from detect_cases import FACTORIES, feature_frame
 
 
 def main() -> None:

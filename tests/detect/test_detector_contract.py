@@ -85,7 +85,7 @@ def test_labels_in_X_raise_label_leak(name, data):
 
 def test_labels_at_scoring_raise_label_leak(fitted, data):
     _, detector = fitted
-    X, y = data
+    X, _y = data
     with pytest.raises(LabelLeakError, match="fraud_pattern"):
         detector.score_many(X.assign(fraud_pattern=None))
 

@@ -34,7 +34,7 @@ def _copy(folder, tmp_path):
 
 
 def test_metadata_records_what_the_brief_asks(saved):
-    folder, detector, X = saved
+    folder, detector, _X = saved
     meta = json.loads((folder / "metadata.json").read_text())
     assert meta["kind"] == "iforest"
     assert meta["features"] == ["amount", "customer_mean_30d", "customer_count_1h", "hour"]

@@ -149,7 +149,7 @@ def test_hot_reload_while_scoring_in_another_thread(tmp_path):
         try:
             while not stop.is_set():
                 seen.add(tuple(np.unique(detector.score_many(X))))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     scorer = threading.Thread(target=score_forever)

@@ -82,7 +82,7 @@ class _Compiler:
     def fail(self, node: ast.AST, what: str) -> ConfigError:
         return ConfigError(f"condition {self.text!r}: {what}")
 
-    def node(self, node: ast.AST) -> Node:  # noqa: PLR0911 - one branch per node kind
+    def node(self, node: ast.AST) -> Node:
         if isinstance(node, ast.Constant):
             return self.constant(node)
         if isinstance(node, ast.Name):

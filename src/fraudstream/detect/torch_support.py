@@ -6,6 +6,7 @@ deterministic for a given ``random_state`` on CPU (seeded generator for weights 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -62,7 +63,7 @@ def mlp(sizes: Sequence[int], output: str = "linear", dropout: float = 0.0) -> A
     """A ReLU multilayer perceptron ``sizes[0] -> ... -> sizes[-1]``; ``output``: linear or sigmoid."""
     nn = torch_module().nn
     layers: list[Any] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(sizes) - 2:
             layers.append(nn.ReLU())
