@@ -88,7 +88,7 @@ def test_the_seed_clients_read_fraudstream_serve_with_default_flags(tmp_path: Pa
         assert list(tx)[:11] == ["transactionID", "userID", "amount", "timestamp", "itemID", "merchantID",
                                  "isWeekend", "hourOfDay", "daysSinceLastTransaction", "userProfile",
                                  "isFraud"]
-        assert 1 <= tx["userID"] <= 25 and isinstance(tx["amount"], float)
+        assert tx["userID"] in range(1, 26) and isinstance(tx["amount"], float)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -152,5 +152,5 @@ def test_stream_server_entry_point_sends_the_basic_stream(tmp_path: Path) -> Non
     assert welcome["message"] == "Connected to data stream server"
     for tx in transactions:
         assert list(tx) == ["transactionID", "userID", "amount", "timestamp", "itemID"]
-        assert 1 <= tx["userID"] <= 100 and 5.0 <= tx["amount"] <= 500.0
+        assert tx["userID"] in range(1, 101) and 5.0 <= tx["amount"] <= 500.0
         assert tx["itemID"][0] in "ECBDF" and 1000 <= int(tx["itemID"][1:]) <= 9999
