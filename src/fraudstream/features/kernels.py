@@ -307,13 +307,19 @@ def relabel(keys, desired, start, enter, leave, frauds, offset, cap, ev_fl, loc_
 
 
 @nb.njit(cache=True)
+def _oldest_located(s, enter, leave):
+    """Index of the oldest event of slot ``s`` still inside one of its delayed windows."""
+    lo = enter[s, 0]
+    for j in range(leave.shape[1]):
+        lo = min(lo, leave[s, j])
+    return lo
+
+
+@nb.njit(cache=True)
 def locate_all(slots, start, enter, leave, offset, cap, ev_key, loc_keys, loc_vals, loc_count):
     """Insert every event inside a delayed window of ``slots`` into the locator (after a load)."""
     for s in slots:
-        lo = enter[s, 0]
-        for j in range(leave.shape[1]):
-            lo = min(lo, leave[s, j])
-        for q in range(lo, enter[s, 0]):
+        for q in range(_oldest_located(s, enter, leave), enter[s, 0]):
             loc_insert(loc_keys, loc_vals, loc_count, ev_key[_pos(offset[s], cap[s], q)], pack(s, q))
 
 
@@ -321,10 +327,7 @@ def locate_all(slots, start, enter, leave, offset, cap, ev_key, loc_keys, loc_va
 def drop_located(slots, start, enter, leave, offset, cap, ev_key, loc_keys, loc_vals, loc_count):
     """Remove the located events of ``slots`` (before those slots are evicted)."""
     for s in slots:
-        lo = enter[s, 0]
-        for j in range(leave.shape[1]):
-            lo = min(lo, leave[s, j])
-        for q in range(lo, enter[s, 0]):
+        for q in range(_oldest_located(s, enter, leave), enter[s, 0]):
             loc_delete(loc_keys, loc_vals, loc_count, ev_key[_pos(offset[s], cap[s], q)], pack(s, q))
 
 
