@@ -136,6 +136,22 @@ def _state_dir(store: str | None, state_dir: str | None, name: str) -> Path | No
     type=float,
     help="Seconds between live-metric reports (log and store).",
 )
+@click.option(
+    "--labels",
+    "labels_path",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Late labels from a file (CSV/NDJSON/Parquet: tx_id, is_fraud, optional labelled_at, fraud_pattern): "
+    "each is applied when the stream's event time reaches its labelled_at (at once without one) and "
+    "stored with source 'file'. The file is checked first: a bad row stops detect with its line.",
+)
+@click.option(
+    "--review-poll-s",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds between reads of analysts' reviews (dashboard triage) from --store; they are "
+    "applied as late labels. 0: do not read them.",
+)
 def detect(
     source: str,
     schema: str | None,
@@ -159,6 +175,8 @@ def detect(
     retry_for_s: float,
     max_pending: int,
     metrics_every_s: float,
+    labels_path: str | None,
+    review_poll_s: float,
 ) -> None:
     """Score a live stream with a saved model and/or rules; store decisions, raise alerts.
 
@@ -168,10 +186,13 @@ def detect(
       fraudstream detect --model models/gbm --store sqlite:///fraud.db --alerts alerts.ndjson
       fraudstream detect --source file:capture.ndjson --model models/gbm --store sqlite:///f.db
       fraudstream detect --mode monitor --store sqlite:///fraud.db --model models/ae
+      fraudstream detect --source file:f.csv --labels chargebacks.csv --model models/gbm --store sqlite:///f.db
     """
     from fraudstream.service.alerts import AlertBudget, ConsoleAlerts, NdjsonAlerts, WebhookAlerts
     from fraudstream.service.deadletter import DeadLetters
     from fraudstream.service.decisions import Decider, Featurizer, load_model, load_rules
+    from fraudstream.service.labels_file import LabelsFile
+    from fraudstream.service.reviews import ReviewPoller
     from fraudstream.service.runtime import DetectionService, read_resume_point
     from fraudstream.service.sink import StoreSink
     from fraudstream.service.sources import LineFileSource, StdinSource, TcpSource, open_source
@@ -190,12 +211,15 @@ def detect(
     if webhook:
         alert_sinks.append(WebhookAlerts(webhook))
     budget = AlertBudget(alert_budget)
+    labels = LabelsFile.read(labels_path) if labels_path else None
 
     if mode == "monitor":
         from fraudstream.service.monitor import Monitor
 
         if not store:
             raise ConfigError("--mode monitor needs --store (the database to poll)")
+        if labels is not None:
+            raise ConfigError("--labels needs --mode stream (monitor mode learns no labels)")
         monitor = Monitor(
             lambda: open_store(store),
             decider,
@@ -240,6 +264,8 @@ def detect(
         snapshot_every_s=snapshot_every_s,
         model_path=model_dir,
         metrics_every_s=metrics_every_s,
+        reviews=ReviewPoller(lambda: open_store(store), poll_s=review_poll_s) if store and review_poll_s else None,
+        labels_file=labels,
         resume=resume,
     )
     _on_signals(service.stop)
@@ -253,7 +279,8 @@ def detect(
     click.echo(
         f"detect stopped: {summary.processed:,} decided, {summary.alerts:,} alerts "
         f"({summary.over_budget:,} over budget), {summary.dead_letters:,} dead letters, "
-        f"{summary.joined:,} labels joined, {summary.replayed:,} replayed; "
+        f"{summary.joined:,} labels joined, {summary.reviews:,} reviews, {summary.file_labels:,} file labels, "
+        f"{summary.unjoined:,} unjoined, {summary.replayed:,} replayed; "
         f"{summary.processed / max(summary.wall_s, 1e-9):,.0f} tx/s; stages "
         + ", ".join(f"{k} {v:.0%}" for k, v in shares.items()),
         err=True,

@@ -22,6 +22,7 @@ from fraudstream.stream.eventloop import EVENT_LOOPS, loop_factory
 from fraudstream.stream.eventloop import run as run_loop
 from fraudstream.stream.feed import Feed, LabelPolicy
 from fraudstream.stream.protocol import welcome_message
+from fraudstream.stream.replay import ReplayWorld
 from fraudstream.stream.server import StreamServer
 from fraudstream.worlds import World, get_world, world_names
 from fraudstream.worlds.clock import Pacer
@@ -67,7 +68,10 @@ class ServeOptions:
     labels: str = "inline"
     max_buffer_bytes: int = DEFAULT_MAX_BUFFER_BYTES
     replay: str | None = None
-    """A dataset file streamed instead of a world (event-time order)."""
+    """A dataset file streamed instead of a world (event-time order); ``start`` and ``skip`` say
+    where it resumes (:func:`~fraudstream.stream.replay.replay_offset`)."""
+    skip: int = 0
+    """Rows of the ``replay`` file (in event-time order) not streamed."""
     schema: str | None = None
     loop: str = "auto"
     """Event loop: ``auto`` (uvloop if installed), ``uvloop`` or ``asyncio``."""
@@ -91,10 +95,13 @@ def make_server(options: ServeOptions) -> StreamServer:
     if not 0 <= options.port <= 65535:
         raise ConfigError(f"--port must be 0..65535, got {options.port}")
     if options.replay is not None:
-        from fraudstream.stream.replay import ReplayWorld, read_dataset
+        from fraudstream.stream.replay import read_dataset, replay_offset
 
-        world: World = ReplayWorld(read_dataset(options.replay, options.schema),  # type: ignore[assignment]
-                                   source=options.replay)
+        frame = read_dataset(options.replay, options.schema)
+        world: World = ReplayWorld(frame, source=options.replay,  # type: ignore[assignment]
+                                   offset=replay_offset(frame, options.start, options.skip))
+    elif options.skip:
+        raise ConfigError(f"--skip needs --replay (it skips rows of the replayed file), got --skip {options.skip}")
     else:
         seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
         params = parse_params(options.params)
@@ -124,6 +131,9 @@ def serve(options: ServeOptions, *, banner: bool = True) -> None:
     if banner:
         click.echo(f"Server stopped ({server.feed.generated:,} transactions, "
                    f"{server.hub.stats.dropped_total} clients dropped)")
+        if options.replay is not None:
+            after = _replay_world(server).offset + server.feed.generated
+            click.echo(f"Replay stopped before row {after:,} of {options.replay}: resume with --skip {after}")
 
 
 def _print_banner(server: StreamServer, options: ServeOptions) -> None:
@@ -131,8 +141,11 @@ def _print_banner(server: StreamServer, options: ServeOptions) -> None:
     pace = (f"{pacer.rate:g} transactions/s" if pacer.rate else
             f"event time x{pacer.speed:g}" if pacer.speed else "as fast as possible")
     if options.replay is not None:
-        click.echo(f"fraudstream serve: replay of {options.replay} ({len(server.feed.world.frame):,} "  # type: ignore[attr-defined]
-                   f"transactions in event-time order), {pace}, labels {options.labels}")
+        world = _replay_world(server)
+        resumed = (f", from row {world.offset:,} (event time {world.frame['ts'].iloc[world.offset].isoformat()})"
+                   if world.offset else "")
+        click.echo(f"fraudstream serve: replay of {options.replay} ({len(world.frame):,} "
+                   f"transactions in event-time order{resumed}), {pace}, labels {options.labels}")
     else:
         click.echo(f"fraudstream serve: world {server.feed.world.name} (simulated data, seed "
                    f"{server.feed.world.seed}), {pace}, labels {options.labels}, "
@@ -142,6 +155,12 @@ def _print_banner(server: StreamServer, options: ServeOptions) -> None:
         click.echo(f"  HTTP         http://{options.host}:{server.http_port}/health  /metrics  "
                    f"ws://{options.host}:{server.http_port}/ws")
     click.echo("Waiting for client connections... (Ctrl-C to stop)", nl=True)
+
+
+def _replay_world(server: StreamServer) -> ReplayWorld:
+    world = server.feed.world
+    assert isinstance(world, ReplayWorld)
+    return world
 
 
 def _run_cli(options: ServeOptions, *, banner: bool = True) -> None:
@@ -166,7 +185,8 @@ def _run_cli(options: ServeOptions, *, banner: bool = True) -> None:
 @click.option("--rate", type=float, help="Transactions per second (instead of --interval).")
 @click.option("--speed", type=float, help="Event-time pacing: 1 = real time, 3600 = an hour per second.")
 @click.option("--seed", type=int, help="Random seed (default: a new one each start).")
-@click.option("--start", help="Simulated start time, ISO 8601 (default: now).")
+@click.option("--start", help="Simulated start time, ISO 8601 (default: now); with --replay: resume the replay "
+              "at the first transaction at or after this event time.")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
               help="World parameter, repeatable (see `fraudstream worlds`).")
 @click.option("--labels", default="inline", show_default=True, metavar="inline|hidden|delayed:SECONDS",
@@ -175,6 +195,9 @@ def _run_cli(options: ServeOptions, *, banner: bool = True) -> None:
               help="Stream this dataset file (CSV/Parquet/NDJSON, any supported layout) in event-time order "
                    "instead of a world.")
 @click.option("--schema", help="Layout of the --replay file (handbook, kaggle, ...); default: detected.")
+@click.option("--skip", default=0, show_default=True, type=click.IntRange(min=0), metavar="N",
+              help="With --replay: resume at row N of the file in event-time order (the row the stop line "
+                   "names); with --start, the later of the two.")
 @click.option("--loop", "loop", type=click.Choice(EVENT_LOOPS), default="auto", show_default=True,
               envvar="FRAUDSTREAM_EVENT_LOOP",
               help="Event loop: uvloop (faster; auto uses it when installed) or asyncio's own.")
@@ -183,7 +206,7 @@ def _run_cli(options: ServeOptions, *, banner: bool = True) -> None:
 def serve_command(world_name: str, host: str, port: int, http_port: int | None, interval_s: float,
                   rate: float | None, speed: float | None, seed: int | None, start: str | None,
                   params: tuple[str, ...], labels: str, replay: str | None, schema: str | None,
-                  max_buffer_kib: int, loop: str) -> None:
+                  skip: int, max_buffer_kib: int, loop: str) -> None:
     """Stream a world's transactions to TCP and WebSocket clients (seed 000's protocol).
 
     \b
@@ -193,10 +216,13 @@ def serve_command(world_name: str, host: str, port: int, http_port: int | None, 
       fraudstream serve --labels delayed:60          # labels a minute later, to subscribers
       fraudstream serve --world handbook --speed 3600
       fraudstream serve --replay fraudTest.csv --speed 3600 --labels delayed:5
+      fraudstream serve --replay fraudTest.csv --rate 100 --skip 41500   # resume where it stopped
+      fraudstream serve --replay fraudTest.csv --rate 100 --start 2020-12-24T18:00
     """
     serve(ServeOptions(world=world_name, host=host, port=port, http_port=http_port, interval_s=interval_s,
                        rate=rate, speed=speed, seed=seed, start=start, params=params, labels=labels,
-                       max_buffer_bytes=max_buffer_kib << 10, replay=replay, schema=schema, loop=loop))
+                       max_buffer_bytes=max_buffer_kib << 10, replay=replay, schema=schema, skip=skip,
+                       loop=loop))
 
 
 def _seed_logging() -> None:

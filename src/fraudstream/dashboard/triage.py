@@ -73,7 +73,9 @@ def triage(db: Database, tx_id: str, kind: str, action: str, user: str, note: st
             raise ConfigError(f"no alert with tx_id {tx_id!r} and kind {kind!r}")
         alert = found.iloc[[0]].copy()
         details = alert["details"].iloc[0]
-        details = json.loads(details) if isinstance(details, str) else dict(details or {})
+        details = json.loads(details) if isinstance(details, str) else details
+        if not isinstance(details, dict):  # e.g. fraudstream detect's alerts: the list of reasons
+            details = {"reasons": details} if details else {}
         details["triage"] = {
             "action": action,
             "by": user,

@@ -17,6 +17,8 @@ precision (share of alerts that were fraud) and the fraud rate.
 >>> joined = recent.join(pd.DataFrame({"tx_id": [3, 1, 99], "is_fraud": [True, True, False]}))
 >>> joined.tx_id.tolist(), joined.score.tolist(), recent.pending
 ([3, 1], [0.7, 0.9], 1)
+>>> len(recent.join(pd.DataFrame({"tx_id": [98], "is_fraud": [True]}), wait=False)), recent.pending
+(0, 1)
 >>> metrics = PrequentialMetrics(window=10)
 >>> metrics.update(joined)
 >>> {k: round(v, 3) for k, v in metrics.snapshot().items() if k in ("precision", "recall", "alert_precision")}
@@ -105,12 +107,15 @@ class RecentDecisions:
         self.slot.update(zip(ids, slots.tolist(), strict=True))
         self.next = int((self.next + n) % self.capacity)
 
-    def join(self, labels: pd.DataFrame) -> Joined:
-        """The decisions of ``labels`` (``tx_id``, ``is_fraud``) plus pending labels now matched;
-        labels without a decision yet wait (the oldest are dropped beyond ``pending_max``)."""
+    def join(self, labels: pd.DataFrame, *, wait: bool = True) -> Joined:
+        """The decisions of ``labels`` (``tx_id``, ``is_fraud``). With ``wait`` (label messages,
+        which may overtake their transaction) labels without a decision yet wait for it (the
+        oldest are dropped beyond ``pending_max``) and waiting labels now matched join too;
+        without (reviews, a labels file: they come after their decision) a label whose decision
+        is not remembered is left out."""
         ids = labels["tx_id"].tolist()
         fraud = labels["is_fraud"].to_numpy(bool).tolist()
-        if self._pending:
+        if wait and self._pending:
             waiting = list(self._pending.items())
             self._pending = {}
             ids = [k for k, _ in waiting] + ids
@@ -119,7 +124,7 @@ class RecentDecisions:
         slots = [get(i, -1) for i in ids]
         found = [s >= 0 for s in slots]
         for i, f, ok in zip(ids, fraud, found, strict=True):
-            if not ok:
+            if not ok and wait:
                 self._pending[i] = (f, None)
         while len(self._pending) > self.pending_max:
             self._pending.pop(next(iter(self._pending)))

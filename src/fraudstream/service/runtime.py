@@ -19,6 +19,13 @@ position is committed. On restart a replayable source resumes at the snapshot's 
 batches up to the checkpoint's position only rebuild state (their rows are already stored, and
 their alerts were already raised), and normal work resumes after it. Snapshots older than the
 committed one are deleted.
+
+**Late labels** take one path (:meth:`DetectionService._apply_labels`: feature-engine risk
+state, then the remembered decision for the prequential metrics and an online model), whatever
+brought them: label messages and inline labels of a batch; the labels of a ``labels_file``
+(:mod:`.labels_file`) that the batch makes due; analysts' reviews read from the store by a
+``reviews`` poller (:mod:`.reviews`), taken between two batches, whose cursor is committed in
+the checkpoint (``"reviews"``) and saved with each snapshot.
 """
 
 from __future__ import annotations
@@ -41,6 +48,8 @@ from fraudstream.service.alerts import AlertBudget, AlertSink, alert_records, st
 from fraudstream.service.deadletter import DeadLetters
 from fraudstream.service.decisions import Decider, Featurizer, LoadedModel, load_model
 from fraudstream.service.labels import PrequentialMetrics, RecentDecisions
+from fraudstream.service.labels_file import LabelsFile
+from fraudstream.service.reviews import ReviewPoller
 from fraudstream.service.sink import Bundle, NullSink, StoreSink
 from fraudstream.service.sources import MicroBatch, Source
 
@@ -79,6 +88,15 @@ class RunSummary:
     labels: int = 0
     joined: int = 0
     learned: int = 0
+    reviews: int = 0
+    """Analysts' reviews read from the store and applied."""
+    reviews_replayed: int = 0
+    """Reviews read again after a restart only to rebuild the risk state."""
+    file_labels: int = 0
+    """Labels of the labels file released."""
+    unjoined: int = 0
+    """Reviews and file labels whose decision the service does not remember (made before it
+    started, forgotten, or never made): they count for the risk state only."""
     swaps: list[tuple[Any, str]] = field(default_factory=list)
     """(first tx_id scored by the new model, new version) per hot-swap."""
     metrics: dict[str, float] = field(default_factory=dict)
@@ -117,6 +135,8 @@ class DetectionService:
         model_poll_s: float = 2.0,
         metrics_every_s: float = 10.0,
         window: int = 10_000,
+        reviews: ReviewPoller | None = None,
+        labels_file: LabelsFile | None = None,
         resume: dict[str, Any] | None = None,
         on_stored: Callable[[MicroBatch, float], None] | None = None,
     ) -> None:
@@ -143,7 +163,10 @@ class DetectionService:
         self._snapshot: dict[str, Any] | None = None
         self._committed_snapshot: dict[str, Any] | None = None
         self._replay_until: Any = None
+        self.reviews, self.labels_file = reviews, labels_file
+        self._review_cursor: dict[str, str] | None = None
         self._resume(resume)
+        self._resume_labels(resume)
 
     # ---- control ----------------------------------------------------------------------------
     def stop(self) -> None:
@@ -211,11 +234,24 @@ class DetectionService:
             snapshot["engine"] if snapshot else "the start",
         )
 
+    def _resume_labels(self, point: dict[str, Any] | None) -> None:
+        """Reviews continue from the restored snapshot's cursor (state only up to the
+        checkpoint's); the labels file skips what the restored snapshot holds."""
+        snapshot = self._committed_snapshot
+        if self.reviews is not None:
+            self._review_cursor = snapshot.get("reviews") if snapshot else None
+            self.reviews.resume(self._review_cursor, replay_until=(point or {}).get("reviews"))
+        engine = self.featurizer.engine
+        if self.labels_file is not None and snapshot and engine is not None:
+            self.labels_file.skip_until(engine.watermark_ns)
+
     # ---- the loop ---------------------------------------------------------------------------
     def run(self) -> RunSummary:
         started = time.perf_counter()
         stages = self.summary.stages.seconds
         try:
+            if self.reviews is not None:
+                self.reviews.start()
             for batch in self.source.batches():
                 self._apply_swap(batch)
                 if len(batch.frame) or len(batch.labels) or batch.dead:
@@ -225,6 +261,8 @@ class DetectionService:
                     break
             self.sink.flush()
         finally:
+            if self.reviews is not None:
+                self.reviews.close()
             self.source.close()
             try:
                 self.sink.close()
@@ -289,6 +327,8 @@ class DetectionService:
         if self._replay_until is None:
             return False
         if batch.position is not None and int(batch.position) <= int(self._replay_until):
+            if int(batch.position) == int(self._replay_until):  # the last batch to replay
+                self._replay_until = None
             return True
         self._replay_until = None
         return False
@@ -308,40 +348,77 @@ class DetectionService:
         self.recent.add(decisions["tx_id"].to_numpy(), decisions["score"].to_numpy(), fraud, alerted, rows)
 
     def _learn_labels(self, batch: MicroBatch, features: pd.DataFrame | None, *, store: bool) -> pd.DataFrame:
-        """Join the batch's labels (messages, and labels inline in the frame) to their decisions:
-        metrics, feature-engine risk state, online model. Returns the label rows to store."""
+        """Learn the batch's labels (messages, labels inline in the frame, and the labels file's
+        labels it makes due) through :meth:`_apply_labels`. Returns the label rows to store."""
         frame = batch.frame
         parts = [batch.labels] if len(batch.labels) else []
         if "is_fraud" in frame.columns and len(frame):
             parts.append(
                 frame[["tx_id", "is_fraud"] + (["fraud_pattern"] if "fraud_pattern" in frame else [])]
             )
-        if not parts:
+        if parts:
+            self._apply_labels(parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True), join=store)
+        due = self.labels_file.due(frame) if self.labels_file is not None else None
+        if due is not None:
+            self._apply_labels(due, join=store, wait=False)
+            self.summary.file_labels += len(due)
+        if not store:
             return pd.DataFrame()
-        labels = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
-        engine = self.featurizer.engine
-        known_at = (
-            pd.Timestamp(engine.watermark_ns, tz="UTC")
-            if engine is not None and engine.watermark_ns > np.iinfo(np.int64).min
-            else pd.Timestamp.now(tz="UTC")
-        )
-        self.featurizer.learn_labels(labels["tx_id"].to_numpy(), labels["is_fraud"].to_numpy(bool), known_at)
+        rows: list[pd.DataFrame] = []
+        if len(batch.labels):
+            rows.append(batch.labels.assign(source="stream", labelled_at=pd.Timestamp.now(tz="UTC")))
+        if due is not None:
+            rows.append(due.assign(source="file"))
+        return pd.DataFrame() if not rows else rows[0] if len(rows) == 1 else pd.concat(rows, ignore_index=True)
+
+    def _apply_labels(self, labels: pd.DataFrame, *, join: bool, wait: bool = True) -> None:
+        """Labels (``tx_id``, ``is_fraud``) to the feature engine's risk state, known from the
+        stream's event time on; with ``join`` also to their remembered decisions: prequential
+        metrics and the online model. A label without a decision waits for it (``wait``: label
+        messages may overtake their transaction) or counts as unjoined."""
+        self.featurizer.learn_labels(labels["tx_id"].to_numpy(), labels["is_fraud"].to_numpy(bool), self._known_at())
         self.summary.labels += len(labels)
-        if self.recent is not None and store:
-            joined = self.recent.join(labels)
-            self.metrics.update(joined)
-            self.summary.joined += len(joined)
-            model = self.decider.model
-            if model is not None and model.detector.online and joined.features is not None and len(joined):
-                X = pd.DataFrame(joined.features, columns=model.detector.feature_names_)
-                model.detector.learn_many(X, joined.is_fraud.astype(np.int8))
-                self.summary.learned += len(joined)
-        if not store or not len(batch.labels):
-            return pd.DataFrame()
-        return batch.labels.assign(source="stream", labelled_at=pd.Timestamp.now(tz="UTC"))
+        if not join:
+            return
+        if self.recent is None:
+            self.summary.unjoined += 0 if wait else len(labels)
+            return
+        joined = self.recent.join(labels, wait=wait)
+        self.summary.unjoined += 0 if wait else len(labels) - len(joined)
+        self.metrics.update(joined)
+        self.summary.joined += len(joined)
+        model = self.decider.model
+        if model is not None and model.detector.online and joined.features is not None and len(joined):
+            X = pd.DataFrame(joined.features, columns=model.detector.feature_names_)
+            model.detector.learn_many(X, joined.is_fraud.astype(np.int8))
+            self.summary.learned += len(joined)
+
+    def _known_at(self) -> pd.Timestamp:
+        """The stream's event time (the engine's watermark), else the wall-clock time."""
+        engine = self.featurizer.engine
+        if engine is not None and engine.watermark_ns > np.iinfo(np.int64).min:
+            return pd.Timestamp(engine.watermark_ns, tz="UTC")
+        return pd.Timestamp.now(tz="UTC")
+
+    def _apply_reviews(self, batch: MicroBatch) -> None:
+        """Take the reviews the poller read: those replayed after a restart rebuild the risk
+        state, new ones take the path of label messages; then commit the cursor (checkpoint)."""
+        assert self.reviews is not None
+        engine = self.featurizer.engine
+        if engine is not None and engine.watermark_ns == np.iinfo(np.int64).min:
+            return  # no event time yet: keep them until the first transactions are in
+        for page in self.reviews.take():
+            if len(page.replayed):
+                self._apply_labels(page.replayed, join=False)
+                self.summary.reviews_replayed += len(page.replayed)
+            if len(page.labels):
+                self._apply_labels(page.labels, join=True, wait=False)
+                self.summary.reviews += len(page.labels)
+            self._review_cursor = page.cursor
+        self.sink.put(Bundle(checkpoint=(self.name, self._checkpoint_value(batch))))
 
     def _checkpoint_value(self, batch: MicroBatch) -> dict[str, Any]:
-        return {
+        value = {
             "source": self.source.describe(),
             "position": batch.position,
             "processed": self.summary.processed,
@@ -349,6 +426,9 @@ class DetectionService:
             "snapshot": self._snapshot,
             "budget": self.budget.state(),
         }
+        if self.reviews is not None:
+            value["reviews"] = self._review_cursor
+        return value
 
     def _after_commit(
         self, batch: MicroBatch, alerts: list[dict[str, Any]], snapshot: dict[str, Any] | None
@@ -387,6 +467,8 @@ class DetectionService:
             return None
 
     def _housekeeping(self, batch: MicroBatch) -> None:
+        if self.reviews is not None and self.reviews.ready and self._replay_until is None:
+            self._apply_reviews(batch)
         now = time.monotonic()
         if self.model_path is not None and now - self._last_poll >= self.model_poll_s:
             self._last_poll = now
@@ -455,7 +537,7 @@ class DetectionService:
                     model.detector, self.state_dir / f"{self.name}-online-{position}", overwrite=True
                 )
             )
-        self._snapshot = {"position": position, "engine": str(path), "online": online}
+        self._snapshot = {"position": position, "engine": str(path), "online": online, "reviews": self._review_cursor}
 
     def _drop_snapshots_before(self, snapshot: dict[str, Any]) -> None:
         if self.state_dir is None:

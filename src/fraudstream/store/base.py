@@ -330,6 +330,45 @@ class Store(ABC):
         frame["tx_id"] = frames.restore_ids(frame["tx_id"])
         return frame
 
+    def read_labels_page(
+        self, source: str, after: tuple[Any, str] | None = None, *, until: Any = None, limit: int = 10_000
+    ) -> pd.DataFrame:
+        """One page of an incremental read of the labels of ``source``: at most ``limit`` labels
+        whose key ``(labelled_at, tx_id)`` comes after ``after`` (from the first when None) and
+        whose ``labelled_at <= until`` (when given), in key order. The key of the last row (its
+        ``labelled_at`` and its ``tx_id`` as text) is the ``after`` of the next page, so a page
+        boundary between two labels of the same instant neither skips nor repeats one.
+
+        >>> from fraudstream.store import open_store
+        >>> with open_store("sqlite:///:memory:") as store:
+        ...     _ = store.write_labels(pd.DataFrame({"tx_id": [3, 1, 2], "is_fraud": [True, False, True],
+        ...         "labelled_at": pd.to_datetime(["2024-01-02", "2024-01-01", "2024-01-01"], utc=True)}))
+        ...     first = store.read_labels_page("review", limit=2)
+        ...     last = first.iloc[-1]
+        ...     rest = store.read_labels_page("review", (last["labelled_at"], str(last["tx_id"])))
+        ...     first["tx_id"].tolist(), rest["tx_id"].tolist()
+        ([1, 2], [3])
+        """
+        if source not in frames.LABEL_SOURCES:
+            raise StoreError(f"labels: source must be one of {', '.join(frames.LABEL_SOURCES)}, got {source!r}")
+        p = self.placeholder
+        conditions, params = [f"source = {p}"], [source]
+        if after is not None:
+            at = self._ts_param(after[0])
+            conditions.append(f"labelled_at >= {p} AND (labelled_at > {p} OR tx_id > {p})")
+            params += [at, at, str(after[1])]
+        if until is not None:
+            conditions.append(f"labelled_at <= {p}")
+            params.append(self._ts_param(until))
+        frame = self._frame(
+            f"SELECT tx_id, source, labelled_at, is_fraud, fraud_pattern FROM labels "
+            f"WHERE {' AND '.join(conditions)} ORDER BY labelled_at, tx_id LIMIT {int(limit)}",
+            params,
+            TABLES_BY_NAME["labels"],
+        )
+        frame["tx_id"] = frames.restore_ids(frame["tx_id"])
+        return frame
+
     def transactions(
         self,
         start: Any = None,
