@@ -49,6 +49,7 @@ from fraudstream.service.decisions import Decider, Featurizer, load_model
 from fraudstream.service.runtime import DetectionService
 from fraudstream.service.sink import StoreSink
 from fraudstream.service.sources import TcpSource
+from fraudstream.service.store_process import ProcessStoreSink
 from fraudstream.store import open_store
 from fraudstream.stream.testing import free_port, wait_for_port
 from fraudstream.worlds import get_world
@@ -96,6 +97,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--max-wait-ms", type=float, default=50.0)
     parser.add_argument("--detector", choices=("gbm", "iforest"), default="gbm")
+    parser.add_argument(
+        "--writer", choices=("process", "thread"), default="process", help="store writes in a child process or a thread"
+    )
     args = parser.parse_args()
     reset_store(args.store)
     model = load_model(train_model(Path(tempfile.mkdtemp()) / "model", args.detector))
@@ -133,7 +137,11 @@ def main() -> None:
         source = TcpSource(
             f"127.0.0.1:{port}", batch_size=args.batch_size, max_wait_s=args.max_wait_ms / 1000
         )
-        sink = StoreSink(lambda: open_store(args.store), max_pending=8)
+        sink = (
+            ProcessStoreSink(args.store, max_pending=8)
+            if args.writer == "process"
+            else StoreSink(lambda: open_store(args.store), max_pending=8)
+        )
 
         def stored(batch, committed_at):  # type: ignore[no-untyped-def]
             if len(batch.frame):
@@ -196,7 +204,9 @@ def main() -> None:
         "stage_cpu_us_per_tx": {
             k: round(v / max(summary.processed, 1) * 1e6, 1) for k, v in summary.stages.cpu_seconds.items()
         },
+        "writer": args.writer,
         "detector_process_cpu_s": round(run_cpu, 1),
+        "writer_cpu_s": round(sink.busy_cpu_s, 1),
         "store_commits": sink.commits,
         "max_pending_batches": sink.max_seen_pending,
         "cpu_count": os.cpu_count(),

@@ -27,6 +27,7 @@ from fraudstream.service.monitor import Monitor
 from fraudstream.service.runtime import DetectionService, read_resume_point
 from fraudstream.service.sink import StoreSink
 from fraudstream.service.sources import LineFileSource
+from fraudstream.service.store_process import ProcessStoreSink
 from fraudstream.store import open_store
 from tests.service.service_helpers import (  # noqa: F401 - fixtures
     model_dir_fixture,
@@ -47,9 +48,13 @@ def _service(path: Path, url: str | None, model: LoadedModel, **options: object)
         batch_size=int(options.pop("batch_size", 500)),  # type: ignore[call-overload]
         rate=options.pop("rate", None),
     )  # type: ignore[arg-type]
-    sink = (
-        StoreSink(lambda: open_store(url), retry_for_s=float(options.pop("retry_for_s", 30))) if url else None
-    )
+    retry_for_s = float(options.pop("retry_for_s", 30))  # type: ignore[arg-type]
+    writer = options.pop("writer", "thread")
+    sink: StoreSink | ProcessStoreSink | None = None
+    if url and writer == "process":
+        sink = ProcessStoreSink(url, retry_for_s=retry_for_s)
+    elif url:
+        sink = StoreSink(lambda: open_store(url), retry_for_s=retry_for_s)
     return DetectionService(source, Decider(model), Featurizer(model.feature_set), sink=sink, **options)  # type: ignore[arg-type]
 
 
@@ -196,14 +201,15 @@ def test_online_model_learns_from_delayed_labels(tmp_path: Path) -> None:
     assert not np.allclose(model.detector.score_many(features), before)
 
 
+@pytest.mark.parametrize("writer", ["thread", "process"])
 def test_database_outage_mid_stream_loses_and_doubles_nothing(
-    model_dir: Path, postgres_url: str, tmp_path: Path
+    model_dir: Path, postgres_url: str, tmp_path: Path, writer: str
 ) -> None:
     host, port = require_service("postgresql")
     proxy = Proxy((host, port)).start()
     via_proxy = postgres_url.replace(f"@{host}:{port}/", f"@127.0.0.1:{proxy.port}/") + "&connect_timeout=2"
     path = write_stream(tmp_path / "s.ndjson", stream_lines(world_frame(6000, seed=3)))
-    service = _service(path, via_proxy, load_model(model_dir), rate=3000, retry_for_s=60)
+    service = _service(path, via_proxy, load_model(model_dir), rate=3000, retry_for_s=60, writer=writer)
     thread = threading.Thread(target=service.run)
     try:
         thread.start()
@@ -222,12 +228,13 @@ def test_database_outage_mid_stream_loses_and_doubles_nothing(
         assert store.transactions(limit=7000)["tx_id"].nunique() == 6000
 
 
-def test_a_long_outage_fails_loudly(model_dir: Path, postgres_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("writer", ["thread", "process"])
+def test_a_long_outage_fails_loudly(model_dir: Path, postgres_url: str, tmp_path: Path, writer: str) -> None:
     host, port = require_service("postgresql")
     proxy = Proxy((host, port)).start()
     via_proxy = postgres_url.replace(f"@{host}:{port}/", f"@127.0.0.1:{proxy.port}/") + "&connect_timeout=1"
     path = write_stream(tmp_path / "s.ndjson", stream_lines(world_frame(4000, seed=3)))
-    service = _service(path, via_proxy, load_model(model_dir), rate=2000, retry_for_s=1.0)
+    service = _service(path, via_proxy, load_model(model_dir), rate=2000, retry_for_s=1.0, writer=writer)
     outcome: list[BaseException] = []
 
     def run() -> None:

@@ -130,6 +130,14 @@ def _state_dir(store: str | None, state_dir: str | None, name: str) -> Path | No
     help="Batches waiting for the store before reading pauses (backpressure).",
 )
 @click.option(
+    "--writer",
+    type=click.Choice(["process", "thread"]),
+    default="process",
+    show_default=True,
+    help="Where store writes run: a process of their own (detection and writing use two cores) "
+    "or a thread of the detector (one process).",
+)
+@click.option(
     "--metrics-every-s",
     default=10.0,
     show_default=True,
@@ -174,6 +182,7 @@ def detect(
     snapshot_every_s: float,
     retry_for_s: float,
     max_pending: int,
+    writer: str,
     metrics_every_s: float,
     labels_path: str | None,
     review_poll_s: float,
@@ -196,6 +205,7 @@ def detect(
     from fraudstream.service.runtime import DetectionService, read_resume_point
     from fraudstream.service.sink import StoreSink
     from fraudstream.service.sources import LineFileSource, StdinSource, TcpSource, open_source
+    from fraudstream.service.store_process import ProcessStoreSink
     from fraudstream.store import open_store
 
     if max_wait_ms <= 0:
@@ -241,16 +251,13 @@ def detect(
         if isinstance(src, LineFileSource) or not isinstance(src, TcpSource | StdinSource)
         else "stream"
     )
-    sink = (
-        StoreSink(
-            lambda: open_store(store),
-            retry_for_s=retry_for_s,
-            max_pending=max_pending,
-            label_source=label_source,
-        )
-        if store
-        else None
-    )
+    sink_settings = {"retry_for_s": retry_for_s, "max_pending": max_pending, "label_source": label_source}
+    if not store:
+        sink = None
+    elif writer == "process" and ":memory:" not in store:
+        sink = ProcessStoreSink(store, **sink_settings)
+    else:
+        sink = StoreSink(lambda: open_store(store), **sink_settings)
     service = DetectionService(
         src,
         decider,

@@ -52,6 +52,7 @@ from fraudstream.service.labels_file import LabelsFile
 from fraudstream.service.reviews import ReviewPoller
 from fraudstream.service.sink import Bundle, NullSink, StoreSink
 from fraudstream.service.sources import MicroBatch, Source
+from fraudstream.service.store_process import ProcessStoreSink
 
 __all__ = ["DetectionService", "RunSummary", "StageTimes", "read_resume_point"]
 
@@ -124,7 +125,7 @@ class DetectionService:
         decider: Decider,
         featurizer: Featurizer,
         *,
-        sink: StoreSink | NullSink | None = None,
+        sink: StoreSink | ProcessStoreSink | NullSink | None = None,
         alert_sinks: list[AlertSink] | None = None,
         budget: AlertBudget | None = None,
         dead_letters: DeadLetters | None = None,

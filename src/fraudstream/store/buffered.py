@@ -88,7 +88,7 @@ class BackgroundWriter(ABC, Generic[Item]):
         self._open_store = open_store
         self.owns_store = owns_store
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_pending)
-        self._failure: StoreError | None = None
+        self._failure: StoreError | ConfigError | None = None
         self._ready = threading.Event()
         self.store: Store | None = None
         self.written_rows = self.reconnects = self.max_seen_pending = 0
@@ -123,6 +123,11 @@ class BackgroundWriter(ABC, Generic[Item]):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def failure(self) -> StoreError | ConfigError | None:
+        """The writer's failure (it has stopped writing), or None while it works."""
+        return self._failure
 
     @property
     def pending(self) -> int:
@@ -166,7 +171,7 @@ class BackgroundWriter(ABC, Generic[Item]):
     def _run(self) -> None:
         try:
             self._open()
-        except StoreError as exc:
+        except (StoreError, ConfigError) as exc:  # e.g. a folder that does not exist
             self._failure = exc
         finally:
             self._ready.set()
