@@ -85,11 +85,10 @@ def replay_offset(frame: pd.DataFrame, start: Any = None, skip: int = 0) -> int:
         except ValueError:
             raise ConfigError(f"--start must be an ISO 8601 time (e.g. 2024-01-31T12:00), got {start!r}") from None
         at = at.tz_localize("UTC") if at.tzinfo is None else at.tz_convert("UTC")
-        first = int(frame["ts"].searchsorted(at, side="left"))
-        if first >= len(frame):
-            last = frame["ts"].iloc[-1].isoformat()
+        last = frame["ts"].iloc[-1]
+        if at > last:
             raise ConfigError(f"--start {at.isoformat()} is after the last transaction of the file ({last})")
-        offset = max(offset, first)
+        offset = max(offset, int(frame["ts"].searchsorted(at, side="left")))
     return offset
 
 
