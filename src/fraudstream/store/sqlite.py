@@ -158,7 +158,13 @@ class SQLiteStore(Store):
     def _insert_transactions(self, rows: pa.Table) -> int:
         from fraudstream.store.schema import TABLES_BY_NAME
 
-        return self._insert(TABLES_BY_NAME["transactions"], rows, "DO NOTHING")
+        table = TABLES_BY_NAME["transactions"]
+        empty = [  # NULL is their default: nothing to bind (a stream without geo, channel, ...)
+            column.name for column in table.columns
+            if column.nullable and column.name in rows.column_names
+            and rows.column(column.name).null_count == rows.num_rows
+        ]
+        return self._insert(table, rows.drop_columns(empty), "DO NOTHING")
 
     def _upsert_profiles(self, rows: pa.Table) -> int:
         from fraudstream.store.schema import TABLES_BY_NAME
