@@ -310,6 +310,8 @@ class PostgresStore(Store):
     def _upsert(self, table: Table, rows: pa.Table, *, update: bool) -> int:
         rows = self._dedupe(rows, table.primary_key, "last" if update else "first")
         with self.batch():
+            if table.time_key and self._copied_if_new(table, rows):
+                return rows.num_rows
             if table.time_key:
                 self._ensure_partitions(table.name, rows.column(table.time_key))
             stage = self._stage(table, rows)
@@ -324,6 +326,24 @@ class PostgresStore(Store):
                 f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {', '.join(names)} "
                 f"FROM {stage} ON CONFLICT ({', '.join(table.primary_key)}) {conflict}"
             )
+
+    def _copied_if_new(self, table: Table, rows: pa.Table) -> bool:
+        """The rows of a time-partitioned table (decisions, alerts, labels) are nearly always new:
+        COPY them straight in, inside a savepoint. When a key is already stored (a batch written
+        again after a restart, an alert's new status) roll back to it and return False: the
+        caller then upserts through a staging table."""
+        self._execute("SAVEPOINT fresh_rows")
+        try:
+            self._copy_partitioned(table, rows)
+        except StoreUnavailable:
+            raise
+        except StoreError as exc:
+            self._execute("ROLLBACK TO SAVEPOINT fresh_rows")
+            if isinstance(exc.__cause__, self._psycopg.errors.UniqueViolation):
+                return False
+            raise
+        self._execute("RELEASE SAVEPOINT fresh_rows")
+        return True
 
     def _insert_transactions(self, rows: pa.Table) -> int:
         """Claim the ids in ``tx_keys``, then COPY only the new rows straight into the
