@@ -241,7 +241,7 @@ class Decider:
         out = pd.DataFrame(
             {
                 "tx_id": frame["tx_id"].to_numpy(),
-                "ts": frame["ts"].to_numpy(),
+                "ts": frame["ts"].array,  # keeps the time zone: no object array of Timestamps
                 "customer_id": frame["customer_id"].to_numpy(),
                 "amount": frame["amount"].to_numpy(),
                 "score": score,
@@ -251,7 +251,6 @@ class Decider:
                 "pattern": pattern,
             }
         )
-        out["ts"] = frame["ts"].reset_index(drop=True)
         return out
 
 
