@@ -58,8 +58,9 @@ def test_page_state_equals_per_row_subqueries(store_url: str) -> None:
     _store_with_history(store_url)
     with open_store(store_url) as store:
         db = Database(store)
-        ids = [str(i) for i in store.transactions(limit=400)["tx_id"]]
-        new = db.details(ids).set_index("tx_id")
+        stored = store.transactions(limit=400)
+        ids = [str(i) for i in stored["tx_id"]]
+        new = db.details(ids, stored["ts"].tolist()).set_index("tx_id")
         old = _per_row(db, ids).set_index("tx_id")
         assert new.index.tolist() == ids
         for column in ("score", "verdict", "alert_status", "is_fraud"):

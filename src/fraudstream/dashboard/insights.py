@@ -3,6 +3,14 @@
 Alerts stand for detected fraud (seed 003's ``is_fraud`` was the model's verdict); labels are
 the ground truth as far as it is known. Joins from alerts and decisions to transactions match
 on ``tx_id`` and ``ts`` so PostgreSQL can use the time index of each monthly partition.
+
+The newest alerts (map, recent frauds) and the newest decisions (Model page) are read in order
+from the ``alerts (ts)`` and ``decisions (decided_at)`` indexes, each row then looking up its
+transaction with one probe on ``(tx_id, ts)`` (:func:`tx_probe`, a ``LATERAL ... LIMIT 1``
+subquery), until the page's limit is reached. A plain join would be planned by PostgreSQL as a
+hash join of every alert or decision with every transaction, then sorted: the planner multiplies
+the selectivities of ``tx_id`` and ``ts`` and expects the join to give about one row, so the
+index walk with an early stop looks no cheaper to it.
 """
 
 from __future__ import annotations
@@ -15,13 +23,27 @@ import pandas as pd
 from fraudstream.dashboard.lookups import latest_labels
 from fraudstream.dashboard.queries import Database
 
-__all__ = ["ALERT_CATEGORIES", "customer_view", "kpis", "model_view", "newest_ts", "patterns"]
+__all__ = ["ALERT_CATEGORIES", "customer_view", "kpis", "model_view", "newest_ts", "patterns", "tx_probe"]
 
 ALERT_CATEGORIES = (
     "SELECT (SELECT t.category FROM transactions t WHERE t.tx_id = a.tx_id AND t.ts = a.ts) "
     "AS category FROM (SELECT DISTINCT tx_id, ts FROM alerts) a"
 )
 """The category of each alerted transaction, driven from the (small) alerts table."""
+
+
+
+def tx_probe(db: Database, columns: str, alias: str) -> str:
+    """Joins the transaction ``t`` (its ``columns``) of each row of ``alias``: one probe on
+    PostgreSQL (see the module's docstring); a join on SQLite, which has no ``LATERAL`` and
+    plans it as a probe already."""
+    if db.dialect != "postgresql":
+        return f"JOIN transactions t ON t.tx_id = {alias}.tx_id AND t.ts = {alias}.ts"
+    return (
+        f"CROSS JOIN LATERAL (SELECT {columns} FROM transactions t WHERE t.tx_id = {alias}.tx_id "
+        f"AND t.ts = {alias}.ts LIMIT 1) t"
+    )
+
 
 WINDOWS_H = {"1h": 1, "24h": 24, "7d": 168, "30d": 720, "all": 0}
 """Patterns windows, ending at the newest stored transaction."""
@@ -179,16 +201,16 @@ def patterns(db: Database, window: str = "24h") -> dict[str, Any]:
     heatmap = np.zeros((7, 24), dtype=int)
     for weekday, hour, n in heat:
         heatmap[int(weekday), int(hour)] += int(n)
-    join = "JOIN transactions t ON t.tx_id = a.tx_id AND t.ts = a.ts"
+    probe = tx_probe(db, "t.lat, t.lon, t.amount, t.country, t.channel", "a")
     points = db.frame(
-        f"SELECT a.tx_id, t.lat, t.lon, t.amount, a.kind, a.score FROM alerts a {join} "
+        f"SELECT a.tx_id, t.lat, t.lon, t.amount, a.kind, a.score FROM alerts a {probe} "
         f"{a_where + ' AND' if a_where else 'WHERE'} t.lat IS NOT NULL AND t.lon IS NOT NULL "
         "ORDER BY a.ts DESC LIMIT 2000",
         params,
     )
     recent = db.frame(
         f"SELECT a.tx_id, t.amount, t.country, t.channel AS method, a.ts, a.kind, a.score "
-        f"FROM alerts a {join} {a_where} ORDER BY a.ts DESC, a.tx_id DESC LIMIT 100",
+        f"FROM alerts a {probe} {a_where} ORDER BY a.ts DESC, a.tx_id DESC LIMIT 100",
         params,
         ts=("ts",),
     )
@@ -281,15 +303,14 @@ def _psi(reference: np.ndarray, current: np.ndarray, edges: np.ndarray) -> float
 def model_view(db: Database, sample: int = 20_000) -> dict[str, Any]:
     """Curves, confusion matrix, score distributions, prequential metrics and drift, computed over
     the latest ``sample`` decisions (and their current labels)."""
-    frame = db.frame(
-        "SELECT d.tx_id, d.ts, d.score, d.verdict, d.model_version, t.amount "
-        "FROM decisions d JOIN transactions t ON t.tx_id = d.tx_id AND t.ts = d.ts "
+    frame = db.frame(  # each decision's transaction and current label: one probe each, newest first
+        f"SELECT d.ts, d.score, d.verdict, t.amount, {db.latest_label('d')} AS is_fraud "
+        f"FROM decisions d {tx_probe(db, 't.amount', 'd')} "
         f"ORDER BY d.decided_at DESC LIMIT {int(sample)}",
         (),
         ts=("ts",),
     )
-    frame["is_fraud"] = latest_labels(db, frame["tx_id"].tolist()).to_numpy()
-    frame = frame.drop(columns=["tx_id"])
+    frame["is_fraud"] = frame["is_fraud"].map(lambda v: None if v is None or pd.isna(v) else bool(v)).astype(object)
     models = db.store.models()
     result: dict[str, Any] = {
         "decisions": len(frame),

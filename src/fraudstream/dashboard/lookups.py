@@ -1,11 +1,17 @@
 """Set-based look-ups of each transaction's current label, latest decision and latest alert.
 
-A page (or a CSV chunk, or the Model page's sample) asks for these once for all its rows: one
-query per table over the rows' ids, instead of a correlated subquery per row. On PostgreSQL
-``labels`` is partitioned by ``labelled_at``, so a per-row subquery probes every monthly
-partition for every row; here each partition is probed once with the whole list of ids
-(``tx_id = ANY(...)``). ``decisions`` and ``alerts`` are partitioned by event time, so their
-look-ups also name the rows' event times (``ts = ANY(...)``), which prunes the partitions.
+A page (or a CSV chunk, or the Customer page's history) asks for these once for all its rows:
+one query per table over the rows' keys, instead of a correlated subquery per row of the page
+query. On SQLite that query filters by ``tx_id IN (...)`` and keeps the newest row per key with a
+window function. On PostgreSQL the keys travel as arrays that are unnested into rows, and each key
+is one ordered ``LIMIT 1`` probe (``CROSS JOIN LATERAL``): ``decisions`` and ``alerts`` are
+partitioned by event time, so a probe on ``(tx_id, ts)`` is pruned to one monthly partition at run
+time and reads one primary-key entry. (``tx_id = ANY(ids) AND ts = ANY(stamps)`` prunes nothing
+when the rows span the year, as a customer's history does, and makes the planner read every
+partition whole; a large constant array also costs planning time per partition.) ``labels`` is
+partitioned by ``labelled_at``, which a look-up by ``tx_id`` cannot prune: its probe walks the
+partitions newest first through ``labels_tx_id_latest_idx`` (migration 4) and stops at the first
+entry.
 
 The newest row wins, exactly as the per-row subqueries chose it: labels by ``labelled_at``
 (newest), then ``source``; decisions by ``decided_at`` (then ``model_version``); alerts by
@@ -33,7 +39,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from fraudstream.dashboard.queries import Database
 
-__all__ = ["CHUNK", "latest_alerts", "latest_decisions", "latest_labels", "row_state"]
+__all__ = ["CHUNK", "latest_alerts", "latest_decisions", "latest_labels", "row_state", "transactions_by_key"]
 
 CHUNK = 5000
 """Ids per look-up query (SQLite binds one parameter per id; PostgreSQL one array)."""
@@ -76,6 +82,15 @@ def latest_labels(db: Database, tx_ids: Sequence[Any]) -> pd.Series:
     return pd.Series([found.get(i) for i in ids], dtype=object)
 
 
+def _unnest_keys(db: Database, keys: pd.DataFrame) -> tuple[str, list[Any]]:
+    """PostgreSQL: ``keys`` (``tx_id``, ``ts``) as the rows ``k(tx_id, ts)`` of two arrays."""
+    stamps = [db.ts_param(t) for t in keys["ts"]]
+    return (
+        f"unnest(CAST({db.p} AS TEXT[]), CAST({db.p} AS TIMESTAMPTZ[])) AS k(tx_id, ts)",
+        [keys["tx_id"].tolist(), stamps],
+    )
+
+
 def _latest_by_event(
     db: Database, keys: pd.DataFrame, table: str, columns: str, newest: str
 ) -> pd.DataFrame:
@@ -90,24 +105,50 @@ def _latest_by_event(
     frames = []
     for begin in range(0, len(keys), CHUNK):
         part = keys.iloc[begin : begin + CHUNK]
-        stamps = [db.ts_param(t) for t in pd.unique(part["ts"])]
-        id_condition, params = _in(db, "x.tx_id", part["tx_id"].tolist())
-        if db.dialect == "postgresql":  # lets PostgreSQL prune the monthly partitions
-            ts_condition, ts_params = _in(db, "x.ts", stamps)
+        if db.dialect == "postgresql":
+            source, params = _unnest_keys(db, part)
+            sql = (
+                f"SELECT k.tx_id, k.ts, {', '.join('x.' + n for n in names)} FROM {source} CROSS JOIN LATERAL "
+                f"(SELECT {columns} FROM {table} x WHERE x.tx_id = k.tx_id COLLATE \"C\" AND x.ts = k.ts "
+                f"ORDER BY {newest} LIMIT 1) x"
+            )
         else:
-            ts_condition, ts_params = f"x.ts >= {db.p} AND x.ts <= {db.p}", [min(stamps), max(stamps)]
-        frames.append(
-            db.frame(
+            stamps = [db.ts_param(t) for t in pd.unique(part["ts"])]
+            id_condition, params = _in(db, "x.tx_id", part["tx_id"].tolist())
+            params += [min(stamps), max(stamps)]
+            sql = (
                 f"SELECT tx_id, ts, {', '.join(names)} FROM (SELECT x.tx_id, x.ts, {columns}, "
                 f"ROW_NUMBER() OVER (PARTITION BY x.tx_id, x.ts ORDER BY {newest}) AS k "
-                f"FROM {table} x WHERE {id_condition} AND {ts_condition}) y WHERE k = 1",
-                params + ts_params,
-                ts=("ts",),
+                f"FROM {table} x WHERE {id_condition} AND x.ts >= {db.p} AND x.ts <= {db.p}) y WHERE k = 1"
             )
-        )
+        frames.append(db.frame(sql, params, ts=("ts",)))
     found = pd.concat(frames, ignore_index=True)
     found["tx_id"] = found["tx_id"].astype(str)
     return found.merge(keys, on=["tx_id", "ts"], how="inner")
+
+
+def transactions_by_key(db: Database, keys: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """``columns`` of the transactions with the ``(tx_id, ts)`` of ``keys`` (in no particular
+    order; ``tx_id`` as text, ``ts`` in UTC when asked for)."""
+    select = ", ".join(f"t.{c}" for c in columns)
+    keys = pd.DataFrame({"tx_id": keys["tx_id"].astype(str).to_numpy(), "ts": keys["ts"].to_numpy()})
+    frames = []
+    for begin in range(0, len(keys), CHUNK):
+        part = keys.iloc[begin : begin + CHUNK]
+        if db.dialect == "postgresql":
+            source, params = _unnest_keys(db, part)
+            sql = (
+                f"SELECT {select} FROM {source} CROSS JOIN LATERAL (SELECT * FROM transactions t "
+                "WHERE t.tx_id = k.tx_id COLLATE \"C\" AND t.ts = k.ts LIMIT 1) t"
+            )
+        else:
+            condition, params = _in(db, "t.tx_id", part["tx_id"].tolist())
+            sql = f"SELECT {select} FROM transactions t WHERE {condition}"
+        frames.append(db.frame(sql, params, ts=("ts",) if "ts" in columns else ()))
+    found = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({c: [] for c in columns})
+    if "tx_id" in found:
+        found["tx_id"] = found["tx_id"].astype(str)
+    return found
 
 
 def latest_decisions(db: Database, keys: pd.DataFrame) -> pd.DataFrame:

@@ -18,6 +18,7 @@ Aggregation happens in the database; a page reads at most a page of rows.
 
 from __future__ import annotations
 
+import datetime
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from fraudstream.dashboard.statuses import StatusPlan, plan_status
 from fraudstream.store import Store
 
 if TYPE_CHECKING:
@@ -35,14 +37,25 @@ __all__ = ["COUNT_CAP", "SORT_COLUMNS", "STATUSES", "Database", "Filters"]
 
 SORT_COLUMNS = ("ts", "amount", "customer_id", "merchant_id", "tx_id")
 STATUSES = ("all", "alert", "fraud", "legit", "unlabelled")
-MAX_HOUR_RANGES = 400
-"""At most this many ranges of hours with unlabelled transactions go into one query."""
-MAX_LISTED = 50_000
-"""PostgreSQL: the ``fraud`` and ``alert`` filters list up to this many ids as an array."""
 COUNT_CAP = 100_000
 """Counts of filtered rows stop here (the page says "100,000+"), so a count never scans a
 million rows just to number the pages."""
 
+TRANSACTION_COLUMNS = (
+    "tx_id",
+    "ts",
+    "customer_id",
+    "merchant_id",
+    "amount",
+    "category",
+    "channel",
+    "country",
+    "lat",
+    "lon",
+)
+"""The Explorer's columns read from ``transactions``; the rest come from the look-ups."""
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_MICROSECOND = datetime.timedelta(microseconds=1)
 PAGE_COLUMNS = (
     "tx_id",
     "ts",
@@ -191,11 +204,17 @@ class Database:
             return self.store._query_with_names(sql, params)
 
     def frame(self, sql: str, params: Sequence[Any] = (), ts: Sequence[str] = ()) -> pd.DataFrame:
+        """The rows of ``sql`` as a frame; the columns named in ``ts`` as UTC timestamps (converted
+        from the values as read, not from what pandas would infer of them first)."""
         names, rows = self.rows(sql, params)
-        frame = pd.DataFrame.from_records(rows, columns=names)
+        if not ts:
+            return pd.DataFrame.from_records(rows, columns=names)
+        keep = [i for i, name in enumerate(names) if name not in ts]
+        frame = pd.DataFrame.from_records([[r[i] for i in keep] for r in rows], columns=[names[i] for i in keep])
         for name in ts:
-            frame[name] = self.times(frame[name])
-        return frame
+            at = names.index(name)
+            frame[name] = self.times(pd.Series([r[at] for r in rows], dtype=object)).array
+        return frame[names]
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.rows(sql, params)[1][0][0]
@@ -204,9 +223,16 @@ class Database:
         return self.store._ts_param(value)
 
     def times(self, values: pd.Series) -> pd.Series:
-        return (
-            self.store._times_from_db(values) if len(values) else pd.Series([], dtype="datetime64[ns, UTC]")
-        )
+        """Event times as read from the database -> UTC timestamps. PostgreSQL's (timezone-aware
+        ``datetime`` objects, microseconds) are counted in whole microseconds since 1970, about ten
+        times faster than pandas parsing the objects one by one."""
+        if not len(values):
+            return pd.Series([], dtype="datetime64[ns, UTC]")
+        if self.dialect == "postgresql" and values.dtype == object:
+            micros = [None if v is None else (v - _EPOCH) // _MICROSECOND for v in values]
+            stamps = pd.to_datetime(pd.array(micros, dtype="Int64"), unit="us", utc=True)
+            return pd.Series(stamps.as_unit("ns"), index=values.index)
+        return self.store._times_from_db(values)
 
     # ---- dialect fragments (constants only) ----------------------------------------------------
 
@@ -234,26 +260,34 @@ class Database:
         )
 
     def _current_labels(self, value: str) -> str:
+        """Ids whose current label (as :meth:`latest_label` picks it) is ``value``."""
         return (
             f"SELECT l.tx_id FROM labels l WHERE l.is_fraud = {value} AND NOT EXISTS "
-            "(SELECT 1 FROM labels l2 "
-            "WHERE l2.tx_id = l.tx_id AND l2.labelled_at > l.labelled_at)"
+            "(SELECT 1 FROM labels l2 WHERE l2.tx_id = l.tx_id AND (l2.labelled_at > l.labelled_at "
+            "OR (l2.labelled_at = l.labelled_at AND l2.source < l.source)))"
         )
 
     # ---- the Explorer --------------------------------------------------------------------------
 
-    def where(
-        self, f: Filters, *, ordered: bool = False, hours: Sequence[tuple[int, int]] | None = None
+    def selection(
+        self,
+        f: Filters,
+        plan: StatusPlan,
+        *,
+        ordered: bool = False,
+        extra: str | None = None,
+        extra_params: Sequence[Any] = (),
     ) -> tuple[str, list[Any]]:
-        """``WHERE ...`` of ``f`` over ``transactions t`` and its parameters. ``ordered``: for a
-        page sorted by amount, keep the planner off the category index (``category || ''``), so
-        it walks the amount index and stops after a page instead of sorting a whole category
-        (unless the ``(category, amount)`` index serves both). ``hours``: ``[start, end)``
-        nanosecond ranges of event time to keep to (the hours that hold unlabelled rows)."""
-        p, conditions, params = self.p, [], []
-        if hours:
-            conditions.append("(" + " OR ".join([f"(t.ts >= {p} AND t.ts < {p})"] * len(hours)) + ")")
-            for start, end in hours:
+        """``FROM ... WHERE ...`` of the transactions ``t`` matching ``f`` (their status read as
+        ``plan`` says, :mod:`.statuses`) and its parameters. ``ordered``: for a page sorted by
+        amount, keep the planner off the category index (``category || ''``), so it walks the
+        amount index and stops after a page instead of sorting a whole category (unless the
+        ``(category, amount)`` index serves both). ``extra``: one more condition (with
+        ``extra_params``)."""
+        p, conditions, params = self.p, [], list(plan.source_params)
+        if plan.hours:
+            conditions.append("(" + " OR ".join([f"(t.ts >= {p} AND t.ts < {p})"] * len(plan.hours)) + ")")
+            for start, end in plan.hours:
                 params += [
                     self.ts_param(pd.Timestamp(start, tz="UTC")),
                     self.ts_param(pd.Timestamp(end, tz="UTC")),
@@ -293,156 +327,91 @@ class Database:
                 ).join("()")
             )
             params += [pattern] * 3
-        status_sql = self._listed_status(f.status, params) if self.dialect == "postgresql" else None
-        status_sql = status_sql or {
-            "all": None,
-            "alert": "t.tx_id IN (SELECT a.tx_id FROM alerts a)",
-            "fraud": f"t.tx_id IN ({self._current_labels(self.true)})",
-            # most labels say legitimate: check each row (a page stops early) instead of listing them all
-            "legit": f"{self.latest_label()} = {self.false}",
-            "unlabelled": "NOT EXISTS (SELECT 1 FROM labels l WHERE l.tx_id = t.tx_id)",
-        }[f.status]
-        if status_sql:
-            conditions.append(status_sql)
-        return (f"WHERE {' AND '.join(conditions)}" if conditions else ""), params
+        if plan.condition:
+            conditions.append(plan.condition)
+            params += plan.condition_params
+        if extra:
+            conditions.append(extra)
+            params += list(extra_params)
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        return f"FROM {plan.source}{where}", params
 
-    def fraud_ids(self) -> list[str]:
-        """Ids of the transactions whose current label says fraud: the few fraud labels (partial
-        index ``labels_fraud_tx_id_idx``), kept where that is still the newest label."""
-        from fraudstream.dashboard.lookups import latest_labels
-
-        ids = [r[0] for r in self.rows(f"SELECT DISTINCT l.tx_id FROM labels l WHERE l.is_fraud = {self.true}")[1]]
-        current = latest_labels(self, ids)
-        return [i for i, v in zip(ids, current, strict=True) if v is True]
-
-    def _listed_status(self, status: str, params: list[Any]) -> str | None:
-        """PostgreSQL: ``fraud`` / ``alert`` as ``t.tx_id = ANY(<ids read first>)`` (appending the
-        array to ``params``) when at most :data:`MAX_LISTED` ids qualify; None otherwise. The
-        planner cannot see how few rows the subqueries give and hashes every transaction and
-        label; a list of constants makes it probe the ``tx_id`` index of each partition instead."""
-        if status == "fraud":
-            ids = self.fraud_ids()
-        elif status == "alert":
-            ids = [r[0] for r in self.rows(f"SELECT DISTINCT a.tx_id FROM alerts a LIMIT {MAX_LISTED + 1}")[1]]
-        else:
-            return None
-        if len(ids) > MAX_LISTED:
-            return None
-        params.append(ids)
-        return f"t.tx_id = ANY({self.p})"
-
-    def count(
-        self, f: Filters, cap: int = COUNT_CAP, hours: Sequence[tuple[int, int]] | None = None
-    ) -> tuple[int, bool]:
+    def count(self, f: Filters, plan: StatusPlan | None = None, cap: int = COUNT_CAP) -> tuple[int, bool]:
         """(rows matching ``f`` up to ``cap``, whether there are more)."""
-        where, params = self.where(f, hours=hours)
-        n = int(
-            self.scalar(
-                f"SELECT count(*) FROM (SELECT 1 FROM transactions t {where} LIMIT {int(cap) + 1}) x", params
-            )
-        )
+        selection, params = self.selection(f, plan or plan_status(self, f))
+        n = int(self.scalar(f"SELECT count(*) FROM (SELECT 1 {selection} LIMIT {int(cap) + 1}) x", params))
         return min(n, cap), n > cap
 
     def _order(self, f: Filters) -> str:
         direction = "DESC" if f.descending else "ASC"
         return f"t.{f.sort} {direction}, t.tx_id {direction}"
 
-    def details(self, tx_ids: list[str], ts: Sequence[Any] | None = None) -> pd.DataFrame:
-        """The Explorer's columns of ``tx_ids`` (in that order); ``ts``: their event times when
-        known (as read from the database), which lets PostgreSQL prune partitions. Labels,
-        decisions and alerts are looked up once for all the rows (:mod:`.lookups`)."""
-        from fraudstream.dashboard.lookups import _in, row_state
+    def with_state(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` (transactions) with each row's score, verdict, alert status and current
+        label, looked up once for all the rows (:mod:`.lookups`), in the Explorer's columns."""
+        from fraudstream.dashboard.lookups import row_state
 
-        if not tx_ids:
-            return pd.DataFrame({c: [] for c in PAGE_COLUMNS})
-        condition, params = _in(self, "t.tx_id", tx_ids)
-        if ts is not None and self.dialect == "postgresql":
-            ts_condition, ts_params = _in(self, "t.ts", list(dict.fromkeys(ts)))
-            condition, params = f"{condition} AND {ts_condition}", params + ts_params
-        frame = self.frame(
-            "SELECT t.tx_id, t.ts, t.customer_id, t.merchant_id, t.amount, t.category, t.channel, t.country, "
-            f"t.lat, t.lon FROM transactions t WHERE {condition}",
-            params,
-            ts=("ts",),
-        )
+        frame = frame.reset_index(drop=True)
         frame["tx_id"] = frame["tx_id"].astype(str)
         state = row_state(self, frame[["tx_id", "ts"]])
         for column in ("score", "verdict", "alert_status", "is_fraud"):
             frame[column] = state[column].to_numpy()
-        order = {str(tx_id): i for i, tx_id in enumerate(tx_ids)}
+        return frame[list(PAGE_COLUMNS)]
+
+    def details(self, tx_ids: list[str], ts: Sequence[Any]) -> pd.DataFrame:
+        """The Explorer's columns of the transactions ``(tx_ids, ts)``, in that order (``ts`` as
+        read from the database, or timestamps)."""
+        from fraudstream.dashboard.lookups import transactions_by_key
+
+        if not tx_ids:
+            return pd.DataFrame({c: [] for c in PAGE_COLUMNS})
+        stamps = [self.ts_param(t) if isinstance(t, pd.Timestamp) else t for t in ts]
+        keys = pd.DataFrame({"tx_id": [str(i) for i in tx_ids], "ts": self.times(pd.Series(stamps))})
+        frame = transactions_by_key(self, keys, TRANSACTION_COLUMNS)
+        order = {tx_id: i for i, tx_id in enumerate(keys["tx_id"])}
         frame = frame.iloc[np.argsort([order[i] for i in frame["tx_id"]], kind="stable")]
-        return frame.reset_index(drop=True)[list(PAGE_COLUMNS)]
-
-    def unlabelled_hours(self, f: Filters) -> tuple[list[tuple[int, int]] | None, int | None]:
-        """For ``status=unlabelled``: (ranges of hours holding unlabelled transactions, enough
-        for the page when it is sorted by time and otherwise unfiltered; their exact count when
-        that is all the filter asks) from the rollup; (None, None) without a current rollup."""
-        from fraudstream.dashboard.rollups import _ranges
-
-        if f.status != "unlabelled" or self.rollup is None or not self.rollup.ready(self):
-            return None, None
-        with self.lock:
-            hours = self.rollup.unlabelled_hours(self, descending=f.descending)
-        plain = f == Filters(status="unlabelled", descending=f.descending, page=f.page, page_size=f.page_size)
-        total = sum(n for _, n in hours)
-        if plain:  # newest (oldest) hours until the page is covered
-            need, taken = f.page * f.page_size + 1, 0
-            for i, (_, n) in enumerate(hours):
-                taken += n
-                if taken >= need:
-                    hours = hours[: i + 1]
-                    break
-        starts = np.sort(np.array([h for h, _ in hours], dtype=np.int64))
-        ranges = _ranges(starts, 10**9)
-        if not ranges:
-            ranges = [(0, 0)]  # nothing is unlabelled: an empty range
-        if len(ranges) > MAX_HOUR_RANGES:
-            return None, None
-        return ranges, total if plain else None
+        return self.with_state(frame)
 
     def explore(self, f: Filters) -> tuple[pd.DataFrame, int, bool]:
         """(one page of rows, count up to :data:`COUNT_CAP`, whether the count was capped)."""
-        hours, known_total = self.unlabelled_hours(f)
-        where, params = self.where(f, ordered=True, hours=hours)
+        plan = plan_status(self, f, page_only=True)
+        selection, params = self.selection(f, plan, ordered=True)
         offset = (f.page - 1) * f.page_size
+        counted = ", count(*) OVER ()" if plan.driven else ""  # the driving ids are all read anyway
         keys = self.rows(
-            f"SELECT t.tx_id, t.ts FROM transactions t {where} ORDER BY {self._order(f)} "
+            f"SELECT t.tx_id, t.ts{counted} {selection} ORDER BY {self._order(f)} "
             f"LIMIT {int(f.page_size)} OFFSET {int(offset)}",
             params,
         )[1]
-        ids, stamps = [k[0] for k in keys], [k[1] for k in keys]
-        if len(ids) < f.page_size and (ids or offset == 0):  # the last page: no need to count
-            return self.details(ids, stamps), offset + len(ids), False
+        page = self.details([k[0] for k in keys], [k[1] for k in keys])
+        known_total = int(keys[0][2]) if plan.driven and keys else plan.known_total
+        if len(keys) < f.page_size and (keys or offset == 0):  # the last page: no need to count
+            return page, offset + len(keys), False
         if known_total is not None:
-            return self.details(ids, stamps), min(known_total, COUNT_CAP), known_total > COUNT_CAP
-        total, capped = self.count(f, hours=hours)
-        return self.details(ids, stamps), total, capped
+            return page, min(known_total, COUNT_CAP), known_total > COUNT_CAP
+        total, capped = self.count(f, plan)
+        return page, total, capped
 
     def explore_all(self, f: Filters, chunk: int = 5000) -> Iterator[pd.DataFrame]:
         """Every row matching ``f`` in its order, ``chunk`` rows at a time (keyset paging)."""
-        where, params = self.where(f)
-        op = "<" if f.descending else ">"
-        after: tuple[Any, Any] | None = None
+        plan = plan_status(self, f)
+        op, p = ("<" if f.descending else ">"), self.p
+        columns = ", ".join(f"t.{c}" for c in TRANSACTION_COLUMNS)
+        after: list[Any] = []
         while True:
-            extra, extra_params = "", []
-            if after is not None:
-                p = self.p
-                extra = (
-                    f"{'AND' if where else 'WHERE'} (t.{f.sort} {op} {p} OR (t.{f.sort} = {p} "
-                    f"AND t.tx_id {op} {p}))"
-                )
-                extra_params = [after[0], after[0], after[1]]
-            keys = self.rows(
-                f"SELECT t.tx_id, t.{f.sort}, t.ts FROM transactions t {where} {extra} "
-                f"ORDER BY {self._order(f)} LIMIT {int(chunk)}",
-                params + extra_params,
-            )[1]
-            if not keys:
+            beyond = f"(t.{f.sort} {op} {p} OR (t.{f.sort} = {p} AND t.tx_id {op} {p}))" if after else None
+            selection, params = self.selection(f, plan, extra=beyond, extra_params=after)
+            names, rows = self.rows(
+                f"SELECT {columns}, t.{f.sort} {selection} ORDER BY {self._order(f)} LIMIT {int(chunk)}", params
+            )
+            if not rows:
                 return
-            yield self.details([k[0] for k in keys], [k[2] for k in keys])
-            if len(keys) < chunk:
+            frame = pd.DataFrame.from_records([r[:-1] for r in rows], columns=names[:-1])
+            frame["ts"] = self.times(frame["ts"])
+            yield self.with_state(frame)
+            if len(rows) < chunk:
                 return
-            after = (keys[-1][1], keys[-1][0])
+            after = [rows[-1][-1], rows[-1][-1], rows[-1][0]]
 
     def categories(self, limit: int = 200) -> list[str]:
         """Distinct categories (for the filter's list): a skip scan of the category index, one
