@@ -12,18 +12,20 @@ evaluated exhaustively so that it vectorises):
 - after all nodes of the tree, the row's exit leaf is the lowest bit still set.
 
 No row follows a path: every node of a tree is evaluated for a block of rows at once
-(``columns[feature, rows] > threshold`` over contiguous memory, one compare, or and and per row
-in SIMD), so unbalanced or deep trees cost no branch mispredictions. The same pass gives the raw
-score (leaf values summed in tree order, as LightGBM does), the leaf index of every row and tree
-(LightGBM's ``pred_leaf``) and the **path contributions** (Saabas: each split's change of the
-node value, credited to its feature, summed per exit leaf once at compile time).
+(``columns[feature, rows] > threshold`` over contiguous memory: a compare, an or and an and per
+row, in SIMD), so unbalanced or deep trees cost no branch mispredictions. The same pass gives the
+raw score (leaf values summed in tree order, as LightGBM does), the leaf index of every row and
+tree (LightGBM's ``pred_leaf``) and the **path contributions** (Saabas: each split's change of
+the node value, credited to its feature): once the exit leaves are known, a node adds its left
+(right) child's value minus its own to the rows whose exit leaf lies in its left (right) subtree,
+again one vectorised pass per node.
 
 Split semantics are LightGBM's (``Tree::NumericalDecision``): a row goes left when
 ``x <= threshold``; values with ``|x| <= 1e-35`` count as zero; NaN counts as zero when the node's
 missing type is ``None`` and goes to the default side when it is ``NaN``; with missing type
 ``Zero``, zero and NaN go to the default side. Thresholds are the exact doubles of the model dump
-(17 significant digits). Scores equal ``Booster.predict`` (bit for bit on the raw score in our
-tests; the probability up to the last digit of ``exp``).
+(17 significant digits; its ``1e300`` stands for infinity). Raw scores equal
+``Booster.predict(raw_score=True)`` bit for bit in our tests, probabilities to the last digit.
 
 Models the tables cannot hold are refused with :class:`~fraudstream.errors.ModelFileError`
 naming the reason (categorical splits, linear trees, more than 64 leaves in a tree, several trees
@@ -44,6 +46,7 @@ True
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +62,9 @@ MAX_LEAVES = 64
 
 _ZERO = float(np.float32(1e-35))
 """LightGBM's ``kZeroThreshold`` (a float, as a double): inputs with ``|x| <= _ZERO`` are zero."""
+
+_AVOID_INF = 1e300
+"""``dump_model``'s stand-in for an infinite threshold."""
 
 _BLOCK = 512
 """Rows per block: their feature columns (``features x 512`` doubles) stay in L2."""
@@ -242,12 +248,16 @@ def _split_rule(threshold: float, missing_type: str, default_left: bool) -> tupl
     Missing type ``None``: NaN is taken as 0, so it goes left when ``0 <= threshold``.
     ``None`` and ``NaN``: LightGBM reads ``|x| <= 1e-35`` as 0; a threshold inside that band is
     moved to its edge so that such tiny inputs fall on the side of 0 without a per-row test.
+    An infinite threshold (NaN against every number) is written as ``1e300`` by ``dump_model``
+    (the text format keeps ``inf``); it is read back as infinite.
 
-    >>> _split_rule(-2.5, "None", True), _split_rule(0.5, "NaN", False)
-    ((-2.5, 1), (0.5, 1))
+    >>> _split_rule(-2.5, "None", True), _split_rule(0.5, "NaN", False), _split_rule(1e300, "NaN", False)
+    ((-2.5, 1), (0.5, 1), (inf, 1))
     >>> _split_rule(0.0, "None", False)[0] == float(np.float32(1e-35))
     True
     """
+    if abs(threshold) >= _AVOID_INF:
+        threshold = math.copysign(math.inf, threshold)
     if missing_type == "Zero":
         return threshold, _MISSING_LEFT if default_left else _MISSING_RIGHT
     if missing_type not in ("None", "NaN"):
