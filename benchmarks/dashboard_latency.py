@@ -7,9 +7,11 @@
 The store is filled once with simulated sparkov transactions plus decisions and alerts of the
 demo amount rule (fraudstream.dashboard.sample) and reused when it already holds enough rows.
 Prints one line per call: best, median and worst of --repeat timings (seconds), client-side,
-over loopback HTTP, and the median CPU time of this process per call (the dashboard is served by
-a thread of it; the client's share is small), plus the load average before and after. Timing
-starts once the dashboard's hourly rollup is built (the time that took is printed first).
+over loopback HTTP, the median CPU time of this process per call (the dashboard is served by
+a thread of it; the client's share is small) and, on PostgreSQL, the median CPU time of the
+server process behind the dashboard's request connection (read from /proc, so the server must
+run on this machine), plus the load average before and after. Timing starts once the
+dashboard's hourly rollup is built (the time that took is printed first).
 """
 
 from __future__ import annotations
@@ -51,6 +53,20 @@ def prepare(url: str, rows: int) -> None:
         category = store._query("SELECT category FROM transactions WHERE category IS NOT NULL LIMIT 1")[0][0]
         alert = store._query("SELECT tx_id, kind FROM alerts WHERE status = 'open' LIMIT 1")[0]
     prepare.extra = (str(customer), str(category), alert)  # type: ignore[attr-defined]
+
+
+def backend_cpu(app: object) -> float | None:
+    """CPU seconds used so far by the PostgreSQL server process of the dashboard's request
+    connection (None on SQLite, or when /proc does not show it)."""
+    store = app.state.db.store  # type: ignore[attr-defined]
+    if store.dialect != "postgresql":
+        return None
+    try:
+        with open(f"/proc/{store.conn.info.backend_pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -115,23 +131,28 @@ def main() -> None:
                 f"{store.count('decisions'):,} decisions, {store.count('alerts'):,} alerts"
             )
         print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-        print("   best  median   worst  cpu(median)")
+        print("   best  median   worst  cpu(median) pg-cpu(median)")
         worst_all = 0.0
         for path in calls:
             if args.exclude and args.exclude in path:
                 print(f"skipped GET {path}")
                 continue
-            times, cpu = [], []
+            times, cpu, server = [], [], []
             for _ in range(args.repeat):
+                server_started = backend_cpu(app)
                 cpu_started, started = time.process_time(), time.perf_counter()
                 answer = client.get(path, headers={"accept": "text/html"})
                 times.append(time.perf_counter() - started)
                 cpu.append(time.process_time() - cpu_started)
+                server_done = backend_cpu(app)
+                if server_started is not None and server_done is not None:
+                    server.append(server_done - server_started)
                 assert answer.status_code == 200, (path, answer.status_code, answer.text[:200])
             worst_all = max(worst_all, max(times))
+            shown = f"{statistics.median(server):7.2f}" if server else "      -"
             print(
                 f"{min(times):7.3f} {statistics.median(times):7.3f} {max(times):7.3f} "
-                f"{statistics.median(cpu):7.3f}  GET {path}",
+                f"{statistics.median(cpu):7.3f}     {shown}  GET {path}",
                 flush=True,
             )
         started = time.perf_counter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from click.testing import CliRunner
 
@@ -118,3 +119,30 @@ def test_users_command_adds_lists_and_removes(tmp_path):
     assert runner.invoke(cli, ["users", "remove", "carol", "--store", url]).exit_code == 2
     refused = runner.invoke(cli, ["dashboard", "--store", url])
     assert refused.exit_code == 2 and "no dashboard users" in refused.output
+
+
+def test_failed_logins_are_throttled_per_user_and_per_address(make_served):
+    """(The window moving on is checked by the doctest of ``fraudstream.dashboard.throttle``.)"""
+    with make_served(max_failed_logins=3, failed_login_window_s=60.0) as served:
+        client = served.client()
+
+        def log_in(name: str, password: str) -> Any:
+            return client.post("/api/login", json={"name": name, "password": password})
+
+        for _ in range(3):
+            assert log_in("vic", "nope").status_code == 401
+        refused = log_in("vic", "viewer-pass-1")
+        assert refused.status_code == 429  # even the right password, until the window moves on
+        assert "too many failed logins for user vic: try again in" in refused.json()["detail"]
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        form = client.get("/login")
+        token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
+        page = client.post("/login", data={"csrf_token": token, "name": "vic", "password": "viewer-pass-1"})
+        assert page.status_code == 429 and "Too many failed logins for user vic" in page.text
+        for _ in range(2):  # 2 failures, a success that clears them, 2 more: never 3 at once
+            assert [log_in("ana", "nope").status_code for _ in range(2)] == [401, 401]
+            assert log_in("ana", "analyst-pass-1").status_code == 200
+        for name in ("x1", "x2", "x3", "x4", "x5"):  # 3 + 4 + 5 = 12 = 4 x 3 failures from one address
+            assert log_in(name, "nope").status_code == 401
+        from_address = log_in("admin", "admin-pass-1")
+        assert from_address.status_code == 429 and "too many failed logins from 127.0.0.1" in from_address.text

@@ -111,6 +111,31 @@ def test_confirm_an_alert_and_find_its_label(page, sqlite_served):
     assert len(mine) == 1 and bool(mine["is_fraud"].iloc[0])
 
 
+def test_new_alerts_are_pushed_to_the_alerts_page(page, sqlite_served):
+    log_in(page, "ana", "analyst-pass-1")
+    page.goto("/alerts")
+    page.wait_for_function("document.getElementById('alerts-live').textContent === 'live'")
+    page.evaluate("window.__same_page = true")
+    before = int(page.inner_text("#tab-open .count"))
+    frame = sample_frame(300, seed=31, first_id=70_001)
+    _, alerts = decide(frame, threshold=0.5)
+    with open_store(sqlite_served.store_url) as store:
+        store.write_transactions(frame)
+        store.write_alerts(alerts)  # all raised now: the queue orders them by id
+    newest = min(alerts["tx_id"].astype(str))
+    page.wait_for_selector(f"#alerts-table tbody tr.new[data-tx='{newest}']")
+    page.wait_for_function(f"document.querySelector('#tab-open .count').textContent === '{before + len(alerts)}'")
+    assert page.evaluate("window.__same_page === true")  # pushed, not reloaded
+    assert page.locator("#alerts-table tbody tr").count() == 50
+    shot(page, "alerts-pushed")
+    page.locator(f"#alerts-table tbody tr[data-tx='{newest}'] button.confirm").click()  # a pushed row triages
+    page.wait_for_url("**/alerts?status=open")
+    with open_store(sqlite_served.store_url) as store:
+        labels = store.read_labels(latest_only=True)
+    labels["tx_id"] = labels["tx_id"].astype(str)
+    assert bool(labels.set_index("tx_id").loc[newest, "is_fraud"]) is True
+
+
 def test_screenshot_of_every_page(page, sqlite_served):
     log_in(page, "admin", "admin-pass-1")
     with open_store(sqlite_served.store_url) as store:

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, StreamingResponse
 from fraudstream.dashboard import insights, triage
 from fraudstream.dashboard.queries import PAGE_COLUMNS, Database, Filters
 from fraudstream.dashboard.users import authenticate, list_users
-from fraudstream.dashboard.web import api_session, check_csrf, set_cookie
+from fraudstream.dashboard.web import api_session, check_csrf, client_address, set_cookie
 
 __all__ = ["csv_chunks", "frame_records", "router"]
 
@@ -70,10 +70,16 @@ def health() -> dict[str, str]:
 @router.post("/login", summary="Log in: sets the session cookie, returns the CSRF token")
 def login(body: Login, request: Request) -> JSONResponse:
     app = request.app
+    throttle, address = app.state.throttle, client_address(request)
+    refusal = throttle.refused(body.name, address)
+    if refusal is not None:
+        raise HTTPException(429, refusal.message(), headers={"Retry-After": str(refusal.retry_after_s)})
     with _db(request).lock:
         role = authenticate(app.state.db.store, body.name, body.password)
     if role is None:
+        throttle.failed(body.name, address)
         raise HTTPException(401, "wrong user name or password")
+    throttle.succeeded(body.name)
     session = app.state.sessions.create(body.name, role)
     response = JSONResponse(
         {"name": body.name, "role": role, "csrf_token": session.csrf, "expires_at": session.expires_at}

@@ -25,6 +25,7 @@ from fraudstream.dashboard.auth import Sessions
 from fraudstream.dashboard.live import LiveAggregator, StreamFeed
 from fraudstream.dashboard.queries import Database
 from fraudstream.dashboard.rollups import Rollup, RollupRefresher
+from fraudstream.dashboard.throttle import LoginThrottle
 from fraudstream.dashboard.web import LoginRequired, api_session
 from fraudstream.errors import StoreError
 from fraudstream.store import open_store
@@ -45,6 +46,10 @@ class DashboardConfig:
     """Mark the session cookie Secure (set it when the dashboard is served over HTTPS)."""
     rollup_interval_s: float = 2.0
     """How often the background thread brings the hourly rollup up to date."""
+    max_failed_logins: int = 5
+    """Failed logins of one user name within ``failed_login_window_s`` before its logins are
+    refused for a while (four times as many from one client address)."""
+    failed_login_window_s: float = 900.0
 
 
 def plotly_js() -> Path:
@@ -98,6 +103,9 @@ def create_app(config: DashboardConfig) -> FastAPI:
     app.state.db = Database(open_store(config.store_url))
     app.state.db.rollup = Rollup()
     app.state.sessions = Sessions(ttl_s=config.session_ttl_s)
+    app.state.throttle = LoginThrottle(
+        max_failures=config.max_failed_logins, window_s=config.failed_login_window_s
+    )
     app.state.stopping = False
     app.state.categories = (0.0, [])
 
@@ -113,7 +121,7 @@ def create_app(config: DashboardConfig) -> FastAPI:
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
         if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
         return views.error_page(request, exc.status_code, str(exc.detail))
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

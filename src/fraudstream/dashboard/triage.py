@@ -26,21 +26,28 @@ ACTIONS = {
 ALERT_STATUSES = ("open", "escalated", "confirmed", "false_positive")
 
 
-def alert_queue(db: Database, status: str = "open", page: int = 1, page_size: int = 50) -> pd.DataFrame:
+def alert_queue(
+    db: Database, status: str = "open", page: int = 1, page_size: int = 50, *, since: pd.Timestamp | None = None
+) -> pd.DataFrame:
     """Alerts with ``status``, newest first, with their transaction and the reasons of the
-    detector's latest decision."""
+    detector's latest decision (``since``: only those raised then or later)."""
     if status not in ALERT_STATUSES:
         raise ConfigError(f"alert status must be one of {', '.join(ALERT_STATUSES)}, got {status!r}")
     p = db.p
+    params: list[Any] = [status]
+    newer = ""
+    if since is not None:
+        newer = f" AND a.raised_at >= {p}"
+        params.append(db.ts_param(since))
     frame = db.frame(
         "SELECT a.tx_id, a.kind, a.ts, a.raised_at, a.status, a.severity, a.score, a.message, a.details, "
         "t.customer_id, t.merchant_id, t.amount, t.category, t.country, "
         "(SELECT d.reasons FROM decisions d WHERE d.tx_id = a.tx_id AND d.ts = a.ts "
         "ORDER BY d.decided_at DESC LIMIT 1) AS reasons "
-        f"FROM alerts a LEFT JOIN transactions t ON t.tx_id = a.tx_id AND t.ts = a.ts WHERE a.status = {p} "
+        f"FROM alerts a LEFT JOIN transactions t ON t.tx_id = a.tx_id AND t.ts = a.ts WHERE a.status = {p}{newer} "
         f"ORDER BY a.raised_at DESC, a.tx_id LIMIT {int(page_size)} "
         f"OFFSET {int((max(page, 1) - 1) * page_size)}",
-        (status,),
+        params,
         ts=("ts", "raised_at"),
     )
     for column in ("details", "reasons"):

@@ -13,15 +13,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pandas as pd
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.templating import Jinja2Templates
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from fraudstream.dashboard import insights, triage
 from fraudstream.dashboard.api import csv_chunks, frame_records
 from fraudstream.dashboard.queries import SORT_COLUMNS, STATUSES, Database, Filters
 from fraudstream.dashboard.users import authenticate
-from fraudstream.dashboard.web import COOKIE, check_csrf, page_session, set_cookie
+from fraudstream.dashboard.web import COOKIE, check_csrf, client_address, page_session, set_cookie
 
 __all__ = ["api_docs", "error_page", "router"]
 
@@ -88,6 +88,15 @@ async def login(request: Request) -> Response:
         return error_page(request, 403, "missing or wrong CSRF token: reload the login page")
     name, password = str(form.get("name") or ""), str(form.get("password") or "")
     db = _db(request)
+    next_url = _safe_next(str(form.get("next") or "/live"))
+    throttle, address = request.app.state.throttle, client_address(request)
+    refusal = throttle.refused(name, address)
+    if refusal is not None:
+        response = render(
+            request, "login.html", 429, next=next_url, login_csrf=expected, error=refusal.message().capitalize() + "."
+        )
+        response.headers["Retry-After"] = str(refusal.retry_after_s)
+        return response
 
     def check() -> str | None:
         with db.lock:
@@ -96,9 +105,9 @@ async def login(request: Request) -> Response:
     import asyncio
 
     role = await asyncio.to_thread(check)
-    next_url = _safe_next(str(form.get("next") or "/live"))
     if role is None:
-        response = render(
+        throttle.failed(name, address)
+        return render(
             request,
             "login.html",
             401,
@@ -106,7 +115,7 @@ async def login(request: Request) -> Response:
             login_csrf=expected,
             error="Wrong user name or password.",
         )
-        return response
+    throttle.succeeded(name)
     session = request.app.state.sessions.create(name, role)
     response = RedirectResponse(next_url, status_code=303)
     set_cookie(response, session, request.app.state.sessions.ttl_s, request.app.state.config.secure_cookies)
@@ -150,6 +159,29 @@ def alerts(request: Request, status: str = "open", page: int = 1) -> Response:
         statuses=triage.ALERT_STATUSES,
         can_triage=session.allows("analyst"),
     )
+
+
+@router.get("/alerts/new")
+def new_alerts(request: Request, status: str = "open", since: str = "") -> Response:
+    """The alerts with ``status`` raised at ``since`` (ISO time) or later, newest first, as rows of
+    the Alerts page's table, and the counts per status: what the page adds when the live feed
+    says alerts were raised."""
+    session = page_session(request)
+    if status not in triage.ALERT_STATUSES:
+        raise HTTPException(400, f"status must be one of {', '.join(triage.ALERT_STATUSES)}, got {status[:60]!r}")
+    stamp = None
+    if since:
+        try:
+            stamp = pd.Timestamp(since)
+        except (ValueError, TypeError, OverflowError):
+            raise HTTPException(400, f"since: not a time: {since[:60]!r}") from None
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    db = _db(request)
+    queue = triage.alert_queue(db, status, 1, since=stamp)
+    rows = templates.get_template("alert_rows.html").render(
+        alerts=frame_records(queue), session=session, status=status, can_triage=session.allows("analyst")
+    )
+    return JSONResponse({"rows": rows, "counts": triage.alert_counts(db)})
 
 
 @router.post("/alerts/triage")

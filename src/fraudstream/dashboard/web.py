@@ -20,6 +20,7 @@ __all__ = [
     "LoginRequired",
     "api_session",
     "check_csrf",
+    "client_address",
     "page_session",
     "set_cookie",
 ]
@@ -80,6 +81,11 @@ def check_csrf(session: Session, request: Request, form: Any = None) -> None:
     given = request.headers.get(CSRF_HEADER) or (form.get("csrf_token") if form is not None else None)
     if not session.csrf_ok(given if isinstance(given, str) else None):
         raise HTTPException(403, "missing or wrong CSRF token")
+
+
+def client_address(request: Request) -> str:
+    """The client's address as the server sees it (a reverse proxy's, behind one)."""
+    return request.client.host if request.client is not None else "unknown"
 
 
 def set_cookie(response: Response, session: Session, ttl_s: float, secure: bool) -> None:

@@ -74,6 +74,46 @@ window.fs = (() => {
     });
   }
 
+  // the Alerts page: when the live feed says alerts were raised, fetch those rows and put them on top
+  function alerts(status, pageNo) {
+    const body = document.querySelector("#alerts-table tbody");
+    let total = null, busy = false, again = false;
+    const newest = () => body.querySelector("tr")?.dataset.raised || "";
+    async function refresh() {
+      if (busy) { again = true; return; }
+      busy = true;
+      try {
+        const answer = await fetch(`/alerts/new?status=${encodeURIComponent(status)}&since=${encodeURIComponent(newest())}`,
+                                   {headers: {accept: "application/json"}});
+        if (!answer.ok) return;
+        const d = await answer.json();
+        for (const [name, n] of Object.entries(d.counts)) {
+          const count = document.querySelector(`#tab-${name} .count`);
+          if (count) count.textContent = n;
+        }
+        if (pageNo !== 1) return;  // new alerts go on the first page
+        const rows = document.createElement("template");
+        rows.innerHTML = d.rows;
+        const shown = new Set([...body.querySelectorAll("tr")].map((tr) => tr.dataset.key));
+        const fresh = [...rows.content.querySelectorAll("tr")].filter((tr) => !shown.has(tr.dataset.key));
+        fresh.forEach((tr) => tr.classList.add("new"));
+        body.prepend(...fresh);
+        while (body.children.length > 50) body.lastElementChild.remove();
+        if (fresh.length) document.getElementById("no-alerts")?.remove();
+      } finally {
+        busy = false;
+        if (again) { again = false; refresh(); }
+      }
+    }
+    const source = new EventSource("/live/events");
+    source.addEventListener("open", () => text("alerts-live", "live"));
+    source.addEventListener("error", () => text("alerts-live", "reconnecting…"));
+    source.addEventListener("summary", (event) => {
+      const s = JSON.parse(event.data);
+      if (s.alerts_total !== total) { total = s.alerts_total; refresh(); }  // the first one covers the gap since the page was drawn
+    });
+  }
+
   function worldTraces() {
     return (window.FS_WORLD || []).map((ring) => ({x: ring.map((p) => p[0]), y: ring.map((p) => p[1]), mode: "lines",
       line: {color: "#556", width: 1}, fill: "toself", fillcolor: "#1d2230", hoverinfo: "skip", showlegend: false}));
@@ -139,5 +179,5 @@ window.fs = (() => {
     }
     draw("chart-prequential", traces, "Prequential metrics", {legend: {orientation: "h"}});
   }
-  return {live, patterns, customer, model};
+  return {live, alerts, patterns, customer, model};
 })();
