@@ -8,9 +8,14 @@ transactions one at a time (``engine.transform_one`` + ``detector.score_one``: n
 the p50/p99. Wall and CPU (``time.process_time``) are both reported, with the load average: on a
 loaded machine the wall figures mostly measure waiting for a core.
 
+The detector scores through its compiled model (``fraudstream.detect.treescorer``); the last
+line times, on the first ``--compare`` timed batches' features, the scoring alone three ways:
+``score_many``, ``score_and_paths`` (score + path contributions: what the detection service
+calls for reasons) and LightGBM's own ``Booster.predict`` (one thread), in CPU microseconds per row.
+
 The model is a choice (``-d key=value`` detector parameters over ``VALIDATED_GBM``, the settings
 chosen by prequential validation in docs/results.md §1.4, AP >= 0.70 on the default features).
-Prediction cost grows with trees x depth; a small model (``-d n_estimators=60 -d learning_rate=0.1``)
+Prediction cost grows with trees x nodes; a small model (``-d n_estimators=60 -d learning_rate=0.1``)
 scores faster but validated at AP 0.58 (docs/results.md §4).
 
     .venv/bin/python benchmarks/scoring_throughput.py --features default
@@ -48,6 +53,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=300_000)
     parser.add_argument("--rows", type=int, default=300_000, help="rows timed in micro-batches")
     parser.add_argument("--single", type=int, default=3000)
+    parser.add_argument("--compare", type=int, default=50, help="batches timed for the scoring comparison")
     parser.add_argument("-d", "--detector-param", action="append", default=[], metavar="KEY=VALUE",
                         help="gbm parameter (JSON value), repeatable")
     args = parser.parse_args()
@@ -82,6 +88,7 @@ def main() -> None:
     batches = [frame.iloc[s : min(s + args.batch, stop)] for s in range(args.warmup, stop, args.batch)]
     seconds, cpu = [], []
     feature_cpu = 0.0
+    kept = []
     for batch in batches:
         t0, c0 = time.perf_counter(), time.process_time()
         features = engine.transform_many(batch)
@@ -90,6 +97,8 @@ def main() -> None:
         seconds.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
         feature_cpu += c1 - c0
+        if len(kept) < args.compare:
+            kept.append(features)
     rows = stop - args.warmup
     print(
         f"micro-batches of {args.batch}: wall {rows / sum(seconds):,.0f} tx/s, CPU {rows / sum(cpu):,.0f} tx/s "
@@ -110,7 +119,27 @@ def main() -> None:
         f"max {ms.max():.3f} ms; CPU p50 {np.percentile(cpu_ms, 50):.3f} ms, "
         f"p99 {np.percentile(cpu_ms, 99):.3f} ms ({len(records):,} transactions)"
     )
+    _compare_scoring(detector, kept)
     print(f"load average after: {_load()}")
+
+
+def _compare_scoring(detector, batches) -> None:
+    """CPU microseconds per row of the scoring alone, on the same feature batches, three ways."""
+    values = [b.to_numpy(dtype=np.float64) for b in batches]
+    ways = {
+        "score_many": lambda i: detector.score_many(batches[i]),
+        "score_and_paths": lambda i: detector.score_and_paths(batches[i]),
+        "LightGBM Booster.predict": lambda i: detector.booster_.predict(
+            values[i], num_iteration=detector.best_iteration_, num_threads=1),
+    }
+    rows = sum(len(b) for b in batches)
+    figures = []
+    for name, call in ways.items():
+        c0 = time.process_time()
+        for i in range(len(batches)):
+            call(i)
+        figures.append(f"{name} {(time.process_time() - c0) / rows * 1e6:.2f}")
+    print(f"scoring alone, CPU us per row ({rows:,} rows): " + ", ".join(figures))
 
 
 VALIDATED_GBM = {"learning_rate": 0.02, "num_leaves": 15, "min_child_samples": 100, "colsample_bytree": 0.5,
