@@ -223,3 +223,13 @@ def test_after_a_restart_the_labels_a_snapshot_holds_are_skipped() -> None:
     assert file.pending == 1 and file.due(pd.DataFrame({"tx_id": [], "ts": pd.to_datetime([], utc=True)})) is None
     batch = pd.DataFrame({"tx_id": [9], "ts": pd.to_datetime(["2024-01-01T15:00"], utc=True)})
     assert file.due(batch)["tx_id"].tolist() == [3]  # type: ignore[index]
+
+
+def test_mixed_json_values_are_read_as_their_text(tmp_path: Path) -> None:
+    path = tmp_path / "labels.jsonl"
+    path.write_text('{"tx_id": "a1", "is_fraud": true}\n{"tx_id": 7, "is_fraud": " 0 ", "fraud_pattern": "x"}\n'
+                    '{"tx_id": 8.0, "is_fraud": 1, "labelled_at": "2024-01-01T10:00:00+02:00"}\n')
+    read = read_labels_file(path)
+    assert read["tx_id"].tolist() == ["a1", "7", "8"] and read["is_fraud"].tolist() == [True, False, True]
+    assert read["fraud_pattern"].tolist() == [None, "x", None]
+    assert read["labelled_at"].iloc[2] == pd.Timestamp("2024-01-01T08:00", tz="UTC")

@@ -37,6 +37,8 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from fraudstream.errors import ConfigError, InvalidRecord
@@ -48,8 +50,8 @@ __all__ = ["LABEL_COLUMNS", "LabelsFile", "read_labels_file"]
 LABEL_COLUMNS = ("tx_id", "is_fraud", "labelled_at", "fraud_pattern")
 """Columns of a labels file (the first two required)."""
 
-_TRUE = frozenset({"true", "1", "t", "yes"})
-_FALSE = frozenset({"false", "0", "f", "no"})
+_TRUE = ("true", "1", "t", "yes")
+_FALSE = ("false", "0", "f", "no")
 _NO_TIME = np.iinfo(np.int64).min
 
 
@@ -73,22 +75,24 @@ def read_labels_file(path: str | Path) -> pd.DataFrame:
             f"fraud_pattern); missing {', '.join(missing)}, found {', '.join(map(str, raw.columns)) or 'none'}"
         )
     where = "row" if kind == "parquet" else "line"
+    text = {c: _text(raw[c]) for c in LABEL_COLUMNS if c in raw.columns}
+    blank = {c: pc.fill_null(pc.equal(text[c], ""), True).to_numpy(zero_copy_only=False) for c in text}
     problems: list[tuple[int, str]] = []  # (row position, message) of every bad field
-
-    def blank(values: pd.Series) -> np.ndarray:
-        return (values.isna() | (values.astype(str).str.strip() == "")).to_numpy()
-
-    tx_ids = raw["tx_id"]
-    for i in np.flatnonzero(blank(tx_ids)):
-        problems.append((i, f"tx_id must be given, got {_shown(tx_ids.iloc[i])}"))
-    fraud, bad = _booleans(raw["is_fraud"])
-    for i in np.flatnonzero(bad):
+    for i in np.flatnonzero(blank["tx_id"]):
+        problems.append((i, f"tx_id must be given, got {_shown(raw['tx_id'].iloc[i])}"))
+    answer = pc.utf8_lower(text["is_fraud"])
+    fraud = pc.is_in(answer, pa.array(_TRUE)).to_numpy(zero_copy_only=False)
+    for i in np.flatnonzero(~(fraud | pc.is_in(answer, pa.array(_FALSE)).to_numpy(zero_copy_only=False))):
         problems.append((i, f"is_fraud must be true/false or 1/0, got {_shown(raw['is_fraud'].iloc[i])}"))
     labelled_at = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
     if "labelled_at" in raw.columns:
         given = raw["labelled_at"]
-        absent = blank(given) if given.dtype == object else given.isna().to_numpy()
-        labelled_at = pd.to_datetime(given.where(~absent), utc=True, errors="coerce", format="ISO8601")
+        if pd.api.types.is_datetime64_any_dtype(given):
+            absent, labelled_at = given.isna().to_numpy(), pd.to_datetime(given, utc=True)
+        else:
+            absent = blank["labelled_at"]
+            stamps = pd.Series(text["labelled_at"].to_numpy(zero_copy_only=False), index=raw.index).where(~absent)
+            labelled_at = pd.to_datetime(stamps, utc=True, errors="coerce", format="ISO8601")
         for i in np.flatnonzero(labelled_at.isna().to_numpy() & ~absent):
             problems.append((i, f"labelled_at must be an ISO 8601 time, got {_shown(given.iloc[i])}"))
     if problems:
@@ -97,13 +101,28 @@ def read_labels_file(path: str | Path) -> pd.DataFrame:
         rows = len({p[0] for p in problems})
         more = f"; {rows - 1} more bad row{'s' if rows > 2 else ''}" if rows > 1 else ""
         raise InvalidRecord(f"{message} ({where} {lines[first]} of {path.name}){more}")
-    pattern = raw["fraud_pattern"] if "fraud_pattern" in raw.columns else pd.Series(None, index=raw.index)
-    pattern = pattern.astype(object).where(~blank(pattern), None)
-    ids = tx_ids.map(lambda v: str(v).strip()) if tx_ids.dtype == object else frames.text_ids(tx_ids).to_pandas()
-    out = pd.DataFrame({"tx_id": frames.restore_ids(pd.Series(ids.tolist())), "is_fraud": fraud})
+    out = pd.DataFrame({"tx_id": frames.restore_ids(pd.Series(text["tx_id"].to_numpy(zero_copy_only=False))),
+                        "is_fraud": fraud})
     out["labelled_at"] = labelled_at.reset_index(drop=True).dt.as_unit("ns")
-    out["fraud_pattern"] = pattern.tolist()
+    pattern = text.get("fraud_pattern")
+    out["fraud_pattern"] = None
+    if pattern is not None:
+        out["fraud_pattern"] = pd.Series(pattern.to_numpy(zero_copy_only=False)).where(~blank["fraud_pattern"], None)
     return out
+
+
+def _text(values: pd.Series) -> pa.Array:
+    """A column as stripped Arrow text (missing stays null): booleans as true/false, integral
+    floats (ids and 0/1 that went through NaN-able columns) as integers."""
+    if pd.api.types.is_bool_dtype(values):
+        values = values.map({True: "true", False: "false"})
+    elif pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
+        values = values.astype("Int64")
+    try:
+        array = pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types (NDJSON): each value as its text
+        array = pa.array([_text_of(v) for v in values], pa.string())
+    return pc.utf8_trim_whitespace(array if pa.types.is_string(array.type) else pc.cast(array, pa.string()))
 
 
 def _read_raw(path: Path, kind: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -113,7 +132,7 @@ def _read_raw(path: Path, kind: str) -> tuple[pd.DataFrame, np.ndarray]:
         return raw, np.arange(1, len(raw) + 1)
     if kind == "csv":
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
-        filled = (raw.apply(lambda column: column.str.strip()) != "").any(axis=1).to_numpy()
+        filled = (raw != "").any(axis=1).to_numpy()  # an empty line: skipped, its number kept
         lines = np.arange(2, len(raw) + 2)  # line 1: the header
         return raw[filled].reset_index(drop=True), lines[filled]
     records, lines = [], []
@@ -134,11 +153,12 @@ def _read_raw(path: Path, kind: str) -> tuple[pd.DataFrame, np.ndarray]:
     return pd.DataFrame.from_records(records), np.asarray(lines)
 
 
-def _booleans(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """``(is_fraud, bad)``: booleans from bools, 0/1 and true/false/t/f/yes/no text."""
-    text = values.map(lambda v: str(v).strip().lower() if not isinstance(v, bool) else str(v).lower())
-    fraud = text.isin(_TRUE).to_numpy()
-    return fraud, ~(fraud | text.isin(_FALSE).to_numpy())
+def _text_of(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def _shown(value: object) -> str:
@@ -146,17 +166,19 @@ def _shown(value: object) -> str:
 
 
 class LabelsFile:
-    """The labels of a file, released as the stream reaches them (see the module docstring)."""
+    """The labels of a file, released as the stream reaches them (see the module docstring).
+    Held as numpy columns: releasing a batch's labels costs a few array slices, no pandas
+    concatenation."""
 
     def __init__(self, labels: pd.DataFrame) -> None:
         labelled_at = labels["labelled_at"]
         dated = labels[labelled_at.notna().to_numpy()].sort_values("labelled_at", kind="stable")
-        self._dated = dated[list(LABEL_COLUMNS)].reset_index(drop=True)
-        self._due_ns = _ns(self._dated["labelled_at"])
+        self._dated = _columns(dated)
+        self._due_ns = _ns(dated["labelled_at"])
         self._next = 0
         undated = labels[labelled_at.isna().to_numpy()].drop_duplicates("tx_id", keep="last")
-        self._undated_ids = pd.Index(undated["tx_id"].to_numpy())
-        self._undated = undated.reset_index(drop=True)
+        self._undated = _columns(undated)
+        self._undated_index = pd.Index(self._undated[0])
         self.event_time_ns = _NO_TIME
         """The latest transaction time seen (ns)."""
         self.released = 0
@@ -167,7 +189,7 @@ class LabelsFile:
         return cls(read_labels_file(path))
 
     def __len__(self) -> int:
-        return len(self._dated) + len(self._undated)
+        return len(self._due_ns) + len(self._undated_index)
 
     @property
     def pending(self) -> int:
@@ -183,26 +205,34 @@ class LabelsFile:
         """Labels released by a micro-batch of transactions ``frame`` (``tx_id``, ``ts``): those
         of its transactions that have no date, then the dated ones its latest time reaches;
         ``tx_id, is_fraud, labelled_at, fraud_pattern`` (None: nothing due)."""
-        parts = []
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         if len(frame):
-            if len(self._undated_ids):
-                found = self._undated_ids.get_indexer(frame["tx_id"].to_numpy())
+            times = _ns(frame["ts"])
+            if len(self._undated_index):
+                found = self._undated_index.get_indexer(frame["tx_id"].to_numpy())
                 hit = found >= 0
                 if hit.any():
-                    rows = self._undated.iloc[found[hit]]
-                    parts.append(rows.assign(labelled_at=frame["ts"].to_numpy()[hit]).reset_index(drop=True))
-            latest = frame["ts"].max()
-            if pd.notna(latest):
-                self.event_time_ns = max(self.event_time_ns, int(pd.Timestamp(latest).value))
+                    ids, fraud, pattern = (column[found[hit]] for column in self._undated)
+                    parts.append((ids, fraud, times[hit], pattern))
+            self.event_time_ns = max(self.event_time_ns, int(times.max()))
         if self._next < len(self._due_ns) and self._due_ns[self._next] <= self.event_time_ns:
             end = int(np.searchsorted(self._due_ns, self.event_time_ns, side="right"))
-            parts.append(self._dated.iloc[self._next : end])
+            ids, fraud, pattern = (column[self._next : end] for column in self._dated)
+            parts.append((ids, fraud, self._due_ns[self._next : end], pattern))
             self._next = end
         if not parts:
             return None
-        due = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
-        self.released += len(due)
-        return due[list(LABEL_COLUMNS)]
+        ids, fraud, at, pattern = (np.concatenate([part[k] for part in parts]) for k in range(4))
+        self.released += len(ids)
+        return pd.DataFrame(
+            {"tx_id": ids, "is_fraud": fraud, "labelled_at": pd.to_datetime(at, unit="ns", utc=True),
+             "fraud_pattern": pattern}
+        )
+
+
+def _columns(labels: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``tx_id, is_fraud, fraud_pattern`` as numpy arrays."""
+    return labels["tx_id"].to_numpy(), labels["is_fraud"].to_numpy(bool), labels["fraud_pattern"].to_numpy(object)
 
 
 def _ns(values: pd.Series) -> np.ndarray:
