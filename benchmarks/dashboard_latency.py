@@ -137,7 +137,7 @@ def main() -> None:
             if args.exclude and args.exclude in path:
                 print(f"skipped GET {path}")
                 continue
-            times, cpu, server = [], [], []
+            times, cpu, server_cpu = [], [], []
             for _ in range(args.repeat):
                 server_started = backend_cpu(app)
                 cpu_started, started = time.process_time(), time.perf_counter()
@@ -146,10 +146,10 @@ def main() -> None:
                 cpu.append(time.process_time() - cpu_started)
                 server_done = backend_cpu(app)
                 if server_started is not None and server_done is not None:
-                    server.append(server_done - server_started)
+                    server_cpu.append(server_done - server_started)
                 assert answer.status_code == 200, (path, answer.status_code, answer.text[:200])
             worst_all = max(worst_all, max(times))
-            shown = f"{statistics.median(server):7.2f}" if server else "      -"
+            shown = f"{statistics.median(server_cpu):7.2f}" if server_cpu else "      -"
             print(
                 f"{min(times):7.3f} {statistics.median(times):7.3f} {max(times):7.3f} "
                 f"{statistics.median(cpu):7.3f}     {shown}  GET {path}",

@@ -211,7 +211,8 @@ def plan_status(db: Database, f: Filters, *, page_only: bool = False) -> StatusP
         few = f"SELECT count(*) FROM (SELECT 1 FROM alerts LIMIT {MAX_LISTED + 1}) a"
         if postgres and db.scalar(few) <= MAX_LISTED:
             return StatusPlan(source=_ALERTED, driven=True)
-        return StatusPlan(condition="EXISTS (SELECT 1 FROM alerts a WHERE a.tx_id = t.tx_id AND a.ts = t.ts)")
+        # SQLite drives this from the alerts (one primary-key probe of transactions per alert)
+        return StatusPlan(condition="(t.tx_id, t.ts) IN (SELECT a.tx_id, a.ts FROM alerts a)")
     if f.status == "fraud" and postgres:
         ids = fraud_ids(db, MAX_LISTED)
         if ids is not None and len(ids) <= MAX_LISTED:
