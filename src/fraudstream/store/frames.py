@@ -48,8 +48,7 @@ LABEL_SOURCES = ("stream", "review", "file")
 _TEXT_FIELDS = ("customer_id", "merchant_id", "category", "channel", "item_id", "country", "region")
 _FLOAT_FIELDS = ("amount", "lat", "lon", "merchant_lat", "merchant_lon")
 _CONTROL = "[\\x00-\\x1f]"
-_SPECIAL = '[\\x00-\\x1f"\\\\]'
-"""Characters a JSON string cannot hold as they are."""
+"""Control characters, which JSON strings hold only escaped (``json.dumps`` does it)."""
 
 
 def now_utc() -> pd.Timestamp:
@@ -77,17 +76,32 @@ def utc_times(values: Any, column: str) -> pa.Array:
     return pa.array(series.astype("datetime64[ns, UTC]"), type=pa.timestamp("ns", tz="UTC"))
 
 
-def _json_values(array: pa.Array) -> pa.Array:
-    """Each value of ``array`` as JSON text (null -> ``null``), vectorised where the type allows."""
+def _needs_escaping(array: pa.Array) -> bool:
+    """Whether a string array holds a character a JSON string cannot hold as it is (a control
+    character, ``"`` or ``\\``): one pass over its bytes with numpy."""
+    buffers = array.buffers()
+    if buffers[2] is None:
+        return False
+    wide = pa.types.is_large_string(array.type)
+    offsets = np.frombuffer(buffers[1], dtype=np.int64 if wide else np.int32)
+    first, last = offsets[array.offset], offsets[array.offset + len(array)]
+    data = np.frombuffer(buffers[2], dtype=np.uint8)[first:last]
+    return bool(((data < 0x20) | (data == ord('"')) | (data == ord("\\"))).any())
+
+
+def _json_values(array: pa.Array) -> list[str | pa.Array]:
+    """Each value of ``array`` as JSON text (null -> ``null``), vectorised where the type allows,
+    as pieces to join: a string column without nulls or characters to escape is the column
+    itself between two ``"`` (which the caller folds into its separators)."""
     kind = array.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         escaped = array
-        if pc.any(pc.match_substring_regex(array, _SPECIAL)).as_py():  # most columns: none at all
+        if _needs_escaping(array):  # most columns: nothing to escape at all
             if pc.any(pc.match_substring_regex(array, _CONTROL)).as_py():
-                return pa.array(
-                    [None if v is None else json.dumps(v) for v in array.to_pylist()], pa.string()
-                )
+                return [pa.array([None if v is None else json.dumps(v) for v in array.to_pylist()], pa.string())]
             escaped = pc.replace_substring(pc.replace_substring(array, "\\", "\\\\"), '"', '\\"')
+        if not array.null_count:
+            return ['"', escaped, '"']
         text = pc.binary_join_element_wise('"', escaped, '"', "")
     elif pa.types.is_boolean(kind):
         text = pc.if_else(array, "true", "false")
@@ -99,10 +113,8 @@ def _json_values(array: pa.Array) -> pa.Array:
     elif pa.types.is_timestamp(kind) or pa.types.is_date(kind):
         text = pc.binary_join_element_wise('"', pc.cast(array, pa.string()), '"', "")
     else:
-        return pa.array(
-            [None if v is None else json.dumps(v, default=str) for v in array.to_pylist()], pa.string()
-        )
-    return pc.fill_null(text, "null")
+        return [pa.array([None if v is None else json.dumps(v, default=str) for v in array.to_pylist()], pa.string())]
+    return [pc.fill_null(text, "null")]
 
 
 def _arrow(values: pd.Series) -> pa.Array:
@@ -130,9 +142,15 @@ def json_objects(frame: pd.DataFrame) -> pa.Array:
     pieces: list[Any] = []
     for i, name in enumerate(frame.columns):
         pieces.append(("{" if i == 0 else ",") + json.dumps(str(name)) + ":")
-        pieces.append(_json_values(_arrow(frame[name])))
+        pieces += _json_values(_arrow(frame[name]))
     pieces.append("}")
-    return pc.binary_join_element_wise(*pieces, "")
+    joined: list[Any] = []  # neighbouring constant pieces as one
+    for piece in pieces:
+        if isinstance(piece, str) and joined and isinstance(joined[-1], str):
+            joined[-1] += piece
+        else:
+            joined.append(piece)
+    return pc.binary_join_element_wise(*joined, "")
 
 
 def transaction_rows(

