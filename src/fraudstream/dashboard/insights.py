@@ -310,7 +310,8 @@ def model_view(db: Database, sample: int = 20_000) -> dict[str, Any]:
         (),
         ts=("ts",),
     )
-    frame["is_fraud"] = frame["is_fraud"].map(lambda v: None if v is None or pd.isna(v) else bool(v)).astype(object)
+    labels = frame["is_fraud"].to_numpy(dtype=object)
+    frame["is_fraud"] = [None if v is None else bool(v) for v in labels]  # SQLite: 0 / 1
     models = db.store.models()
     result: dict[str, Any] = {
         "decisions": len(frame),
