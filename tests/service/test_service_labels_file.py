@@ -233,3 +233,20 @@ def test_mixed_json_values_are_read_as_their_text(tmp_path: Path) -> None:
     assert read["tx_id"].tolist() == ["a1", "7", "8"] and read["is_fraud"].tolist() == [True, False, True]
     assert read["fraud_pattern"].tolist() == [None, "x", None]
     assert read["labelled_at"].iloc[2] == pd.Timestamp("2024-01-01T08:00", tz="UTC")
+
+
+def test_the_cli_applies_a_labels_file_and_reports_it(
+    frame: pd.DataFrame, stream: Path, rules: Path, tmp_path: Path
+) -> None:
+    labels = labels_of(frame)
+    released = labels[labels["labelled_at"].isna() | (labels["labelled_at"] <= frame["ts"].max())]
+    store = f"sqlite:///{tmp_path / 'f.db'}"
+    result = CliRunner().invoke(
+        cli,
+        ["detect", "--source", f"file:{stream}", "--rules", str(rules), "--quiet", "--store", store,
+         "--labels", str(write_labels(labels, tmp_path / "labels.csv"))],
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{len(released) - 1:,} labels joined, 0 reviews, {len(released):,} file labels, 1 unjoined" in result.output
+    with open_store(store) as opened:
+        assert set(opened.read_labels()["source"]) == {"file"} and opened.count("labels") == len(released)

@@ -28,6 +28,7 @@ from fraudstream.service.reviews import ReviewPoller, cursor_of
 from fraudstream.service.runtime import DetectionService, read_resume_point
 from fraudstream.service.sink import StoreSink
 from fraudstream.service.sources import LineFileSource
+from fraudstream.service.store_process import ProcessStoreSink
 from fraudstream.store import open_store
 from tests.service.service_helpers import (  # noqa: F401 - fixtures
     store_url_fixture,
@@ -64,7 +65,8 @@ def running(
     path: Path, url: str, model_dir: Path, tmp_path: Path, *, snapshots: bool = False
 ) -> Iterator[DetectionService]:
     """``fraudstream detect`` as a library: a followed stream file into ``url``, a model plus one
-    rule (so that there are alerts to triage), reviews polled every 0.05 s."""
+    rule (so that there are alerts to triage), reviews polled every 0.05 s; with ``snapshots``
+    also feature-state snapshots, and the store writer in its own process (the CLI's default)."""
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps([{"id": "big", "feature": "amount", "op": ">", "value": 300}]))
     detector, version = load_rules(rules)
@@ -73,7 +75,7 @@ def running(
         LineFileSource(path, follow=True, batch_size=200, idle_s=0.05),
         Decider(model, detector, version),
         Featurizer(model.feature_set),
-        sink=StoreSink(lambda: open_store(url)),
+        sink=ProcessStoreSink(url) if snapshots else StoreSink(lambda: open_store(url)),
         reviews=ReviewPoller(lambda: open_store(url), poll_s=0.05, settle_s=0.1),
         state_dir=tmp_path / "state" if snapshots else None,
         snapshot_every_s=0.1,
