@@ -334,6 +334,7 @@ class PostgresStore(Store):
         COPY them straight in, inside a savepoint. When a key is already stored (a batch written
         again after a restart, an alert's new status) roll back to it and return False: the
         caller then upserts through a staging table."""
+        made = len(self._new_months)
         self._execute("SAVEPOINT fresh_rows")
         try:
             self._copy_partitioned(table, rows)
@@ -341,6 +342,7 @@ class PostgresStore(Store):
             raise
         except StoreError as exc:
             self._execute("ROLLBACK TO SAVEPOINT fresh_rows")
+            del self._new_months[made:]  # partitions made inside the savepoint are gone
             if isinstance(exc.__cause__, self._psycopg.errors.UniqueViolation):
                 return False
             raise
@@ -422,19 +424,8 @@ class PostgresStore(Store):
         self._new_months.append((table.name, month))
 
     def _insert_labels_of_new(self, labels: pa.Table, all_new: bool) -> None:
-        """When every transaction was new, COPY their labels straight in (falling back to the
-        staged upsert if one of them was already there); else the staged upsert."""
-        if all_new:
-            self._execute("SAVEPOINT labels")
-            try:
-                self._copy_partitioned(TABLES_BY_NAME["labels"], labels)
-                self._execute("RELEASE SAVEPOINT labels")
-                return
-            except StoreUnavailable:
-                raise
-            except StoreError:
-                self._execute("ROLLBACK TO SAVEPOINT labels")
-                self._new_months = []  # partitions made inside the savepoint are gone
+        """The labels of a write: COPYed straight in when none is stored yet (nearly always when
+        every transaction was new), else upserted through a staging table (see :meth:`_upsert`)."""
         self._upsert(TABLES_BY_NAME["labels"], labels, update=False)
 
     def _upsert_profiles(self, rows: pa.Table) -> int:
