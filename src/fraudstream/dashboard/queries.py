@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from fraudstream.dashboard.statuses import StatusPlan, plan_status
+from fraudstream.dashboard.statuses import StatusPlan, in_ranges, plan_status
 from fraudstream.store import Store
 
 if TYPE_CHECKING:
@@ -204,9 +204,12 @@ class Database:
             return self.store._query_with_names(sql, params)
 
     def frame(self, sql: str, params: Sequence[Any] = (), ts: Sequence[str] = ()) -> pd.DataFrame:
-        """The rows of ``sql`` as a frame; the columns named in ``ts`` as UTC timestamps (converted
-        from the values as read, not from what pandas would infer of them first)."""
-        names, rows = self.rows(sql, params)
+        """The rows of ``sql`` as a frame; the columns named in ``ts`` as UTC timestamps."""
+        return self.to_frame(*self.rows(sql, params), ts=ts)
+
+    def to_frame(self, names: list[str], rows: Sequence[Sequence[Any]], ts: Sequence[str] = ()) -> pd.DataFrame:
+        """``rows`` as a frame; the columns named in ``ts`` as UTC timestamps, converted from the
+        values as read (not from what pandas would first infer of them)."""
         if not ts:
             return pd.DataFrame.from_records(rows, columns=names)
         keep = [i for i, name in enumerate(names) if name not in ts]
@@ -286,12 +289,9 @@ class Database:
         ``extra_params``)."""
         p, conditions, params = self.p, [], list(plan.source_params)
         if plan.hours:
-            conditions.append("(" + " OR ".join([f"(t.ts >= {p} AND t.ts < {p})"] * len(plan.hours)) + ")")
-            for start, end in plan.hours:
-                params += [
-                    self.ts_param(pd.Timestamp(start, tz="UTC")),
-                    self.ts_param(pd.Timestamp(end, tz="UTC")),
-                ]
+            inside, hours = in_ranges(self, plan.hours)
+            conditions.append(inside)
+            params += hours
         if f.start is not None:
             conditions.append(f"t.ts >= {p}")
             params.append(self.ts_param(f.start))
@@ -406,9 +406,7 @@ class Database:
             )
             if not rows:
                 return
-            frame = pd.DataFrame.from_records([r[:-1] for r in rows], columns=names[:-1])
-            frame["ts"] = self.times(frame["ts"])
-            yield self.with_state(frame)
+            yield self.with_state(self.to_frame(names[:-1], [r[:-1] for r in rows], ts=("ts",)))
             if len(rows) < chunk:
                 return
             after = [rows[-1][-1], rows[-1][-1], rows[-1][0]]

@@ -33,6 +33,7 @@ compares them on SQLite and PostgreSQL).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,7 @@ __all__ = [
     "MAX_LISTED",
     "StatusPlan",
     "fraud_ids",
+    "in_ranges",
     "plan_status",
     "present",
     "unlabelled_hours",
@@ -64,7 +66,7 @@ _ALERTED = (
 )
 """The alerted transactions, one probe per alerted ``(tx_id, ts)``, in time order (neighbouring
 probes touch neighbouring pages)."""
-_LABELLED = (
+_LISTED = (
     "unnest(CAST({p} AS TEXT[])) AS s(tx_id) "
     'CROSS JOIN LATERAL (SELECT k.ts FROM tx_keys k WHERE k.tx_id = s.tx_id COLLATE "C" LIMIT 1) k '
     "CROSS JOIN LATERAL (SELECT * FROM transactions t "
@@ -101,15 +103,15 @@ def _only_status(f: Filters) -> bool:
     return f == Filters(status=f.status, sort=f.sort, descending=f.descending, page=f.page, page_size=f.page_size)
 
 
-def fraud_ids(db: Database, limit: int | None = None) -> list[str] | None:
+def fraud_ids(db: Database, limit: int) -> list[str] | None:
     """Ids whose current label says fraud: the few fraud labels (partial index
     ``labels_fraud_tx_id_idx``), kept where that is still the newest label; None when more
     than ``limit`` transactions have a fraud label."""
     from fraudstream.dashboard.lookups import latest_labels
 
-    bound = f" LIMIT {int(limit) + 1}" if limit is not None else ""
-    ids = [r[0] for r in db.rows(f"SELECT DISTINCT l.tx_id FROM labels l WHERE l.is_fraud = {db.true}{bound}")[1]]
-    if limit is not None and len(ids) > limit:
+    sql = f"SELECT DISTINCT l.tx_id FROM labels l WHERE l.is_fraud = {db.true} LIMIT {int(limit) + 1}"
+    ids = [r[0] for r in db.rows(sql)[1]]
+    if len(ids) > limit:
         return None
     current = latest_labels(db, ids)
     return [i for i, v in zip(ids, current, strict=True) if v is True]
@@ -136,8 +138,8 @@ def present(db: Database, tx_ids: list[str]) -> int:
     return n
 
 
-def _ranges_sql(db: Database, ranges: list[tuple[int, int]]) -> tuple[str, list[Any]]:
-    """``(t.ts in one of ranges)`` and its parameters."""
+def in_ranges(db: Database, ranges: Sequence[tuple[int, int]]) -> tuple[str, list[Any]]:
+    """``t.ts`` in one of ``ranges`` (``[start, end)`` in nanoseconds), and its parameters."""
     p, params = db.p, []
     for start, end in ranges:
         params += [db.ts_param(pd.Timestamp(start, tz="UTC")), db.ts_param(pd.Timestamp(end, tz="UTC"))]
@@ -159,7 +161,7 @@ def _labelled(db: Database) -> tuple[str | None, list[Any]]:
     ranges = _ranges(np.array([h for h, _ in hours], dtype=np.int64), 10**9)
     if len(ranges) > MAX_HOUR_RANGES:
         return probe, []
-    inside, params = _ranges_sql(db, ranges)
+    inside, params = in_ranges(db, ranges)
     return f"(NOT {inside} OR {probe})", params
 
 
@@ -215,8 +217,8 @@ def plan_status(db: Database, f: Filters, *, page_only: bool = False) -> StatusP
         return StatusPlan(condition="(t.tx_id, t.ts) IN (SELECT a.tx_id, a.ts FROM alerts a)")
     if f.status == "fraud" and postgres:
         ids = fraud_ids(db, MAX_LISTED)
-        if ids is not None and len(ids) <= MAX_LISTED:
-            return StatusPlan(source=_LABELLED.format(p=db.p), source_params=[ids], driven=True)
+        if ids is not None:
+            return StatusPlan(source=_LISTED.format(p=db.p), source_params=[ids], driven=True)
     if f.status == "fraud":
         return StatusPlan(condition=f"t.tx_id IN ({db._current_labels(db.true)})")
     # legit: labelled, and the current label is not fraud
