@@ -309,8 +309,10 @@ class PostgresStore(Store):
         with self._errors():
             return int(self.conn.execute(sql).rowcount)
 
-    def _upsert(self, table: Table, rows: pa.Table, *, update: bool) -> int:
-        rows = self._dedupe(rows, table.primary_key, "last" if update else "first")
+    def _upsert(self, table: Table, rows: pa.Table, *, update: bool, unique: bool = False) -> int:
+        """Write ``rows`` (``unique``: known to be unique by primary key already, not checked)."""
+        if not unique:
+            rows = self._dedupe(rows, table.primary_key, "last" if update else "first")
         with self.batch():
             if table.time_key and self._copied_if_new(table, rows):
                 return rows.num_rows
@@ -425,8 +427,9 @@ class PostgresStore(Store):
 
     def _insert_labels_of_new(self, labels: pa.Table, all_new: bool) -> None:
         """The labels of a write: COPYed straight in when none is stored yet (nearly always when
-        every transaction was new), else upserted through a staging table (see :meth:`_upsert`)."""
-        self._upsert(TABLES_BY_NAME["labels"], labels, update=False)
+        every transaction was new), else upserted through a staging table (see :meth:`_upsert`).
+        They are unique by ``tx_id`` like the write's rows, so there is no duplicate to drop."""
+        self._upsert(TABLES_BY_NAME["labels"], labels, update=False, unique=True)
 
     def _upsert_profiles(self, rows: pa.Table) -> int:
         table = TABLES_BY_NAME["profiles"]
