@@ -56,7 +56,8 @@ __all__ = [
 
 MAX_LISTED = 50_000
 """PostgreSQL: ``alert`` and ``fraud`` drive the query from their ids when at most this many
-qualify (about 20 microseconds of index probes per id); beyond, a condition on each row."""
+qualify (a few microseconds of index probes per id: 0.11 s of server CPU for 17,481 alerts);
+beyond, a condition on each row."""
 MAX_HOUR_RANGES = 400
 """At most this many ranges of hours go into one query."""
 
