@@ -88,6 +88,16 @@ def test_binary_copy_matches_a_field_by_field_decoder():
     assert decode(pgcopy.encode(tail, KINDS), KINDS) == expected(table)[2:]
 
 
+def test_binary_copy_in_pieces_is_the_same_stream(monkeypatch):
+    table = sample()
+    whole = pgcopy.encode(table, KINDS)
+    monkeypatch.setattr(pgcopy, "FIRST_PIECE_ROWS", 2)
+    monkeypatch.setattr(pgcopy, "PIECE_ROWS", 3)
+    parts = list(pgcopy.encode_parts(table, KINDS))
+    assert len(parts) == 2 + 3  # signature, pieces of 2, 3 and 2 rows, trailer
+    assert b"".join(bytes(p) for p in parts) == whole
+
+
 def test_binary_copy_round_trips_through_postgresql(pg_schema):
     import psycopg
 
