@@ -1,5 +1,5 @@
 """Compact state stays exact: late labels and withdrawals in the running risk counts, the tx
-locator, sub-second times and huge amounts (widened columns), bounded arena slack."""
+locator, sub-second times and huge amounts (widened columns), bounded arena slack, ring moves."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from fraudstream.features import FeatureEngine, FeatureSpec
+from fraudstream.features.kernels import compact_rings, copy_rings
 from fraudstream.features.locator import Locator, loc_delete, loc_find, loc_insert
 from fraudstream.features.state import ARENA_SLACK
 from tests.features.features_testdata import SHORT_SPEC, micro_batches, random_frame
@@ -174,3 +175,36 @@ def test_integer_ids_survive_save_load_eviction_and_a_switch_to_text_ids(tmp_pat
     assert engine.evicted > 0 and not engine.states["customer"].index.is_integer
     assert engine.states["merchant"].index.is_integer is False  # merchants are text ids ("M3")
     pd.testing.assert_frame_equal(pd.concat(parts).sort_index(), want.sort_index(), check_exact=True)
+
+
+def test_ring_moves_equal_event_by_event_copies() -> None:
+    """copy_rings and compact_rings move wrapped and unwrapped rings as a copy of every event
+    ``q`` from ``offset + q % cap`` to ``new_offset + q % new_cap`` would."""
+    rng = np.random.default_rng(21)
+    caps = rng.integers(1, 40, 60)
+    offset = np.concatenate(([0], np.cumsum(caps)[:-1])).astype(np.int64)
+    cap = caps.astype(np.int64)
+    start = rng.integers(0, 500, 60).astype(np.int64)
+    end = start + rng.integers(0, cap + 1)
+    arena = rng.integers(0, 10**6, int(cap.sum()) * 3).astype(np.int64)
+
+    live = end - start
+    moved = np.flatnonzero(live > 0)[::2]
+    new_cap = live[moved] + rng.integers(0, 5, len(moved))
+    new_offset = int(cap.sum()) + np.concatenate(([0], np.cumsum(new_cap)[:-1]))
+    before = [[int(arena[offset[s] + q % cap[s]]) for q in range(start[s], end[s])] for s in moved]
+    copied = arena.copy()
+    copy_rings(offset, cap, start, end, moved, new_offset, new_cap, copied)
+    after = [[int(copied[o + q % c]) for q in range(start[s], end[s])]
+             for s, o, c in zip(moved, new_offset, new_cap, strict=True)]
+    assert after == before
+
+    order = np.arange(60)
+    shrunk = np.where(live > 0, np.minimum(cap, live + rng.integers(0, 3, 60)), 0).astype(np.int64)
+    packed = np.concatenate(([0], np.cumsum(shrunk)[:-1])).astype(np.int64)
+    before = [[int(arena[offset[s] + q % cap[s]]) for q in range(start[s], end[s])] for s in order]
+    compacted = arena.copy()
+    compact_rings(order, offset, cap, packed, shrunk, start, end, compacted, np.zeros(int(live.max()), np.int64))
+    after = [[int(compacted[packed[s] + q % shrunk[s]]) for q in range(start[s], end[s])] if shrunk[s] else []
+             for s in order]
+    assert after == before

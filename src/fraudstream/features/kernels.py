@@ -343,12 +343,8 @@ def compact_rings(order, offset, cap, new_offset, new_cap, start, end, arena, sc
         if new_offset[i] == offset[s] and new_cap[i] == cap[s]:
             continue  # already in place (e.g. the rings before the first hole)
         n = end[s] - start[s]
-        for k in range(n):
-            q = start[s] + k
-            scratch[k] = arena[offset[s] + q % cap[s]]
-        for k in range(n):
-            q = start[s] + k
-            arena[new_offset[i] + q % new_cap[i]] = scratch[k]
+        _copy_ring(arena, offset[s], cap[s], scratch, 0, n, start[s], n)
+        _copy_ring(scratch, 0, n, arena, new_offset[i], new_cap[i], start[s], n)
 
 
 @nb.njit(cache=True)
@@ -357,5 +353,18 @@ def copy_rings(offset, cap, start, end, moved, new_offset, new_cap, arena):
     overlap no live ring) in the same arena."""
     for i in range(moved.shape[0]):
         s = moved[i]
-        for q in range(start[s], end[s]):
-            arena[new_offset[i] + q % new_cap[i]] = arena[offset[s] + q % cap[s]]
+        _copy_ring(arena, offset[s], cap[s], arena, new_offset[i], new_cap[i], start[s], end[s] - start[s])
+
+
+@nb.njit(cache=True, inline="always")
+def _copy_ring(src, src_offset, src_cap, dst, dst_offset, dst_cap, q, n):
+    """Copy events ``q .. q + n - 1`` from the ring ``src_offset`` / ``src_cap`` of ``src`` to
+    the ring ``dst_offset`` / ``dst_cap`` of ``dst`` (the two places must not overlap), as at
+    most three contiguous pieces (each ring wraps at most once)."""
+    k = 0
+    while k < n:
+        p = (q + k) % src_cap
+        d = (q + k) % dst_cap
+        length = min(n - k, src_cap - p, dst_cap - d)
+        dst[dst_offset + d:dst_offset + d + length] = src[src_offset + p:src_offset + p + length]
+        k += length
