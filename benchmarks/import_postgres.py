@@ -95,6 +95,18 @@ def backend_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def backend_sched_s(pid: int) -> tuple[float, float]:
+    """(seconds on a CPU, seconds runnable but waiting for a CPU) of a local process, from
+    ``/proc/<pid>/schedstat`` (NaN if not local). The second figure is what other processes'
+    load costs it; wall time minus both is the time it was blocked (waiting for the client's
+    next data or statement, for parallel workers, or for I/O)."""
+    try:
+        on_cpu, waiting = Path(f"/proc/{pid}/schedstat").read_text().split()[:2]
+    except (OSError, ValueError):
+        return float("nan"), float("nan")
+    return int(on_cpu) / 1e9, int(waiting) / 1e9
+
+
 def _stat(pid: int | str) -> list[str]:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
@@ -237,16 +249,23 @@ def main() -> None:
         with open_store(f"{args.url}{'&' if '?' in args.url else '?'}schema={ours_schema}{options}") as store:
             cpu, whole = time.process_time(), server_cpu_s(store.backend_pid())
             start_backend = backend_cpu_s(store.backend_pid())
+            start_sched = backend_sched_s(store.backend_pid())
             statements = StatementCPU(store) if args.breakdown else None
             report = import_file(path, store, chunk_rows=args.chunk_rows)
             ours_cpu = time.process_time() - cpu
             ours_server = backend_cpu_s(store.backend_pid()) - start_backend
             ours_whole = server_cpu_s(store.backend_pid()) - whole
+            end_sched = backend_sched_s(store.backend_pid())
         print(report.summary())
         per_row_us = ours_server / max(1, report.rows_read) * 1e6
         print(
             f"  wall {report.seconds:.1f} s, {report.rows_per_s:,.0f} rows/s; CPU: client {ours_cpu:.1f} s, "
             f"PostgreSQL backend {ours_server:.1f} s ({per_row_us:.1f} us/row)"
+        )
+        on_cpu, waiting = (end - start for end, start in zip(end_sched, start_sched, strict=True))
+        print(
+            f"  backend time: on a CPU {on_cpu:.1f} s, waiting for a CPU {waiting:.1f} s (other processes' "
+            f"load), blocked {report.seconds - on_cpu - waiting:.1f} s (client, parallel workers, I/O)"
         )
         print(
             f"  whole PostgreSQL server meanwhile: {ours_whole:.1f} s CPU (the backend, its parallel "
