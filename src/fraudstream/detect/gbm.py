@@ -225,3 +225,4 @@ class GradientBoostingDetector(Detector):
         except lgb.basic.LightGBMError as exc:
             raise ModelFileError(f"{folder / 'model.txt'}: not a LightGBM model ({exc})") from None
         self.best_iteration_ = self.booster_.num_trees()
+        self._scorer()  # compiled here, so that a hot-swapped model scores its first batch at full speed
