@@ -75,7 +75,7 @@ _NAN_LEFT, _NAN_RIGHT, _MISSING_LEFT, _MISSING_RIGHT = 0, 1, 2, 3
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TreeScorer:
     """The compiled tables of one model; build with :meth:`from_booster`.
 
