@@ -210,7 +210,7 @@ def import_file(
         for chunk in read_chunks(path, chunk_rows):
             canonical = _chunk(chunk, adapter, keys, rejects)
             if prefix and len(canonical):
-                canonical["tx_id"] = prefix + ":" + canonical["tx_id"].astype(str)
+                canonical["tx_id"] = _prefixed(prefix, canonical["tx_id"])
             profiles.add(canonical)
             rows_read += chunk.rows_read
             last_line = int(chunk.lines[-1]) if len(chunk.lines) else None
@@ -373,6 +373,13 @@ def _prefetched(items: Iterator[T], depth: int) -> Iterator[T]:
     finally:
         stop.set()
         thread.join(timeout=10)
+
+
+def _prefixed(prefix: str, ids: pd.Series) -> pd.Series:
+    """``"<prefix>:<id>"`` for every id, as Arrow-backed text (one Arrow kernel, no Python string
+    per row)."""
+    joined = pc.binary_join_element_wise(prefix + ":", frames.text_ids(ids), "")
+    return pd.Series(pd.arrays.ArrowStringArray(joined), index=ids.index)
 
 
 def _chunk(chunk: Chunk, adapter: Adapter, keys: tuple[str, ...], rejects: _Rejects) -> pd.DataFrame:
