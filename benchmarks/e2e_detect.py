@@ -11,7 +11,10 @@ store sink) for ``--seconds``, and reports:
   moment its batch's database transaction committed (p50 / p99 / max);
 * the time share of each stage (decode, features, score, sinks, store), in wall-clock seconds
   and in CPU seconds of the working thread (the latter is what a stage costs, whatever else runs
-  on the machine; PostgreSQL's own server work is not in it).
+  on the machine; PostgreSQL's own server work is not in it);
+* the CPU seconds of every process of the pipeline (``cpu_s``: the stream server, the detector,
+  the store writer process, the whole local PostgreSQL server) and their sum per stored
+  transaction: what the pipeline costs on this machine, whatever the load.
 
 ``--detector gbm`` (default): LightGBM on the ``default`` feature set, reasons = path
 contributions; ``--detector iforest``: a 50-tree isolation forest on the ``handbook`` set,
@@ -53,6 +56,7 @@ from fraudstream.service.store_process import ProcessStoreSink
 from fraudstream.store import open_store
 from fraudstream.stream.testing import free_port, wait_for_port
 from fraudstream.worlds import get_world
+from import_postgres import backend_cpu_s, server_cpu_s
 
 
 def train_model(folder: Path, kind: str = "gbm") -> Path:
@@ -70,6 +74,14 @@ def train_model(folder: Path, kind: str = "gbm") -> Path:
     features = build_features(inputs(frame), FeatureSpec.default())
     detector = GradientBoostingDetector(random_state=1).fit(features, frame["is_fraud"].to_numpy())
     return registry.save(detector, folder, {"feature_set": "default", "version": "bench"}, overwrite=True)
+
+
+def database_cpu_s(url: str) -> float:
+    """CPU seconds of the local PostgreSQL server so far (0 for SQLite: its work is the writer's)."""
+    if url.startswith("sqlite:"):
+        return 0.0
+    with open_store(url) as store:
+        return server_cpu_s(store.backend_pid())
 
 
 def reset_store(url: str) -> None:
@@ -104,6 +116,7 @@ def main() -> None:
     reset_store(args.store)
     model = load_model(train_model(Path(tempfile.mkdtemp()) / "model", args.detector))
     load_before = os.getloadavg()[0]
+    database_cpu = database_cpu_s(args.store)
     port, http_port = free_port(), free_port()
     server = subprocess.Popen(
         [
@@ -159,10 +172,16 @@ def main() -> None:
         with source:
             timer.start()
             t0, cpu0 = time.time(), time.process_time()
+            server_cpu_at_start = backend_cpu_s(server.pid)
+            writer_cpu_at_start = sink.process_cpu_s if isinstance(sink, ProcessStoreSink) else 0.0
             summary = service.run()
             run_cpu = time.process_time() - cpu0
             wall = time.time() - t0
         health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{http_port}/health", timeout=5).read())
+        server_cpu = backend_cpu_s(server.pid)
+        server_cpu -= server_cpu_at_start
+        writer_cpu = sink.process_cpu_s - writer_cpu_at_start if isinstance(sink, ProcessStoreSink) else 0.0
+        database_cpu = database_cpu_s(args.store) - database_cpu
     finally:
         server.terminate()
         server.wait(10)
@@ -205,8 +224,13 @@ def main() -> None:
             k: round(v / max(summary.processed, 1) * 1e6, 1) for k, v in summary.stages.cpu_seconds.items()
         },
         "writer": args.writer,
-        "detector_process_cpu_s": round(run_cpu, 1),
-        "writer_cpu_s": round(sink.busy_cpu_s, 1),
+        "cpu_s": {  # every process of the pipeline over the run (PostgreSQL: the whole server)
+            "server": round(server_cpu, 1),
+            "detector": round(run_cpu, 1),
+            "writer": round(writer_cpu, 1),
+            "database": round(database_cpu, 1),
+        },
+        "cpu_us_per_stored_tx": round((server_cpu + run_cpu + writer_cpu + database_cpu) / max(len(ids), 1) * 1e6, 1),
         "store_commits": sink.commits,
         "max_pending_batches": sink.max_seen_pending,
         "cpu_count": os.cpu_count(),

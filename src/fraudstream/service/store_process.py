@@ -68,6 +68,8 @@ class ProcessStoreSink:
             raise ConfigError(f"max_pending must be >= 1, got {max_pending}")
         self.url = url
         self.busy_s = self.busy_cpu_s = 0.0
+        self.process_cpu_s = 0.0
+        """CPU seconds of the whole writer process so far (its writer thread's are ``busy_cpu_s``)."""
         self.commits = self.written_rows = self.reconnects = self.max_seen_pending = 0
         self.last_checkpoint: Checkpoint | None = None
         self.store = None
@@ -238,7 +240,7 @@ def serve(fd: str, url: str, settings: str) -> None:  # pragma: no cover - runs 
         return
 
     def stats() -> dict[str, Any]:
-        return {name: getattr(sink, name) for name in _STATS}
+        return {name: getattr(sink, name) for name in _STATS} | {"process_cpu_s": time.process_time()}
 
     def acknowledge(seq: int) -> Callable[[], None]:
         return lambda: send("stored", seq, stats())
