@@ -170,6 +170,7 @@ def test_hot_swap_under_load_decides_every_transaction_exactly_once(model_dir: P
     thread = threading.Thread(target=service.run)
     thread.start()
     while service.summary.processed < 2000:
+        assert thread.is_alive(), "the service stopped before 2,000 decisions"
         time.sleep(0.01)
     save_model(tmp_path / "v2", seed=9, version="v2")
     staging = tmp_path / "staging"
@@ -214,6 +215,7 @@ def test_database_outage_mid_stream_loses_and_doubles_nothing(
     try:
         thread.start()
         while service.summary.processed < 1500:
+            assert thread.is_alive(), "the service stopped before 1,500 decisions"
             time.sleep(0.01)
         proxy.stop()
         time.sleep(1.5)
@@ -249,6 +251,7 @@ def test_a_long_outage_fails_loudly(model_dir: Path, postgres_url: str, tmp_path
         # the outage starts once 1,000 are decided and a first batch is committed (on a busy
         # machine the loop can run ahead of the first commit)
         while service.summary.processed < 1000 or not getattr(service.sink, "commits", 0):
+            assert thread.is_alive(), outcome
             time.sleep(0.01)
         proxy.stop()
         thread.join(60)
