@@ -40,9 +40,9 @@ TRAILER = b"\xff\xff"
 _POSTGRES_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in microseconds since 1970-01-01
 _NULL = np.frombuffer(b"\xff\xff\xff\xff", dtype=np.uint8)
 PIECE_ROWS = 1 << 14
-"""Rows encoded per piece: a piece's columns stay in the CPU cache (16 Ki rows of the Kaggle
-layout encode about 40 % faster per row than 256 Ki), the server can start on the first piece
-early, and each joined array stays far below Arrow's 2 GiB binary limit."""
+"""Rows encoded per piece: the server starts on the first piece while the next ones are encoded
+(the encoding CPU per row is about the same as in one piece: 42 vs 39 ms per 75,000 Kaggle rows),
+and each joined array stays far below Arrow's 2 GiB binary limit."""
 FIRST_PIECE_ROWS = 1 << 11
 """The first piece is smaller: the server waits only for it before starting."""
 
