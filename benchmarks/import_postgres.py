@@ -17,7 +17,9 @@ built once, when the partition is attached (see docs/storage.md).
 
 Wall time depends on what else the machine runs, so the script also prints the CPU seconds of
 the client process and of the PostgreSQL backend serving it (``/proc/<pid>/stat`` of the
-connection's ``backend_pid``; the server must be local), and the load average before and after.
+connection's ``backend_pid``; the server must be local), the backend's time on a CPU, waiting for
+a CPU and blocked (``/proc/<pid>/schedstat``: the second figure is what other processes' load
+cost the run), and the load average before and after.
 
     python benchmarks/import_postgres.py --rows 1800000
     python benchmarks/import_postgres.py --rows 200000 --url postgresql://postgres@127.0.0.1:5432/test
