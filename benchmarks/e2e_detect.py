@@ -107,7 +107,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds left out of the figures")
     parser.add_argument("--store", default="sqlite:////tmp/fraudstream_e2e.db")
     parser.add_argument("--batch-size", type=int, default=5000)
-    parser.add_argument("--max-wait-ms", type=float, default=50.0)
+    parser.add_argument("--max-wait-ms", type=float, default=25.0)
     parser.add_argument("--detector", choices=("gbm", "iforest"), default="gbm")
     parser.add_argument(
         "--writer", choices=("process", "thread"), default="process", help="store writes in a child process or a thread"

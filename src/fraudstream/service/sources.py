@@ -92,7 +92,7 @@ class Source(ABC):
     replayable: bool = False
 
     def __init__(
-        self, *, batch_size: int = 1000, max_wait_s: float = 0.05, idle_s: float = 0.5, start: Any = None
+        self, *, batch_size: int = 1000, max_wait_s: float = 0.025, idle_s: float = 0.5, start: Any = None
     ) -> None:
         self.batcher: Batcher[tuple[bytes, Any]] = Batcher(batch_size, max_wait_s)
         self.idle_s = idle_s
