@@ -125,25 +125,13 @@ def test_replay_offset_is_the_later_of_skip_and_start(kaggle_file: Path) -> None
     assert pd.concat(list(world.generate(rows=10)))["tx_id"].tolist() == frame["tx_id"].iloc[700:710].tolist()
 
 
-def _received(port: int, n: int) -> list[str]:
-    """tx_ids of the first ``n`` transactions a new client of the server receives."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as client, client.makefile("rb") as lines:
-        records = (json.loads(line) for line in lines)
-        return [str(r["tx_id"]) for r, _ in zip((r for r in records if "tx_id" in r), range(n), strict=False)]
-
-
-def _stop(process: subprocess.Popen[bytes]) -> str:
-    process.send_signal(signal.SIGINT)
-    out, _ = process.communicate(timeout=20)
-    return out.decode()
-
 
 def _serve_from(path: Path, *flags: str) -> tuple[str, list[str], int]:
     """Serve ``path`` from ``flags`` at 20 rows/s; (stdout, 3 ids a client receives, the row the
     stop line says to resume at)."""
     with serve_subprocess("--replay", str(path), "--schema", "kaggle", "--rate", "20", "--labels", "hidden",
                           *flags) as (port, process):
-        received = _received(port, 3)
+        received = _first_ids(port, 3)
         out = _stop(process)
     resume = re.search(r"resume with --skip (\d+)", out)
     assert resume is not None, out

@@ -56,22 +56,7 @@ TRANSACTION_COLUMNS = (
 """The Explorer's columns read from ``transactions``; the rest come from the look-ups."""
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _MICROSECOND = datetime.timedelta(microseconds=1)
-PAGE_COLUMNS = (
-    "tx_id",
-    "ts",
-    "customer_id",
-    "merchant_id",
-    "amount",
-    "category",
-    "channel",
-    "country",
-    "lat",
-    "lon",
-    "score",
-    "verdict",
-    "alert_status",
-    "is_fraud",
-)
+PAGE_COLUMNS = (*TRANSACTION_COLUMNS, "score", "verdict", "alert_status", "is_fraud")
 
 
 @dataclass(frozen=True)
