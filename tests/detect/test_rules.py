@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 
@@ -158,12 +159,17 @@ def test_hot_reload_while_scoring_in_another_thread(tmp_path):
         deadline = time.monotonic() + 10
         while (0.25,) not in seen and time.monotonic() < deadline:
             time.sleep(0.01)
-        path.write_text(json.dumps([{"id": "v2", "feature": "amount", "op": ">", "value": 0, "score": 0.75}]))
+        # replaced in one step: a watcher polling every 20 ms could otherwise read the file half
+        # written, reject it (an error, rules kept) and count one error more than this test expects
+        staged = tmp_path / "rules.json.new"
+        staged.write_text(json.dumps([{"id": "v2", "feature": "amount", "op": ">", "value": 0, "score": 0.75}]))
+        os.replace(staged, path)
         while watcher.reloads < 1 and time.monotonic() < deadline:
             time.sleep(0.01)
         while (0.75,) not in seen and time.monotonic() < deadline:
             time.sleep(0.01)
-        path.write_text("not json")  # rejected: keeps v2
+        staged.write_text("not json")
+        os.replace(staged, path)  # rejected: keeps v2
         while watcher.errors < 1 and time.monotonic() < deadline:
             time.sleep(0.01)
     stop.set()
