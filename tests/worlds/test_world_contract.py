@@ -105,8 +105,6 @@ def test_bad_parameters_are_config_errors():
 
 
 def test_classroom_frames_encode_to_wire_lines():
-    if "classroom" not in WORLDS:
-        pytest.skip("classroom world not written yet")  # FRAUDSTREAM_REQUIRE_SERVICES: not a service
     frame = simulate("classroom", rows=50, seed=1)
     lines = encode_lines(frame)
     assert len(lines) == 50 and all(line.endswith(b"\n") for line in lines)
