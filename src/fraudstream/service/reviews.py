@@ -167,9 +167,9 @@ class ReviewPoller:
         page = page[["tx_id", "is_fraud", "fraud_pattern", "labelled_at"]]
         replayed = 0
         if self._replay_until is not None:
-            bound = self._replay_until
-            keys = zip(page["labelled_at"].tolist(), map(str, page["tx_id"].tolist()), strict=True)
-            replayed = sum(1 for key in keys if key <= bound)
+            at, tx_id = self._replay_until
+            times, ids = page["labelled_at"], page["tx_id"].astype(str)
+            replayed = int(((times < at) | ((times == at) & (ids <= tx_id))).sum())
             if replayed < len(page):
                 self._replay_until = None
         last = page.iloc[-1]
