@@ -381,11 +381,11 @@ class DetectionService:
         self.summary.labels += len(labels)
         if not join:
             return
-        if self.recent is None:
-            self.summary.unjoined += 0 if wait else len(labels)
+        joined = self.recent.join(labels, wait=wait) if self.recent is not None else None
+        if not wait:  # a label that does not wait and finds no decision stays unjoined
+            self.summary.unjoined += len(labels) - (len(joined) if joined is not None else 0)
+        if joined is None:
             return
-        joined = self.recent.join(labels, wait=wait)
-        self.summary.unjoined += 0 if wait else len(labels) - len(joined)
         self.metrics.update(joined)
         self.summary.joined += len(joined)
         model = self.decider.model
