@@ -112,12 +112,12 @@ class RunningServer:
 
 
 def make_server(*, rate: float | None = 200.0, labels: str = "inline", max_buffer_bytes: int = 4 << 20,
-                http: bool = False, world: World | None = None) -> StreamServer:
+                http: bool = False, world: World | None = None, retain_bytes: int = 0) -> StreamServer:
     pacer = Pacer(rate=rate) if rate else Pacer()
     feed = Feed(world or ScriptedWorld(seed=0), pacer, labels=LabelPolicy.parse(labels), chunk_rows=500,
                 max_batch=200)
     return StreamServer(feed, host="127.0.0.1", port=0, http_port=0 if http else None,
-                        welcome=lambda: WELCOME, max_buffer_bytes=max_buffer_bytes)
+                        welcome=lambda: WELCOME, max_buffer_bytes=max_buffer_bytes, retain_bytes=retain_bytes)
 
 
 @contextlib.contextmanager

@@ -23,6 +23,7 @@ from fraudstream.stream.eventloop import run as run_loop
 from fraudstream.stream.feed import Feed, LabelPolicy
 from fraudstream.stream.protocol import welcome_message
 from fraudstream.stream.replay import ReplayWorld
+from fraudstream.stream.retention import DEFAULT_RETAIN_MB
 from fraudstream.stream.server import StreamServer
 from fraudstream.worlds import World, get_world, world_names
 from fraudstream.worlds.clock import Pacer
@@ -67,6 +68,8 @@ class ServeOptions:
     params: tuple[str, ...] = ()
     labels: str = "inline"
     max_buffer_bytes: int = DEFAULT_MAX_BUFFER_BYTES
+    retain_mb: float = DEFAULT_RETAIN_MB
+    """MiB of recent batches kept so TCP clients can resume after an offset (0: none)."""
     replay: str | None = None
     """A dataset file streamed instead of a world (event-time order); ``start`` and ``skip`` say
     where it resumes (:func:`~fraudstream.stream.replay.replay_offset`)."""
@@ -109,8 +112,11 @@ def make_server(options: ServeOptions) -> StreamServer:
     feed = Feed(world, options.pacer(), labels=LabelPolicy.parse(options.labels))
     http_port = options.http_port if options.http_port is not None else (
         options.port + 1 if options.port else 0)
+    if not options.retain_mb >= 0:
+        raise ConfigError(f"--retain-mb must be >= 0 (0: retain nothing), got {options.retain_mb:g}")
     return StreamServer(feed, host=options.host, port=options.port, http_port=http_port,
-                        welcome=lambda: welcome_for(world), max_buffer_bytes=options.max_buffer_bytes)
+                        welcome=lambda: welcome_for(world), max_buffer_bytes=options.max_buffer_bytes,
+                        retain_bytes=int(options.retain_mb * (1 << 20)))
 
 
 def serve(options: ServeOptions, *, banner: bool = True) -> None:
@@ -150,7 +156,9 @@ def _print_banner(server: StreamServer, options: ServeOptions) -> None:
         click.echo(f"fraudstream serve: world {server.feed.world.name} (simulated data, seed "
                    f"{server.feed.world.seed}), {pace}, labels {options.labels}, "
                    f"{server.event_loop} event loop")
-    click.echo(f"  TCP stream   {options.host}:{server.port}   (NDJSON, seed 000 protocol)")
+    resume = (f"; resumable within the last {options.retain_mb:g} MiB" if server.hub.retention is not None
+              else "; not resumable (--retain-mb 0)")
+    click.echo(f"  TCP stream   {options.host}:{server.port}   (NDJSON, seed 000 protocol{resume})")
     if server.http_port is not None:
         click.echo(f"  HTTP         http://{options.host}:{server.http_port}/health  /metrics  "
                    f"ws://{options.host}:{server.http_port}/ws")
@@ -203,10 +211,14 @@ def _run_cli(options: ServeOptions, *, banner: bool = True) -> None:
               help="Event loop: uvloop (faster; auto uses it when installed) or asyncio's own.")
 @click.option("--max-buffer", "max_buffer_kib", default=DEFAULT_MAX_BUFFER_BYTES >> 10, show_default=True,
               type=click.IntRange(min=16), help="KiB a client may fall behind before it is dropped.")
+@click.option("--retain-mb", default=DEFAULT_RETAIN_MB, show_default=True, type=float,
+              envvar="FRAUDSTREAM_RETAIN_MB",
+              help="MiB of recent stream kept so a dropped or restarted TCP client resumes where it "
+                   "stopped (0: keep nothing).")
 def serve_command(world_name: str, host: str, port: int, http_port: int | None, interval_s: float,
                   rate: float | None, speed: float | None, seed: int | None, start: str | None,
                   params: tuple[str, ...], labels: str, replay: str | None, schema: str | None,
-                  skip: int, max_buffer_kib: int, loop: str) -> None:
+                  skip: int, max_buffer_kib: int, retain_mb: float, loop: str) -> None:
     """Stream a world's transactions to TCP and WebSocket clients (seed 000's protocol).
 
     \b
@@ -221,8 +233,8 @@ def serve_command(world_name: str, host: str, port: int, http_port: int | None, 
     """
     serve(ServeOptions(world=world_name, host=host, port=port, http_port=http_port, interval_s=interval_s,
                        rate=rate, speed=speed, seed=seed, start=start, params=params, labels=labels,
-                       max_buffer_bytes=max_buffer_kib << 10, replay=replay, schema=schema, skip=skip,
-                       loop=loop))
+                       max_buffer_bytes=max_buffer_kib << 10, retain_mb=retain_mb, replay=replay,
+                       schema=schema, skip=skip, loop=loop))
 
 
 def _seed_logging() -> None:

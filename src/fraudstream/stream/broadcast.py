@@ -12,6 +12,13 @@ has therefore received every transaction, in order, since it joined — there ar
 gaps — and a client that stalls costs the server at most ``max_buffer_bytes`` of memory and
 never slows anyone else. (The seed's clients have no reconnect; fraudstream's client does.)
 
+**Retention.** Given a :class:`~fraudstream.stream.retention.Retention`, the hub also keeps each
+batch it broadcasts (the same ``bytes``, one append per batch), so a dropped or restarted client
+can resume after the offset of the last line it received (transaction ``i`` of the stream has
+offset ``i``: :attr:`Hub.published` after it). A client catching up from the ring is *held*
+(:meth:`Hub.hold`): connected, but outside the live fan-out until it is :meth:`released
+<Hub.release>` at the end of the ring — all on the event loop, so nothing is broadcast in between.
+
 >>> hub = Hub(max_buffer_bytes=10)
 >>> class Sink:
 ...     peer, kind, wants_labels, buffer = "test", "tcp", False, b""
@@ -31,6 +38,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Protocol
+
+from fraudstream.stream.retention import Retention
 
 __all__ = ["DEFAULT_MAX_BUFFER_BYTES", "Hub", "HubStats", "Subscriber"]
 
@@ -69,6 +78,10 @@ class HubStats:
     dropped_total: int = 0
     """Clients dropped because they fell ``max_buffer_bytes`` behind."""
     joined_total: int = 0
+    resumed_total: int = 0
+    """Clients that resumed after an offset (from the retention ring)."""
+    gaps_total: int = 0
+    """Resumes that found part of what they asked for no longer retained."""
     max_buffered_bytes: int = 0
     """Largest unsent backlog seen on any client (before a write)."""
 
@@ -76,26 +89,32 @@ class HubStats:
 class Hub:
     """Clients currently connected and the broadcast to them."""
 
-    def __init__(self, *, max_buffer_bytes: int = DEFAULT_MAX_BUFFER_BYTES) -> None:
+    def __init__(self, *, max_buffer_bytes: int = DEFAULT_MAX_BUFFER_BYTES,
+                 retention: Retention | None = None) -> None:
         if max_buffer_bytes < 1:
             raise ValueError(f"max_buffer_bytes must be >= 1, got {max_buffer_bytes}")
         self.max_buffer_bytes = max_buffer_bytes
+        self.retention = retention
+        """The ring of recent broadcasts (``None``: nothing is retained)."""
         self.stats = HubStats()
         self._subscribers: dict[int, Subscriber] = {}
+        self._held: dict[int, Subscriber] = {}
+        """Clients catching up from the ring, outside the live fan-out."""
         self._joined_at: dict[int, int] = {}
         self.published = 0
         """Transactions published so far (each batch counted once, whatever the audience)."""
 
     @property
     def clients(self) -> int:
-        return len(self._subscribers)
+        return len(self._subscribers) + len(self._held)
 
     def count(self, kind: str) -> int:
         """Connected clients of one kind (``tcp`` or ``websocket``)."""
-        return sum(1 for s in self._subscribers.values() if s.kind == kind)
+        return sum(1 for s in self.subscribers() if s.kind == kind)
 
     def subscribers(self) -> list[Subscriber]:
-        return list(self._subscribers.values())
+        """Every connected client, live or held."""
+        return [*self._subscribers.values(), *self._held.values()]
 
     def join(self, subscriber: Subscriber, welcome: bytes) -> None:
         """Send the welcome line, then every later batch."""
@@ -107,12 +126,29 @@ class Hub:
 
     def leave(self, subscriber: Subscriber) -> None:
         """Forget a client (it disconnected); harmless if already gone."""
-        if self._subscribers.pop(id(subscriber), None) is not None:
-            self._joined_at.pop(id(subscriber), None)
+        key = id(subscriber)
+        if self._subscribers.pop(key, None) is not None or self._held.pop(key, None) is not None:
+            self._joined_at.pop(key, None)
             log.info("client %s disconnected; %d connected", subscriber.peer, self.clients)
+
+    def hold(self, subscriber: Subscriber) -> None:
+        """Take a connected client out of the live fan-out (it catches up from the ring)."""
+        key = id(subscriber)
+        if self._subscribers.pop(key, None) is not None:
+            self._held[key] = subscriber
+
+    def release(self, subscriber: Subscriber) -> None:
+        """Put a held client back into the live fan-out; it has received everything broadcast
+        so far, so it also gets the delayed labels of any earlier transaction."""
+        key = id(subscriber)
+        if self._held.pop(key, None) is not None:
+            self._subscribers[key] = subscriber
+            self._joined_at[key] = 0
 
     def publish(self, data: bytes, count: int) -> None:
         """Hand one batch (``count`` transactions, already encoded) to every client."""
+        if self.retention is not None:
+            self.retention.add(data, first=self.published + 1, count=count)
         delivered = self._fan_out(data, self._subscribers.values())
         self.published += count
         self.stats.sent_total += delivered * count
@@ -124,6 +160,8 @@ class Hub:
         ``published_at``: :attr:`published` just before the labelled transactions were
         published; then only clients that received those transactions get their labels.
         """
+        if self.retention is not None:
+            self.retention.add(data, first=self.published, count=count, labels=True)
         joined = self._joined_at
         targets = [s for s in self._subscribers.values() if s.wants_labels
                    and (published_at is None or joined.get(id(s), 0) <= published_at)]
@@ -152,7 +190,8 @@ class Hub:
 
     def drop(self, subscriber: Subscriber, reason: str) -> None:
         """Disconnect a client now and count it."""
-        if self._subscribers.pop(id(subscriber), None) is None:
+        key = id(subscriber)
+        if self._subscribers.pop(key, None) is None and self._held.pop(key, None) is None:
             return
         self._joined_at.pop(id(subscriber), None)
         self.stats.dropped_total += 1
@@ -162,4 +201,5 @@ class Hub:
     def close_all(self) -> None:
         """Forget every client (the server closes their connections)."""
         self._subscribers.clear()
+        self._held.clear()
         self._joined_at.clear()

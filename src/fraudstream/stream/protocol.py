@@ -15,10 +15,37 @@ Server -> client, one JSON object per line (UTF-8, ``\\n``-terminated):
 
 Client -> server: nothing is required. A client that wants delayed labels sends the line
 ``{"type": "subscribe", "labels": true}``. Anything else a client sends is read and ignored.
+
+**Resume (opt-in, TCP).** Every transaction line has a stream *offset*, 1, 2, 3, ... in
+broadcast order; the lines are unchanged, offsets are implied by their order. A server that
+retains its recent batches (``fraudstream serve --retain-mb``, :mod:`fraudstream.stream.retention`)
+adds to its welcome ``"resume": true``, ``"stream"`` (an id of this run of the server: offsets
+of another run mean nothing here), ``"next"`` (the offset of the first transaction line that
+follows the welcome) and ``"retained": [first, last]`` (offsets still held; absent while nothing
+is). A client then numbers the lines itself, and after a reconnect or a restart sends
+``{"type": "subscribe", "labels": true, "resume_after": N}`` (``labels`` may be ``false``). The
+server answers with one line, then sends everything broadcast after transaction ``N`` and
+continues live, with no line missed or sent twice at the seam:
+
+- ``{"type": "resume", "after": N, "next": N+1}``: all of it is retained;
+- ``{"type": "gap", "after": N, "from": N+1, "to": M, "lost": M-N, "labels_lost": L, "next": M+1}``:
+  offsets ``N+1..M`` (and ``L`` label lines, for label subscribers; ``labels_lost_at_least``
+  when that count is a lower bound) are no longer retained; the stream goes on at ``M+1``;
+- ``{"type": "reset", "after": N, "last": P, "next": J+1}``: ``N`` is beyond this stream's last
+  offset ``P`` (the server restarted and its offsets began again); the stream goes on at ``J+1``,
+  the first offset broadcast after the client connected.
+
+Transaction lines, welcome and label lines broadcast between the welcome and that answer are
+sent again after it: the client ignores every line before the answer. Label lines broadcast
+after transaction ``N`` are sent again (at-least-once; a client may receive a label twice).
+Transaction lines never begin with ``{"type"``, so a client can number them without parsing.
+A malformed ``resume_after`` gets ``{"type": "error", "field": "resume_after", "message": ...}``
+and the subscription is ignored.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,9 +56,12 @@ from fraudstream.files import ndjson_lines
 
 __all__ = [
     "SUBSCRIBE_LABELS",
+    "Subscription",
     "canonical_json_lines",
     "is_label_subscription",
     "label_message",
+    "parse_subscription",
+    "subscribe_message",
     "welcome_message",
 ]
 
@@ -69,6 +99,56 @@ def is_label_subscription(line: bytes) -> bool:
     except orjson.JSONDecodeError:
         return False
     return isinstance(message, dict) and message.get("type") == "subscribe" and message.get("labels") is True
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A client's ``subscribe`` line: label messages wanted, and the offset to resume after."""
+
+    labels: bool
+    resume_after: int | None = None
+
+
+def subscribe_message(*, labels: bool, resume_after: int | None = None) -> bytes:
+    """The line a client sends to subscribe (to labels, and/or to resume after an offset).
+
+    >>> subscribe_message(labels=True) == SUBSCRIBE_LABELS
+    True
+    >>> subscribe_message(labels=False, resume_after=12)
+    b'{"type": "subscribe", "labels": false, "resume_after": 12}\\n'
+    """
+    if resume_after is None:
+        return SUBSCRIBE_LABELS if labels else b'{"type": "subscribe", "labels": false}\n'
+    return (f'{{"type": "subscribe", "labels": {"true" if labels else "false"}, '
+            f'"resume_after": {int(resume_after)}}}\n').encode()
+
+
+def parse_subscription(line: bytes) -> Subscription | None:
+    """The subscription a client line asks for; ``None`` when it is none (junk included).
+
+    :class:`~fraudstream.errors.InvalidRecord` names a bad ``resume_after``.
+
+    >>> parse_subscription(b'{"type": "subscribe", "labels": true, "resume_after": 7}')
+    Subscription(labels=True, resume_after=7)
+    >>> parse_subscription(b'hello') is None
+    True
+    >>> parse_subscription(b'{"type": "subscribe", "resume_after": -1}')
+    Traceback (most recent call last):
+    ...
+    fraudstream.errors.InvalidRecord: resume_after must be an integer >= 0, got -1
+    """
+    from fraudstream.errors import InvalidRecord
+
+    try:
+        message = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(message, dict) or message.get("type") != "subscribe":
+        return None
+    after = message.get("resume_after")
+    if after is not None and (isinstance(after, bool) or not isinstance(after, int) or after < 0):
+        raise InvalidRecord(f"resume_after must be an integer >= 0, got {after!r}")
+    return Subscription(message.get("labels") is True, after)
 
 
 def canonical_json_lines(frame: pd.DataFrame, *, drop: tuple[str, ...] = ()) -> list[bytes]:

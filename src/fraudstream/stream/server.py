@@ -13,9 +13,20 @@ low rate batches leave every 5 ms, so latency stays low; when writing to many cl
 expensive (1,000 clients, a loaded machine) batches become rarer and larger, so the writes per
 second fall and the fan-out never takes more than ``fanout_share`` of the loop's time.
 
-Clients need not send anything. What they send is read and thrown away, except the line
-:data:`~fraudstream.stream.protocol.SUBSCRIBE_LABELS`, which subscribes the client to delayed
-label messages. Input is bounded: a line longer than ``MAX_INPUT_LINE_BYTES`` is discarded, and
+**Resume.** With ``retain_bytes`` (``fraudstream serve --retain-mb``) the hub keeps its recent
+batches in a :class:`~fraudstream.stream.retention.Retention` ring and the TCP welcome says so
+(``"resume": true``, ``"stream"``, ``"next"``, ``"retained"``). A client that subscribes with
+``"resume_after": N`` (:mod:`fraudstream.stream.protocol`) is answered, held out of the live
+fan-out, sent the ring from offset ``N + 1`` as fast as it reads (at most ``CATCH_UP_BYTES``
+unsent at a time, refilled when its transport drains), and released into the live fan-out when
+it reaches the end of the ring — every step a callback of the one event loop, so no batch is
+broadcast in between and the seam neither misses nor repeats a line. A client whose place in
+the ring is evicted while it catches up is dropped (it reconnects and is told of the gap).
+WebSocket clients do not resume.
+
+Clients need not send anything. What they send is read and thrown away, except a ``subscribe``
+line (:func:`~fraudstream.stream.protocol.parse_subscription`): delayed label messages, and
+resuming after an offset. Input is bounded: a line longer than ``MAX_INPUT_LINE_BYTES`` is discarded, and
 after ``MAX_INPUT_BYTES`` of input the server stops reading from that client altogether (it still
 receives the stream), so a flooding client costs neither memory nor CPU.
 """
@@ -25,19 +36,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import json
 import logging
 import signal
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from fraudstream.errors import TransportError
+from fraudstream.errors import InvalidRecord, TransportError
 from fraudstream.stream.broadcast import DEFAULT_MAX_BUFFER_BYTES, Hub
 from fraudstream.stream.eventloop import loop_name
 from fraudstream.stream.feed import Feed
-from fraudstream.stream.protocol import is_label_subscription, welcome_message
+from fraudstream.stream.protocol import Subscription, parse_subscription, welcome_message
+from fraudstream.stream.retention import Retention, cut
 
-__all__ = ["MAX_INPUT_BYTES", "MAX_INPUT_LINE_BYTES", "StreamServer"]
+__all__ = ["CATCH_UP_BYTES", "MAX_INPUT_BYTES", "MAX_INPUT_LINE_BYTES", "StreamServer"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +59,9 @@ MAX_INPUT_LINE_BYTES = 1024
 
 MAX_INPUT_BYTES = 64 << 10
 """Input read from one client before the server stops reading it."""
+
+CATCH_UP_BYTES = 1 << 20
+"""Unsent bytes a resuming client is given from the ring before the server waits for it to read."""
 
 
 class _TcpClient(asyncio.Protocol):
@@ -58,19 +74,25 @@ class _TcpClient(asyncio.Protocol):
         self.peer = "?"
         self.wants_labels = False
         self.transport: asyncio.Transport | None = None
+        self.joined_at = 0
+        """Offset of the last transaction broadcast before this client connected."""
         self._line = bytearray()
         self._received = 0
+        self._subscribed = False
+        self._cursor: tuple[int, int] | None = None
+        """While catching up: the next ring entry to send, and the lines to skip in it."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not asyncio.Transport subclasses
         self.buffered = transport.get_write_buffer_size  # type: ignore[method-assign]  # hot path: no wrapper
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-        self.server.hub.join(self, self.server.welcome())
+        self.joined_at = self.server.hub.published
+        self.server.hub.join(self, self.server.tcp_welcome())
 
     def data_received(self, data: bytes) -> None:
         self._received += len(data)
-        if not self.wants_labels:
+        if not self._subscribed:
             self._scan(data)
         if self._received > MAX_INPUT_BYTES and self.transport is not None:
             log.info("client %s sent %d bytes; no longer reading its input", self.peer, self._received)
@@ -81,14 +103,62 @@ class _TcpClient(asyncio.Protocol):
         if lines:
             lines[0] = bytes(self._line) + lines[0]
             self._line.clear()
-            if any(len(line) <= MAX_INPUT_LINE_BYTES and is_label_subscription(line) for line in lines):
-                self.wants_labels = True
-                log.info("client %s subscribed to labels", self.peer)
-                return
+            for line in lines:
+                if len(line) > MAX_INPUT_LINE_BYTES:
+                    continue
+                try:
+                    subscription = parse_subscription(line)
+                except InvalidRecord as error:
+                    log.info("client %s: %s", self.peer, error)
+                    self.write(_error_line("resume_after", str(error)))
+                    continue
+                if subscription is not None:
+                    self._subscribe(subscription)
+                    return
         if len(self._line) + len(tail) <= MAX_INPUT_LINE_BYTES:
             self._line += tail
         else:
             self._line.clear()
+
+    def _subscribe(self, subscription: Subscription) -> None:
+        self._subscribed = True
+        self.wants_labels = subscription.labels
+        if subscription.labels:
+            log.info("client %s subscribed to labels", self.peer)
+        if subscription.resume_after is not None:
+            self.server.resume(self, subscription.resume_after)
+
+    def catch_up(self, seq: int, skip: int) -> None:
+        """Send the ring from entry ``seq`` (less ``skip`` lines), then go live (see the module)."""
+        self._cursor = (seq, skip)
+        self.server.hub.hold(self)
+        self._pump()
+
+    def _pump(self) -> None:
+        if self._cursor is None or self.transport is None or self.transport.is_closing():
+            return
+        hub = self.server.hub
+        retention = hub.retention
+        assert retention is not None
+        seq, skip = self._cursor
+        if seq < retention.first_seq:
+            hub.drop(self, "its place in the retained stream was evicted while it caught up")
+            return
+        transport = self.transport
+        while (entry := retention.entry(seq)) is not None:
+            if transport.get_write_buffer_size() > CATCH_UP_BYTES:
+                self._cursor = (seq, skip)
+                return  # resume_writing() comes back once the client has read
+            seq += 1
+            if not entry.labels or self.wants_labels:
+                transport.write(cut(entry.data, skip) if skip else entry.data)
+            skip = 0
+        self._cursor = None
+        hub.release(self)
+        log.info("client %s caught up; live from offset %d", self.peer, hub.published + 1)
+
+    def resume_writing(self) -> None:
+        self._pump()
 
     def eof_received(self) -> bool:
         return True  # a client that half-closes still receives the stream
@@ -125,9 +195,11 @@ class StreamServer:
     def __init__(self, feed: Feed, *, host: str = "localhost", port: int = 5555,
                  http_port: int | None = None, welcome: Callable[[], bytes] | None = None,
                  max_buffer_bytes: int = DEFAULT_MAX_BUFFER_BYTES, fanout_share: float = 0.5,
-                 max_interval_s: float = 0.025) -> None:
+                 max_interval_s: float = 0.025, retain_bytes: int = 0) -> None:
         if not 0 < fanout_share <= 1:
             raise ValueError(f"fanout_share must be in (0, 1], got {fanout_share}")
+        if retain_bytes < 0:
+            raise ValueError(f"retain_bytes must be >= 0 (0: retain nothing), got {retain_bytes}")
         self.feed = feed
         self.fanout_share = fanout_share
         self.max_interval_s = max_interval_s
@@ -139,9 +211,12 @@ class StreamServer:
         self.port = port
         self.http_port = http_port
         self.welcome = welcome or (lambda: welcome_message(datetime.now(UTC)))
-        self.hub = Hub(max_buffer_bytes=max_buffer_bytes)
+        self.hub = Hub(max_buffer_bytes=max_buffer_bytes,
+                       retention=Retention(retain_bytes) if retain_bytes else None)
         self.started_monotonic = time.monotonic()
         self.started_unix = time.time()
+        self.stream_id = f"{time.time_ns():x}"
+        """Names this run of the stream in the TCP welcome: offsets of another run mean nothing here."""
         self._tcp: asyncio.Server | None = None
         self._web: object | None = None
         self._pump: asyncio.Task[None] | None = None
@@ -152,6 +227,46 @@ class StreamServer:
     @property
     def uptime_s(self) -> float:
         return time.monotonic() - self.started_monotonic
+
+    def tcp_welcome(self) -> bytes:
+        """The welcome of a TCP client: :attr:`welcome`, plus where resuming can start when the
+        server retains its stream (``"resume"``, ``"next"``, ``"retained"``)."""
+        welcome = self.welcome()
+        retention = self.hub.retention
+        if retention is None:
+            return welcome
+        body = json.loads(welcome)
+        body.update(resume=True, stream=self.stream_id, next=self.hub.published + 1)
+        span = retention.span()
+        if span is not None:
+            body["retained"] = list(span)
+        return (json.dumps(body) + "\n").encode()
+
+    def resume(self, client: _TcpClient, after: int) -> None:
+        """Answer a client's ``resume_after`` (see :mod:`fraudstream.stream.protocol`) and start
+        its catch-up. Runs on the event loop, between two broadcasts."""
+        hub = self.hub
+        if hub.retention is None:
+            client.write(_error_line("resume_after", "this server retains nothing (fraudstream serve "
+                                     "--retain-mb 0): it cannot resume; the stream goes on live"))
+            return
+        published = hub.published
+        if after > published:
+            log.warning("client %s asked to resume after offset %d, beyond the last one (%d): "
+                        "the stream restarted; it goes on from offset %d",
+                        client.peer, after, published, client.joined_at + 1)
+            client.write(_control_line(type="reset", after=after, last=published))
+            after = client.joined_at
+        plan = hub.retention.plan(after=after, published=published, labels=client.wants_labels)
+        hub.stats.resumed_total += 1
+        if plan.lost or plan.labels_lost:
+            hub.stats.gaps_total += 1
+            log.warning("client %s resumes after offset %d: %d transactions and %d label lines are "
+                        "no longer retained", client.peer, after, plan.lost, plan.labels_lost)
+        else:
+            log.info("client %s resumes after offset %d (last %d)", client.peer, after, published)
+        client.write(plan.reply)
+        client.catch_up(plan.seq, plan.skip)
 
     async def start(self) -> None:
         """Bind the ports and start streaming; :class:`TransportError` if a port is taken."""
@@ -249,6 +364,14 @@ class StreamServer:
             await self._tcp.wait_closed()
             self._tcp = None
         await asyncio.sleep(0)
+
+
+def _control_line(**body: object) -> bytes:
+    return (json.dumps(body) + "\n").encode()
+
+
+def _error_line(field: str, message: str) -> bytes:
+    return _control_line(type="error", field=field, message=message)
 
 
 async def _listen(coroutine: object, host: str, port: int, flag: str) -> asyncio.Server:
