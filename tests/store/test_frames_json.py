@@ -1,4 +1,4 @@
-"""The attrs JSON of stored transactions (``frames.json_objects``, vectorised) against the oracle
+"""The attrs JSON of stored transactions (``json_objects``, vectorised) against the oracle
 ``json.dumps`` of each row: plain text, text to escape, control characters, non-ASCII, nulls,
 numbers, booleans, and columns that are slices of larger arrays."""
 
@@ -10,7 +10,7 @@ import math
 import pandas as pd
 import pyarrow as pa
 
-from fraudstream.store import frames
+from fraudstream.jsontext import json_objects
 
 
 def oracle(frame: pd.DataFrame) -> list[dict[str, object]]:
@@ -36,15 +36,15 @@ def test_json_objects_equal_json_dumps_row_by_row():
             "flag": [True, False, True, False, True, True],
         }
     )
-    got = frames.json_objects(frame).to_pylist()
+    got = json_objects(frame).to_pylist()
     assert [json.loads(text) for text in got] == oracle(frame)
     assert got[0].startswith('{"plain":"Margaret","quoted":"say \\"hi\\""')  # compact, in column order
     tail = frame.iloc[2:]  # columns that are slices (Arrow arrays with an offset)
-    assert [json.loads(text) for text in frames.json_objects(tail).to_pylist()] == oracle(tail)
+    assert [json.loads(text) for text in json_objects(tail).to_pylist()] == oracle(tail)
 
 
 def test_json_objects_of_a_column_of_nulls_and_of_no_columns():
     frame = pd.DataFrame({"empty": pd.array([None, None], dtype="string[pyarrow]"), "n": [1, 2]})
-    assert frames.json_objects(frame).to_pylist() == ['{"empty":null,"n":1}', '{"empty":null,"n":2}']
-    assert frames.json_objects(frame[[]]).to_pylist() == [None, None]
-    assert frames.json_objects(frame.iloc[:0]).type == pa.string()
+    assert json_objects(frame).to_pylist() == ['{"empty":null,"n":1}', '{"empty":null,"n":2}']
+    assert json_objects(frame[[]]).to_pylist() == [None, None]
+    assert json_objects(frame.iloc[:0]).type == pa.string()

@@ -341,6 +341,30 @@ def test_wire_lines_equal_json_dumps_of_the_seed_record(long_run):
         assert decode_line(line) == record
 
 
+def test_wire_lines_equal_json_dumps_for_unusual_values(long_run):
+    """The column-wise encoder spells every value as json.dumps does: whole, tiny and huge
+    amounts, non-ASCII and characters to escape, a fraud without a pattern, hidden labels."""
+    frame = long_run.iloc[:8].copy()
+    frame["amount"] = [16.0, 1e-05, 1e16, 123456789012345.67, 0.0, 3.14, 1e15, 0.00012345]
+    frame["item_id"] = ["é1", 'q"x', "a\\b", "tab\tx", "B1", "日本", "ok", "Z9"]
+    frame["merchant_id"] = ["M\u2028", "M1", "M2", "M3", "M4", "M5", "M6", "M7"]
+    frame["is_fraud"] = [True, True, False, True, False, False, False, False]
+    frame["fraud_pattern"] = [None, "spike", None, 'x"y', None, None, None, None]
+    for labels in ("inline", "hidden"):
+        for line, row in zip(encode_lines(frame, labels=labels), frame.itertuples(index=False), strict=True):
+            record = {
+                "transactionID": row.tx_id, "userID": row.customer_id, "amount": row.amount,
+                "timestamp": row.ts.strftime("%Y-%m-%dT%H:%M:%S"), "itemID": row.item_id,
+                "merchantID": row.merchant_id, "isWeekend": row.is_weekend, "hourOfDay": row.hour_of_day,
+                "daysSinceLastTransaction": row.days_since_last_transaction,
+            }
+            if labels == "inline":
+                record |= {"userProfile": row.user_profile, "isFraud": row.is_fraud}
+                if row.is_fraud:
+                    record["fraudPattern"] = row.fraud_pattern
+            assert line == (json.dumps(record) + "\n").encode()
+
+
 def test_frames_follow_the_record_model(long_run, classic_run):
     for frame in (long_run, classic_run):
         records.validate(frame, source="classroom")

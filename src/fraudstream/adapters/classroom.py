@@ -23,9 +23,12 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from fraudstream.adapters import Adapter
 from fraudstream.errors import InvalidRecord
+from fraudstream.jsontext import Piece, arrow_column, join_pieces, json_values
 
 __all__ = ["LABEL_FIELDS", "WIRE_FIELDS", "ClassroomAdapter", "decode_line", "encode_lines"]
 
@@ -48,46 +51,38 @@ def _wire_timestamps(ts: pd.Series) -> np.ndarray:
     return np.datetime_as_string(naive, unit="s")
 
 
-def _attr(frame: pd.DataFrame, name: str, default: Any) -> Any:
-    return frame[name].to_numpy() if name in frame.columns else default
+def _json(values: Any) -> list[Piece]:
+    return json_values(arrow_column(pd.Series(values)), like_python=True)
 
 
 def encode_lines(frame: pd.DataFrame, *, labels: LabelMode = "inline") -> list[bytes]:
-    """Encode a canonical classroom frame as wire lines (each ending in ``\\n``).
+    """Encode a canonical classroom frame as wire lines (each ending in ``\\n``), column-wise.
 
     The bytes equal ``(json.dumps(record) + "\\n").encode()`` of the seed's record.
     """
     n = len(frame)
     ts = frame["ts"]
-    stamps = _wire_timestamps(ts)
-    weekend = _attr(frame, "is_weekend", (ts.dt.weekday >= 5).to_numpy())
-    hours = _attr(frame, "hour_of_day", ts.dt.hour.to_numpy())
-    days = _attr(frame, "days_since_last_transaction", np.zeros(n, dtype=np.int64))
-    profiles = _attr(frame, "user_profile", np.full(n, "unknown", dtype=object))
-    is_fraud = _attr(frame, "is_fraud", np.zeros(n, dtype=bool))
-    patterns = _attr(frame, "fraud_pattern", np.full(n, None, dtype=object))
-    dumps = json.dumps
-    lines = []
-    for tx, user, amount, stamp, item, merchant, wknd, hour, dsl, profile, fraud, pattern in zip(
-        frame["tx_id"].tolist(), frame["customer_id"].tolist(), frame["amount"].tolist(),
-        stamps.tolist(), frame["item_id"].tolist(), frame["merchant_id"].tolist(),
-        weekend.tolist(), hours.tolist(), days.tolist(), profiles.tolist(), is_fraud.tolist(),
-        patterns.tolist(), strict=True,
-    ):
-        head = (
-            f'{{"transactionID": {tx}, "userID": {user}, "amount": {float(amount)!r}, '
-            f'"timestamp": "{stamp}", "itemID": {dumps(item)}, "merchantID": {dumps(merchant)}, '
-            f'"isWeekend": {"true" if wknd else "false"}, "hourOfDay": {hour}, '
-            f'"daysSinceLastTransaction": {dsl}'
-        )
-        if labels == "hidden":
-            lines.append(f"{head}}}\n".encode())
-        elif fraud:
-            lines.append(f'{head}, "userProfile": {dumps(profile)}, "isFraud": true, '
-                         f'"fraudPattern": {dumps(pattern)}}}\n'.encode())
-        else:
-            lines.append(f'{head}, "userProfile": {dumps(profile)}, "isFraud": false}}\n'.encode())
-    return lines
+    column = frame.get
+    pieces: list[Piece] = [
+        '{"transactionID": ', *_json(frame["tx_id"]),
+        ', "userID": ', *_json(frame["customer_id"]),
+        ', "amount": ', *_json(frame["amount"].astype(np.float64)),
+        ', "timestamp": "', pa.array(_wire_timestamps(ts), pa.string()),
+        '", "itemID": ', *_json(frame["item_id"]),
+        ', "merchantID": ', *_json(frame["merchant_id"]),
+        ', "isWeekend": ', *_json(column("is_weekend", (ts.dt.weekday >= 5).to_numpy())),
+        ', "hourOfDay": ', *_json(column("hour_of_day", ts.dt.hour.to_numpy())),
+        ', "daysSinceLastTransaction": ', *_json(column("days_since_last_transaction", np.zeros(n, np.int64))),
+    ]
+    if labels == "inline":
+        fraud = pa.array(column("is_fraud", np.zeros(n, dtype=bool)), pa.bool_())
+        patterns = join_pieces(['true, "fraudPattern": ', *_json(column("fraud_pattern", [None] * n))])
+        pieces += [
+            ', "userProfile": ', *_json(column("user_profile", np.full(n, "unknown", dtype=object))),
+            ', "isFraud": ', pc.if_else(fraud, patterns, "false"),
+        ]
+    pieces.append("}\n")
+    return pc.cast(join_pieces(pieces), pa.binary()).to_pylist()
 
 
 def decode_line(line: bytes | str) -> dict[str, Any]:

@@ -18,7 +18,6 @@ format; reading back reverses it (:func:`restore_ids`, :func:`expand_attrs`).
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import numpy as np
@@ -28,12 +27,12 @@ import pyarrow.compute as pc
 
 from fraudstream import records
 from fraudstream.errors import InvalidRecord
+from fraudstream.jsontext import arrow_column, is_missing, json_objects
 from fraudstream.store.schema import TABLES_BY_NAME, Table
 
 __all__ = [
     "LABEL_SOURCES",
     "expand_attrs",
-    "json_objects",
     "now_utc",
     "restore_ids",
     "table_rows",
@@ -47,8 +46,6 @@ LABEL_SOURCES = ("stream", "review", "file")
 
 _TEXT_FIELDS = ("customer_id", "merchant_id", "category", "channel", "item_id", "country", "region")
 _FLOAT_FIELDS = ("amount", "lat", "lon", "merchant_lat", "merchant_lon")
-_CONTROL = "[\\x00-\\x1f]"
-"""Control characters, which JSON strings hold only escaped (``json.dumps`` does it)."""
 
 
 def now_utc() -> pd.Timestamp:
@@ -76,83 +73,6 @@ def utc_times(values: Any, column: str) -> pa.Array:
     return pa.array(series.astype("datetime64[ns, UTC]"), type=pa.timestamp("ns", tz="UTC"))
 
 
-def _needs_escaping(array: pa.Array) -> bool:
-    """Whether a string array holds a character a JSON string cannot hold as it is (a control
-    character, ``"`` or ``\\``): one pass over its bytes with numpy."""
-    buffers = array.buffers()
-    if buffers[2] is None:
-        return False
-    wide = pa.types.is_large_string(array.type)
-    offsets = np.frombuffer(buffers[1], dtype=np.int64 if wide else np.int32)
-    first, last = offsets[array.offset], offsets[array.offset + len(array)]
-    data = np.frombuffer(buffers[2], dtype=np.uint8)[first:last]
-    return bool(((data < 0x20) | (data == ord('"')) | (data == ord("\\"))).any())
-
-
-def _json_values(array: pa.Array) -> list[str | pa.Array]:
-    """Each value of ``array`` as JSON text (null -> ``null``), vectorised where the type allows,
-    as pieces to join: a string column without nulls or characters to escape is the column
-    itself between two ``"`` (which the caller folds into its separators)."""
-    kind = array.type
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        escaped = array
-        if _needs_escaping(array):  # most columns: nothing to escape at all
-            if pc.any(pc.match_substring_regex(array, _CONTROL)).as_py():
-                return [pa.array([None if v is None else json.dumps(v) for v in array.to_pylist()], pa.string())]
-            escaped = pc.replace_substring(pc.replace_substring(array, "\\", "\\\\"), '"', '\\"')
-        if not array.null_count:
-            return ['"', escaped, '"']
-        text = pc.binary_join_element_wise('"', escaped, '"', "")
-    elif pa.types.is_boolean(kind):
-        text = pc.if_else(array, "true", "false")
-    elif pa.types.is_integer(kind):
-        text = pc.cast(array, pa.string())
-    elif pa.types.is_floating(kind):
-        finite = pc.is_finite(array)
-        text = pc.if_else(finite, pc.cast(array, pa.string()), pa.scalar(None, pa.string()))
-    elif pa.types.is_timestamp(kind) or pa.types.is_date(kind):
-        text = pc.binary_join_element_wise('"', pc.cast(array, pa.string()), '"', "")
-    else:
-        return [pa.array([None if v is None else json.dumps(v, default=str) for v in array.to_pylist()], pa.string())]
-    return [pc.fill_null(text, "null")]
-
-
-def _arrow(values: pd.Series) -> pa.Array:
-    try:
-        array = pa.array(values, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed Python objects: as text
-        return pa.array([None if _missing(v) else str(v) for v in values], pa.string())
-    if isinstance(array, pa.ChunkedArray):  # Arrow-backed pandas columns (the importer's)
-        array = array.combine_chunks()
-    return pc.cast(array, pa.string()) if pa.types.is_large_string(array.type) else array
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def json_objects(frame: pd.DataFrame) -> pa.Array:
-    """One JSON object per row of ``frame`` (columns as keys, in order); null when no columns.
-
-    >>> json_objects(pd.DataFrame({"a": [1, 2], "b": ["x", None], "c": [0.5, float("nan")]})).to_pylist()
-    ['{"a":1,"b":"x","c":0.5}', '{"a":2,"b":null,"c":null}']
-    """
-    if frame.shape[1] == 0:
-        return pa.nulls(len(frame), pa.string())
-    pieces: list[Any] = []
-    for i, name in enumerate(frame.columns):
-        pieces.append(("{" if i == 0 else ",") + json.dumps(str(name)) + ":")
-        pieces += _json_values(_arrow(frame[name]))
-    pieces.append("}")
-    joined: list[Any] = []  # neighbouring constant pieces as one
-    for piece in pieces:
-        if isinstance(piece, str) and joined and isinstance(joined[-1], str):
-            joined[-1] += piece
-        else:
-            joined.append(piece)
-    return pc.binary_join_element_wise(*joined, "")
-
-
 def transaction_rows(
     frame: pd.DataFrame, *, source: str | None, label_source: str
 ) -> tuple[pa.Table, pa.Table | None]:
@@ -176,7 +96,7 @@ def transaction_rows(
             if name in _FLOAT_FIELDS
             else text_ids(values)
             if pd.api.types.is_integer_dtype(values)
-            else pc.cast(_arrow(values), pa.string())
+            else pc.cast(arrow_column(values), pa.string())
         )
     columns["attrs"] = json_objects(frame[records.attr_columns(frame)])
     columns["source"] = pa.array(np.full(n, source, dtype=object), pa.string())
@@ -192,7 +112,7 @@ def transaction_rows(
             "source": pa.array(np.full(n, label_source, dtype=object), pa.string()),
             "labelled_at": columns["ts"],
             "is_fraud": pa.array(frame["is_fraud"].to_numpy(dtype=bool)),
-            "fraud_pattern": pc.cast(_arrow(pattern.reset_index(drop=True)), pa.string()),
+            "fraud_pattern": pc.cast(arrow_column(pattern.reset_index(drop=True)), pa.string()),
         },
         n,
     )
@@ -227,7 +147,7 @@ def _json_column(values: pd.Series, *, sort_keys: bool) -> pa.Array:
     return pa.array(
         [
             None
-            if _missing(v)
+            if is_missing(v)
             else (v if isinstance(v, str) else json.dumps(v, sort_keys=sort_keys, default=str))
             for v in values
         ],
@@ -264,7 +184,7 @@ def table_rows(table: Table, frame: pd.DataFrame, defaults: dict[str, Any] | Non
             columns[column.name] = (
                 text_ids(values)
                 if pd.api.types.is_integer_dtype(values)
-                else pc.cast(_arrow(values), pa.string())
+                else pc.cast(arrow_column(values), pa.string())
             )
         else:
             columns[column.name] = pa.array(values, _ARROW_TYPES[column.type], from_pandas=True)
