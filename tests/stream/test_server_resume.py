@@ -1,6 +1,6 @@
-"""Resuming after a stream offset, over real sockets: exact lines after the offset (a batch cut
-inside), the seam between retained and live data, gaps beyond the ring, labels again on resume,
-bad requests, and seed-format clients that see nothing new."""
+"""Offsets and resuming after an offset, over real sockets: exact lines after the offset (a batch
+cut inside), the seam between retained and live data, gaps beyond the ring, labels again on
+resume, bad requests, and seed-format clients that see nothing new."""
 
 from __future__ import annotations
 
@@ -29,8 +29,7 @@ def tx_id(line: bytes) -> int:
 def resume(port: int, after: int, *, labels: bool = False) -> tuple[dict[str, Any], LineReader]:
     """Connect, ask to resume after ``after``; the server's answer and the reader after it."""
     client = LineReader(port)
-    welcome = json.loads(client.line())
-    assert welcome["resume"] is True
+    assert client.line() == WELCOME  # the welcome is the seed's, resume or not
     client.send(subscribe_message(labels=labels, resume_after=after))
     while True:  # what came before the answer is sent again after it
         message = json.loads(client.line())
@@ -47,29 +46,35 @@ def ring_batches(srv: RunningServer) -> list[tuple[int, int]]:
 def test_resume_sends_exactly_the_lines_after_the_offset_cutting_a_batch(loop: str) -> None:
     with running(rate=4000, retain_bytes=32 << 20, loop=loop) as srv:
         assert wait_until(lambda: srv.server.hub.published > 2000)
-        first, count = next(b for b in ring_batches(srv) if b[1] >= 3 and b[0] > 100)
-        after = first  # the batch first..first+count-1 starts before after+1: it is cut
+        first, _count = next(b for b in ring_batches(srv) if b[1] >= 3 and b[0] > 100)
+        after = first  # that batch starts before offset after + 1: it is cut
         answer, client = resume(srv.server.port, after)
         lines = client.lines(4000)  # retained lines, then live ones: the seam is inside
         client.close()
-    assert answer == {"type": "resume", "after": after, "next": after + 1}
+    assert {k: answer[k] for k in ("type", "after", "next")} == {"type": "resume", "after": after, "next": after + 1}
     assert [tx_id(line) for line in lines] == list(range(after + 1, after + 4001))
     assert lines[:5] == [expected_line(t) for t in range(after + 1, after + 6)]  # the ring's bytes, unchanged
 
 
-def test_the_welcome_says_where_resuming_can_start(loop: str) -> None:
+def test_a_client_asking_for_offsets_gets_them_from_where_it_joined(loop: str) -> None:
     with running(rate=2000, retain_bytes=8 << 20, loop=loop) as srv:
         assert wait_until(lambda: srv.server.hub.published > 500)
         client = LineReader(srv.server.port)
-        welcome = json.loads(client.line())
-        first_line = client.line()
+        joined = srv.server.hub.published
+        client.line()
+        client.send(subscribe_message(labels=False, offsets=True))
+        messages = [json.loads(client.line())]
+        while messages[-1].get("type") != "resume":
+            messages.append(json.loads(client.line()))
+        answer = messages[-1]
+        lines = client.lines(100)
         client.close()
-    seed = json.loads(WELCOME)
-    assert {k: welcome[k] for k in seed} == seed and list(welcome)[: len(seed)] == list(seed)
-    assert welcome["resume"] is True and isinstance(welcome["stream"], str)
-    low, high = welcome["retained"]
-    assert low == 1 and high == welcome["next"] - 1 >= 500
-    assert tx_id(first_line) == welcome["next"]  # ScriptedWorld's ids are the offsets
+    assert joined <= answer["after"] == answer["next"] - 1 < joined + 100
+    assert isinstance(answer["stream"], str) and answer["retained"][0] == 1
+    assert answer["retained"][1] >= answer["after"]
+    assert [tx_id(line) for line in lines] == list(range(answer["next"], answer["next"] + 100))
+    before = [m["transactionID"] for m in messages if "type" not in m]  # sent again after the answer
+    assert before == list(range(answer["next"], answer["next"] + len(before)))
 
 
 def test_offsets_older_than_the_ring_are_an_explicit_gap(loop: str) -> None:
@@ -88,7 +93,7 @@ def test_offsets_older_than_the_ring_are_an_explicit_gap(loop: str) -> None:
 def test_a_resume_beyond_the_stream_is_a_reset_then_the_stream_from_the_join(loop: str) -> None:
     with running(rate=2000, retain_bytes=8 << 20, loop=loop) as srv:
         client = LineReader(srv.server.port)
-        welcome = json.loads(client.line())
+        client.line()
         client.send(subscribe_message(labels=False, resume_after=10**9))
         messages = []
         while not messages or messages[-1].get("type") != "resume":
@@ -97,8 +102,8 @@ def test_a_resume_beyond_the_stream_is_a_reset_then_the_stream_from_the_join(loo
         lines = client.lines(50)
         client.close()
     assert reset["after"] == 10**9 and reset["last"] < 10**9
-    assert messages[-1]["next"] == welcome["next"]
-    assert [tx_id(line) for line in lines] == list(range(welcome["next"], welcome["next"] + 50))
+    assert messages[-1]["after"] <= reset["last"]  # from the offset the client joined at
+    assert [tx_id(line) for line in lines] == list(range(messages[-1]["next"], messages[-1]["next"] + 50))
 
 
 @pytest.mark.parametrize("bad", [-1, "12", 1.5, True])
@@ -139,8 +144,8 @@ def test_seed_clients_get_the_same_bytes_with_retention_or_without(loop: str) ->
             lines = client.lines(200)
             client.close()
         seen[retain] = (welcome, lines)
-    assert seen[0][0] == WELCOME  # no retention: the seed's welcome to the byte
     for welcome, lines in seen.values():
+        assert welcome == WELCOME  # the seed's welcome, to the byte
         first = tx_id(lines[0])
         assert lines == [expected_line(t) for t in range(first, first + 200)]
 

@@ -11,14 +11,16 @@ housekeeping. Nothing busy-waits.
 =====================  =============================  ======================  ==========
 source                 ``--source``                   position                replayable
 =====================  =============================  ======================  ==========
-:class:`TcpSource`     ``tcp://host:port``            lines received          no
+:class:`TcpSource`     ``tcp://host:port``            stream offset           within retention
 :class:`LineFileSource`  ``file:PATH.ndjson``         byte offset             yes
 :class:`DatasetSource`  ``file:PATH.csv|.parquet``    rows (event-time order) yes
 :class:`StdinSource`   ``-``                          lines read              re-pipe
 =====================  =============================  ======================  ==========
 
-A replayable source given a ``start`` position continues right after it. A live TCP stream has
-no replay: what the server sent while the detector was down is lost to it.
+A replayable source given a ``start`` position continues right after it. A live TCP stream
+replays what the server still retains (``fraudstream serve --retain-mb``, 64 MiB by default):
+after a restart, or a reconnect, it resumes after its position; offsets the server no longer
+holds are counted in :attr:`Source.lost_lines` and logged, never skipped silently.
 
 >>> import tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "s.ndjson"
@@ -35,6 +37,7 @@ import itertools
 import logging
 import os
 import select
+import socket
 import sys
 import threading
 import time
@@ -44,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
 import pandas as pd
 
 from fraudstream.errors import ConfigError, TransportError
@@ -52,7 +56,7 @@ from fraudstream.service.deadletter import DeadLetter
 from fraudstream.service.decode import Decoded, decode_lines, empty_labels
 from fraudstream.stream.connection import Reconnect, open_socket, parse_address
 from fraudstream.stream.framing import LineSplitter
-from fraudstream.stream.protocol import SUBSCRIBE_LABELS
+from fraudstream.stream.protocol import subscribe_message
 from fraudstream.stream.replay import read_dataset
 from fraudstream.worlds.clock import Pacer
 
@@ -100,6 +104,8 @@ class Source(ABC):
         self.position: Any = start
         self.cut_at: Any = None
         """A position at which a batch must end (the checkpoint being replayed up to after a restart)."""
+        self.lost_lines = 0
+        """Transactions the source knows it missed (a TCP stream's gap beyond the server's retention)."""
         self.decode_s = 0.0
         """Seconds spent decoding lines into frames."""
         self.decode_cpu_s = 0.0
@@ -177,18 +183,49 @@ class _LineSource(Source):
 
 class TcpSource(_LineSource):
     """A stream server (``fraudstream serve``), subscribed to delayed labels; reconnects after a
-    lost connection following ``reconnect``. Position: lines received (not replayable)."""
+    lost connection following ``reconnect``.
+
+    **Position**: the stream offset of the last transaction line read (a label line carries the
+    offset of the transaction before it), see :mod:`fraudstream.stream.protocol`. On every
+    connection the source asks for offsets: from where it joins, or — after a reconnect (a lost
+    connection, or a drop for reading too slowly), or when given a ``start`` position (the
+    checkpoint's snapshot after a restart; without a snapshot, the checkpoint itself, ``cut_at``)
+    — to resume right after its position: nothing is lost or read twice within the server's
+    retention. Offsets the server no longer holds are a *gap*: logged as a warning with the
+    count and added to :attr:`lost_lines` (label lines to :attr:`lost_labels`). A server that
+    does not retain (``--retain-mb 0``, an older server, a plain NDJSON server: no answer within
+    ``answer_timeout_s``) gives no positions (``None``); what it sends while the source is away
+    is lost, as the log warns.
+    """
+
+    replayable = True
 
     def __init__(
-        self, address: str, *, labels: bool = True, reconnect: Reconnect | None = None, **options: Any
+        self,
+        address: str,
+        *,
+        labels: bool = True,
+        reconnect: Reconnect | None = None,
+        answer_timeout_s: float = 1.0,
+        **options: Any,
     ) -> None:
         super().__init__(**options)
         self.host, self.port = parse_address(address)
         self.labels = labels
         self.reconnect = reconnect if reconnect is not None else Reconnect(attempts=20, max_s=2.0)
-        self._sock = None
+        self.answer_timeout_s = answer_timeout_s
+        self._sock: socket.socket | None = None
         self._splitter = LineSplitter()
-        self.received = 0
+        self._answer_by: float | None = None
+        """While waiting for the server's answer: the monotonic deadline (``None``: streaming)."""
+        self._held: list[bytes] = []
+        """Lines read before the answer (dropped when it comes: the server sends them again)."""
+        self._next: int | None = None
+        """Offset of the next transaction line (``None``: the server gives no offsets)."""
+        self._stream: str | None = None
+        self.resumes = 0
+        """Answers that resumed after an offset the source asked for."""
+        self.lost_labels = 0
 
     def describe(self) -> str:
         return f"tcp://{self.host}:{self.port}"
@@ -198,11 +235,21 @@ class TcpSource(_LineSource):
         return self
 
     def _connect(self) -> None:
-        self._sock = open_socket(self.host, self.port, read_timeout_s=self.idle_s)
-        if self.labels:
-            self._sock.sendall(SUBSCRIBE_LABELS)
+        sock = open_socket(self.host, self.port, read_timeout_s=self.idle_s)
+        after = self._resume_after()
+        sock.sendall(subscribe_message(labels=self.labels, offsets=True, resume_after=after))
+        self._sock = sock
         self._splitter.reset()
-        log.info("connected to %s", self.describe())
+        self._held = []
+        self._answer_by = time.monotonic() + self.answer_timeout_s
+        log.info("connected to %s%s", self.describe(), "" if after is None else f", resuming after offset {after}")
+
+    def _resume_after(self) -> int | None:
+        """The offset to resume after on a new connection (``None``: from where it joins)."""
+        if self._next is not None:  # a reconnect
+            return self._next - 1
+        first = self.start if self.start is not None else self.cut_at
+        return None if first is None else int(first)
 
     def _reconnect(self) -> bool:
         self.close()
@@ -221,6 +268,11 @@ class TcpSource(_LineSource):
         if self._sock is None:
             self._connect()
         assert self._sock is not None
+        if self._answer_by is not None:
+            left = self._answer_by - time.monotonic()
+            if left <= 0:
+                return self._no_answer("it did not answer the subscription (not a fraudstream serve that retains)")
+            timeout = min(timeout, left)
         self._sock.settimeout(max(timeout, 0.001))
         try:
             data = self._sock.recv(1 << 18)
@@ -232,15 +284,100 @@ class TcpSource(_LineSource):
         if not data:
             log.warning("stream %s closed", self.describe())
             return [] if self._reconnect() else None
-        lines = self._splitter.feed(data)
-        first = self.received
-        self.received += len(lines)
-        return list(zip(lines, range(first + 1, self.received + 1), strict=True))
+        return self._number(self._splitter.feed(data))
+
+    def _number(self, lines: list[bytes]) -> list[tuple[bytes, Any]]:
+        """Lines with their positions; welcome and answer lines are consumed here, and the lines
+        before the answer held back."""
+        out: list[tuple[bytes, Any]] = []
+        for line in lines:
+            if not line.startswith(b'{"type"'):
+                if self._answer_by is not None:
+                    self._held.append(line)
+                elif self._next is None:
+                    out.append((line, None))
+                else:
+                    out.append((line, self._next))
+                    self._next += 1
+            elif line.startswith(_CONNECTION):
+                continue
+            elif line.startswith(_ANSWERS):
+                out.extend(self._answer(line))
+            elif self._answer_by is not None:
+                self._held.append(line)
+            else:
+                out.append((line, None if self._next is None else self._next - 1))
+        return out
+
+    def _answer(self, line: bytes) -> list[tuple[bytes, Any]]:
+        """Take one answer line of the server; returns held lines to deliver (if any)."""
+        answer = _json_object(line) or {}
+        kind = answer.get("type")
+        if kind == "error":
+            if self._answer_by is not None:
+                return self._no_answer(f"it answered: {answer.get('message')}")
+            log.warning("%s says: %s", self.describe(), answer.get("message"))
+            return []
+        if kind == "reset":
+            message = (f"{self.describe()} restarted its stream: offset {answer.get('after')} is beyond its "
+                       f"last one ({answer.get('last')})")
+            if self.cut_at is not None:
+                raise TransportError(f"{message}; the checkpoint belongs to the old stream: start detect with "
+                                     f"another --name (or delete the checkpoint) to read the new one")
+            log.warning("%s; going on with the new stream (what it sent before this connection is lost)", message)
+            self._next = None
+            return []
+        asked = self._next is not None or self.start is not None or self.cut_at is not None
+        stream, self._stream = self._stream, answer.get("stream")
+        if stream is not None and stream != self._stream:
+            log.warning("%s restarted its stream while disconnected: offsets begin again", self.describe())
+        self._next = int(answer["next"])
+        self._answer_by = None
+        self._held = []
+        if kind == "gap":
+            self._lost(answer)
+        elif asked:
+            self.resumes += 1
+            log.info("resumed %s after offset %s", self.describe(), answer.get("after"))
+        return []
+
+    def _no_answer(self, why: str) -> list[tuple[bytes, Any]]:
+        """Stream without offsets: deliver the held lines, warn when a resume was needed."""
+        if self._next is not None or self.start is not None or self.cut_at is not None:
+            log.warning("%s cannot resume: %s; lines it sent while this source was away are lost "
+                        "(not counted)", self.describe(), why)
+        self._next = None
+        self._answer_by = None
+        held, self._held = self._held, []
+        return [(line, None) for line in held]
+
+    def _lost(self, gap: dict[str, Any]) -> None:
+        lost, labels = int(gap.get("lost", 0)), int(gap.get("labels_lost", 0))
+        self.lost_lines += lost
+        self.lost_labels += labels
+        log.warning(
+            "%s no longer holds offsets %s..%s: %d transactions lost%s (now %d in all); going on at offset %d",
+            self.describe(), gap.get("from"), gap.get("to"), lost,
+            f" and {'at least ' if gap.get('labels_lost_at_least') else ''}{labels} label lines" if labels else "",
+            self.lost_lines, self._next,
+        )
 
     def close(self) -> None:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
+
+
+_CONNECTION = b'{"type": "connection"'
+_ANSWERS = (b'{"type": "resume"', b'{"type": "gap"', b'{"type": "reset"', b'{"type": "error"')
+
+
+def _json_object(line: bytes) -> dict[str, Any] | None:
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 class LineFileSource(_LineSource):

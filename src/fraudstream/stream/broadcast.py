@@ -137,13 +137,13 @@ class Hub:
         if self._subscribers.pop(key, None) is not None:
             self._held[key] = subscriber
 
-    def release(self, subscriber: Subscriber) -> None:
+    def release(self, subscriber: Subscriber, labels_after: int = 0) -> None:
         """Put a held client back into the live fan-out; it has received everything broadcast
-        so far, so it also gets the delayed labels of any earlier transaction."""
+        so far, and gets the delayed labels of the transactions after offset ``labels_after``."""
         key = id(subscriber)
         if self._held.pop(key, None) is not None:
             self._subscribers[key] = subscriber
-            self._joined_at[key] = 0
+            self._joined_at[key] = labels_after
 
     def publish(self, data: bytes, count: int) -> None:
         """Hand one batch (``count`` transactions, already encoded) to every client."""
@@ -161,7 +161,7 @@ class Hub:
         published; then only clients that received those transactions get their labels.
         """
         if self.retention is not None:
-            self.retention.add(data, first=self.published, count=count, labels=True)
+            self.retention.add(data, first=self.published, count=count, labels=True, covers=published_at or 0)
         joined = self._joined_at
         targets = [s for s in self._subscribers.values() if s.wants_labels
                    and (published_at is None or joined.get(id(s), 0) <= published_at)]

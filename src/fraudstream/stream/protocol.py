@@ -16,31 +16,33 @@ Server -> client, one JSON object per line (UTF-8, ``\\n``-terminated):
 Client -> server: nothing is required. A client that wants delayed labels sends the line
 ``{"type": "subscribe", "labels": true}``. Anything else a client sends is read and ignored.
 
-**Resume (opt-in, TCP).** Every transaction line has a stream *offset*, 1, 2, 3, ... in
-broadcast order; the lines are unchanged, offsets are implied by their order. A server that
+**Offsets and resume (opt-in, TCP).** Every transaction line has a stream *offset*, 1, 2, 3,
+... in broadcast order; the lines are unchanged (offsets are implied by their order) and so is
+the welcome. A client that wants offsets subscribes with ``{"type": "subscribe", "labels": true,
+"offsets": true}`` (from where it joined) or ``{"type": "subscribe", "labels": true,
+"resume_after": N}`` (after a reconnect or a restart; ``labels`` may be ``false``). A server that
 retains its recent batches (``fraudstream serve --retain-mb``, :mod:`fraudstream.stream.retention`)
-adds to its welcome ``"resume": true``, ``"stream"`` (an id of this run of the server: offsets
-of another run mean nothing here), ``"next"`` (the offset of the first transaction line that
-follows the welcome) and ``"retained": [first, last]`` (offsets still held; absent while nothing
-is). A client then numbers the lines itself, and after a reconnect or a restart sends
-``{"type": "subscribe", "labels": true, "resume_after": N}`` (``labels`` may be ``false``). The
-server answers with one line, then sends everything broadcast after transaction ``N`` and
-continues live, with no line missed or sent twice at the seam:
+answers with one line, then sends everything broadcast after transaction ``N`` (or after the
+offset the client joined at) and continues live, with no line missed or sent twice at the seam:
 
-- ``{"type": "resume", "after": N, "next": N+1}``: all of it is retained;
-- ``{"type": "gap", "after": N, "from": N+1, "to": M, "lost": M-N, "labels_lost": L, "next": M+1}``:
-  offsets ``N+1..M`` (and ``L`` label lines, for label subscribers; ``labels_lost_at_least``
-  when that count is a lower bound) are no longer retained; the stream goes on at ``M+1``;
-- ``{"type": "reset", "after": N, "last": P, "next": J+1}``: ``N`` is beyond this stream's last
-  offset ``P`` (the server restarted and its offsets began again); the stream goes on at ``J+1``,
-  the first offset broadcast after the client connected.
+- ``{"type": "resume", "after": N, "next": N+1, "stream": ID, "retained": [first, last]}``:
+  all of it is retained; the next transaction line has offset ``N+1``;
+- ``{"type": "gap", "after": N, "from": N+1, "to": M, "lost": M-N, "labels_lost": L, "next": M+1,
+  ...}``: offsets ``N+1..M`` (and ``L`` label lines, for label subscribers;
+  ``labels_lost_at_least`` when that count is a lower bound) are no longer retained; the stream
+  goes on at ``M+1``;
+- before either, ``{"type": "reset", "after": N, "last": P}`` when ``N`` is beyond this stream's
+  last offset ``P`` (the server restarted; its offsets began again): the answer then resumes
+  from the offset the client joined at.
 
-Transaction lines, welcome and label lines broadcast between the welcome and that answer are
-sent again after it: the client ignores every line before the answer. Label lines broadcast
+``stream`` names this run of the server (offsets of another run mean nothing here);
+``retained`` gives the offsets still held. Transaction, welcome and label lines that reach the
+client before the answer are sent again after it: the client drops them. Label lines broadcast
 after transaction ``N`` are sent again (at-least-once; a client may receive a label twice).
-Transaction lines never begin with ``{"type"``, so a client can number them without parsing.
-A malformed ``resume_after`` gets ``{"type": "error", "field": "resume_after", "message": ...}``
-and the subscription is ignored.
+Transaction lines never begin with ``{"type"``, so a client numbers them without parsing. A
+server that retains nothing answers ``{"type": "error", "field": "resume_after", "message": ...}``
+and goes on live; so does any server for a malformed ``resume_after``. A server that does not
+know the extension answers nothing (the label subscription still holds).
 """
 
 from __future__ import annotations
@@ -107,20 +109,27 @@ class Subscription:
 
     labels: bool
     resume_after: int | None = None
+    offsets: bool = False
+    """Whether the client asked for offsets (``"offsets": true`` or a ``resume_after``)."""
 
 
-def subscribe_message(*, labels: bool, resume_after: int | None = None) -> bytes:
-    """The line a client sends to subscribe (to labels, and/or to resume after an offset).
+def subscribe_message(*, labels: bool, offsets: bool = False, resume_after: int | None = None) -> bytes:
+    """The line a client sends to subscribe: to labels, to offsets from where it joins, or to
+    resume after an offset.
 
     >>> subscribe_message(labels=True) == SUBSCRIBE_LABELS
     True
     >>> subscribe_message(labels=False, resume_after=12)
     b'{"type": "subscribe", "labels": false, "resume_after": 12}\\n'
+    >>> subscribe_message(labels=True, offsets=True)
+    b'{"type": "subscribe", "labels": true, "offsets": true}\\n'
     """
-    if resume_after is None:
-        return SUBSCRIBE_LABELS if labels else b'{"type": "subscribe", "labels": false}\n'
-    return (f'{{"type": "subscribe", "labels": {"true" if labels else "false"}, '
-            f'"resume_after": {int(resume_after)}}}\n').encode()
+    head = f'{{"type": "subscribe", "labels": {"true" if labels else "false"}'
+    if resume_after is not None:
+        return f'{head}, "resume_after": {int(resume_after)}}}\n'.encode()
+    if offsets:
+        return f'{head}, "offsets": true}}\n'.encode()
+    return SUBSCRIBE_LABELS if labels else f"{head}}}\n".encode()
 
 
 def parse_subscription(line: bytes) -> Subscription | None:
@@ -129,7 +138,7 @@ def parse_subscription(line: bytes) -> Subscription | None:
     :class:`~fraudstream.errors.InvalidRecord` names a bad ``resume_after``.
 
     >>> parse_subscription(b'{"type": "subscribe", "labels": true, "resume_after": 7}')
-    Subscription(labels=True, resume_after=7)
+    Subscription(labels=True, resume_after=7, offsets=True)
     >>> parse_subscription(b'hello') is None
     True
     >>> parse_subscription(b'{"type": "subscribe", "resume_after": -1}')
@@ -148,7 +157,7 @@ def parse_subscription(line: bytes) -> Subscription | None:
     after = message.get("resume_after")
     if after is not None and (isinstance(after, bool) or not isinstance(after, int) or after < 0):
         raise InvalidRecord(f"resume_after must be an integer >= 0, got {after!r}")
-    return Subscription(message.get("labels") is True, after)
+    return Subscription(message.get("labels") is True, after, after is not None or message.get("offsets") is True)
 
 
 def canonical_json_lines(frame: pd.DataFrame, *, drop: tuple[str, ...] = ()) -> list[bytes]:

@@ -11,7 +11,9 @@ kept, in broadcast order:
 
 - a **transaction batch** knows its first offset and its line count;
 - a **label batch** (``--labels delayed``) knows ``after``: the offset of the last transaction
-  broadcast before it. Label lines carry no offset of their own.
+  broadcast before it, and ``covers``: the offset just before the transactions it labels (the
+  hub's filter: a client gets the labels of transactions it received). Label lines carry no
+  offset of their own.
 
 :meth:`Retention.plan` answers a client that asks to resume after offset ``N``: everything
 broadcast after transaction ``N`` — the transaction lines from ``N + 1`` (a batch that starts
@@ -57,6 +59,8 @@ class Retained:
     """Transaction batch: offset of its first line. Label batch: ``after`` (see the module)."""
     count: int
     labels: bool = False
+    covers: int = 0
+    """Label batch: the offset just before the first transaction it labels."""
 
     @property
     def last(self) -> int:
@@ -110,10 +114,10 @@ class Retention:
         last = next((e.last for e in reversed(self._ring) if not e.labels), None)
         return None if first is None or last is None else (first, last)
 
-    def add(self, data: bytes, *, first: int, count: int, labels: bool = False) -> None:
+    def add(self, data: bytes, *, first: int, count: int, labels: bool = False, covers: int = 0) -> None:
         """Keep one broadcast (the same ``bytes`` object), evicting the oldest beyond ``max_bytes``."""
         ring = self._ring
-        ring.append(Retained(data, first, count, labels))
+        ring.append(Retained(data, first, count, labels, covers))
         self.bytes += len(data)
         while self.bytes > self.max_bytes and ring:
             old = ring.popleft()

@@ -14,9 +14,8 @@ expensive (1,000 clients, a loaded machine) batches become rarer and larger, so 
 second fall and the fan-out never takes more than ``fanout_share`` of the loop's time.
 
 **Resume.** With ``retain_bytes`` (``fraudstream serve --retain-mb``) the hub keeps its recent
-batches in a :class:`~fraudstream.stream.retention.Retention` ring and the TCP welcome says so
-(``"resume": true``, ``"stream"``, ``"next"``, ``"retained"``). A client that subscribes with
-``"resume_after": N`` (:mod:`fraudstream.stream.protocol`) is answered, held out of the live
+batches in a :class:`~fraudstream.stream.retention.Retention` ring. A client that subscribes with
+``"offsets": true`` or ``"resume_after": N`` (:mod:`fraudstream.stream.protocol`) is answered, held out of the live
 fan-out, sent the ring from offset ``N + 1`` as fast as it reads (at most ``CATCH_UP_BYTES``
 unsent at a time, refilled when its transport drains), and released into the live fan-out when
 it reaches the end of the ring — every step a callback of the one event loop, so no batch is
@@ -81,6 +80,8 @@ class _TcpClient(asyncio.Protocol):
         self._subscribed = False
         self._cursor: tuple[int, int] | None = None
         """While catching up: the next ring entry to send, and the lines to skip in it."""
+        self._labels_after = 0
+        """Labels of transactions after this offset are sent (a fresh client's join, 0 on resume)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not asyncio.Transport subclasses
@@ -88,7 +89,7 @@ class _TcpClient(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
         self.joined_at = self.server.hub.published
-        self.server.hub.join(self, self.server.tcp_welcome())
+        self.server.hub.join(self, self.server.welcome())
 
     def data_received(self, data: bytes) -> None:
         self._received += len(data)
@@ -125,12 +126,14 @@ class _TcpClient(asyncio.Protocol):
         self.wants_labels = subscription.labels
         if subscription.labels:
             log.info("client %s subscribed to labels", self.peer)
-        if subscription.resume_after is not None:
+        if subscription.offsets:
             self.server.resume(self, subscription.resume_after)
 
-    def catch_up(self, seq: int, skip: int) -> None:
-        """Send the ring from entry ``seq`` (less ``skip`` lines), then go live (see the module)."""
+    def catch_up(self, seq: int, skip: int, labels_after: int) -> None:
+        """Send the ring from entry ``seq`` (less ``skip`` lines), then go live (see the module);
+        label batches only of transactions after ``labels_after``."""
         self._cursor = (seq, skip)
+        self._labels_after = labels_after
         self.server.hub.hold(self)
         self._pump()
 
@@ -150,11 +153,11 @@ class _TcpClient(asyncio.Protocol):
                 self._cursor = (seq, skip)
                 return  # resume_writing() comes back once the client has read
             seq += 1
-            if not entry.labels or self.wants_labels:
+            if not entry.labels or (self.wants_labels and entry.covers >= self._labels_after):
                 transport.write(cut(entry.data, skip) if skip else entry.data)
             skip = 0
         self._cursor = None
-        hub.release(self)
+        hub.release(self, self._labels_after)
         log.info("client %s caught up; live from offset %d", self.peer, hub.published + 1)
 
     def resume_writing(self) -> None:
@@ -216,7 +219,7 @@ class StreamServer:
         self.started_monotonic = time.monotonic()
         self.started_unix = time.time()
         self.stream_id = f"{time.time_ns():x}"
-        """Names this run of the stream in the TCP welcome: offsets of another run mean nothing here."""
+        """Names this run of the stream in resume answers: offsets of another run mean nothing here."""
         self._tcp: asyncio.Server | None = None
         self._web: object | None = None
         self._pump: asyncio.Task[None] | None = None
@@ -228,35 +231,25 @@ class StreamServer:
     def uptime_s(self) -> float:
         return time.monotonic() - self.started_monotonic
 
-    def tcp_welcome(self) -> bytes:
-        """The welcome of a TCP client: :attr:`welcome`, plus where resuming can start when the
-        server retains its stream (``"resume"``, ``"next"``, ``"retained"``)."""
-        welcome = self.welcome()
-        retention = self.hub.retention
-        if retention is None:
-            return welcome
-        body = json.loads(welcome)
-        body.update(resume=True, stream=self.stream_id, next=self.hub.published + 1)
-        span = retention.span()
-        if span is not None:
-            body["retained"] = list(span)
-        return (json.dumps(body) + "\n").encode()
-
-    def resume(self, client: _TcpClient, after: int) -> None:
-        """Answer a client's ``resume_after`` (see :mod:`fraudstream.stream.protocol`) and start
-        its catch-up. Runs on the event loop, between two broadcasts."""
+    def resume(self, client: _TcpClient, after: int | None) -> None:
+        """Answer a client that asked for offsets, resuming after ``after`` (``None``: after the
+        offset it joined at), see :mod:`fraudstream.stream.protocol`, and start its catch-up.
+        Runs on the event loop, between two broadcasts."""
         hub = self.hub
         if hub.retention is None:
             client.write(_error_line("resume_after", "this server retains nothing (fraudstream serve "
-                                     "--retain-mb 0): it cannot resume; the stream goes on live"))
+                                     "--retain-mb 0): no offsets, no resume; the stream goes on live"))
             return
         published = hub.published
-        if after > published:
+        labels_after = 0
+        if after is None:
+            after = labels_after = client.joined_at
+        elif after > published:
             log.warning("client %s asked to resume after offset %d, beyond the last one (%d): "
                         "the stream restarted; it goes on from offset %d",
                         client.peer, after, published, client.joined_at + 1)
             client.write(_control_line(type="reset", after=after, last=published))
-            after = client.joined_at
+            after = labels_after = client.joined_at
         plan = hub.retention.plan(after=after, published=published, labels=client.wants_labels)
         hub.stats.resumed_total += 1
         if plan.lost or plan.labels_lost:
@@ -265,8 +258,8 @@ class StreamServer:
                         "no longer retained", client.peer, after, plan.lost, plan.labels_lost)
         else:
             log.info("client %s resumes after offset %d (last %d)", client.peer, after, published)
-        client.write(plan.reply)
-        client.catch_up(plan.seq, plan.skip)
+        client.write(plan.reply[:-2] + _answer_suffix(self.stream_id, hub.retention.span()))
+        client.catch_up(plan.seq, plan.skip, labels_after)
 
     async def start(self) -> None:
         """Bind the ports and start streaming; :class:`TransportError` if a port is taken."""
@@ -364,6 +357,12 @@ class StreamServer:
             await self._tcp.wait_closed()
             self._tcp = None
         await asyncio.sleep(0)
+
+
+def _answer_suffix(stream_id: str, span: tuple[int, int] | None) -> bytes:
+    """``, "stream": ..., "retained": [first, last]}\\n``: the end of a resume or gap answer."""
+    retained = f', "retained": [{span[0]}, {span[1]}]' if span is not None else ""
+    return f', "stream": "{stream_id}"{retained}}}\n'.encode()
 
 
 def _control_line(**body: object) -> bytes:
