@@ -97,6 +97,16 @@ class ProcessStoreSink:
             self._stop_child()
             raise
 
+    @property
+    def failure(self) -> StoreError | ConfigError | None:
+        """The writer's failure (it has stopped writing), or None while it works."""
+        return self._failure
+
+    @property
+    def pending(self) -> int:
+        """Bundles sent but not yet acknowledged as stored (at most ``max_pending``)."""
+        return len(self._afters)
+
     # ---- producer side --------------------------------------------------------------------------
     def put(self, bundle: Bundle) -> None:
         """Send a bundle to the writer; blocks while ``max_pending`` bundles are not yet stored."""
