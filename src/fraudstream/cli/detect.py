@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,12 @@ def _state_dir(store: str | None, state_dir: str | None, name: str) -> Path | No
     help="Seconds between reads of analysts' reviews (dashboard triage) from --store; they are "
     "applied as late labels. 0: do not read them.",
 )
+@click.option(
+    "--http-port",
+    type=click.IntRange(min=0, max=65535),
+    help="Serve GET /health (JSON; 503 once the store failed) and /metrics (Prometheus) on this port.",
+)
+@click.option("--http-host", default="127.0.0.1", show_default=True, help="Address of --http-port.")
 def detect(
     source: str,
     schema: str | None,
@@ -187,6 +194,8 @@ def detect(
     metrics_every_s: float,
     labels_path: str | None,
     review_poll_s: float,
+    http_port: int | None,
+    http_host: str,
 ) -> None:
     """Score a live stream with a saved model and/or rules; store decisions, raise alerts.
 
@@ -197,11 +206,13 @@ def detect(
       fraudstream detect --source file:capture.ndjson --model models/gbm --store sqlite:///f.db
       fraudstream detect --mode monitor --store sqlite:///fraud.db --model models/ae
       fraudstream detect --source file:f.csv --labels chargebacks.csv --model models/gbm --store sqlite:///f.db
+      fraudstream detect --model models/gbm --store sqlite:///f.db --http-port 9108  # /health, /metrics
     """
     from fraudstream.service.alerts import AlertBudget, ConsoleAlerts, NdjsonAlerts, WebhookAlerts
     from fraudstream.service.deadletter import DeadLetters
     from fraudstream.service.decisions import Decider, Featurizer, load_model, load_rules
     from fraudstream.service.labels_file import LabelsFile
+    from fraudstream.service.observe import StatusServer
     from fraudstream.service.reviews import ReviewPoller
     from fraudstream.service.runtime import DetectionService, read_resume_point
     from fraudstream.service.sink import StoreSink
@@ -278,7 +289,7 @@ def detect(
     )
     _on_signals(service.stop)
     try:
-        with src:
+        with src, (StatusServer(service, host=http_host, port=http_port) if http_port is not None else nullcontext()):
             summary = service.run()
     finally:
         if watcher is not None:
