@@ -3,7 +3,8 @@
 ``fraudstream detect --http-port PORT`` serves, from a thread of its own:
 
 * ``GET /metrics``: the Prometheus text format (``prometheus_client``), read from the running
-  service at each scrape — counters of transactions decided, alerts, dead letters, labels,
+  service at each scrape — counters of transactions decided, alerts, dead letters, lines lost
+  to a gap in the stream, labels,
   reviews, stored rows and commits; the work per stage (wall and CPU seconds, counters, so
   ``rate()`` gives each stage's share); the store's queue and reconnects; the live prequential
   metrics over the sliding window (precision, recall, average precision, alert precision, fraud
@@ -50,6 +51,7 @@ _COUNTERS = (
     ("alerts", "alerts", "Alerts raised."),
     ("alerts_over_budget", "over_budget", "Alerts held back by the daily alert budget."),
     ("dead_letters", "dead_letters", "Malformed lines dead-lettered with their reason."),
+    ("lost_lines", "lost", "Stream lines the server no longer held when the source resumed (a gap)."),
     ("labels", "labels", "Label messages received from the stream."),
     ("labels_joined", "joined", "Late labels joined to their decision."),
     ("labels_unjoined", "unjoined", "Reviews and file labels whose decision is not remembered."),
