@@ -10,6 +10,7 @@ dropping). Target: >= 1,000,000 lines/s in total for fraudstream.
     python benchmarks/stream_throughput.py                       # default rates, 5 s each
     python benchmarks/stream_throughput.py --rates 5000 20000 --seconds 3
     python benchmarks/stream_throughput.py --rates 20000 --loop asyncio --skip-baseline
+    python benchmarks/stream_throughput.py --rates 40000 --skip-baseline --retain-mb 0   # retention's cost
 """
 
 from __future__ import annotations
@@ -21,15 +22,19 @@ from fraudstream.stream.testing import free_port_pair
 from stream_bench import clients, cpu_s, machine, server
 
 
-def measure(kind: str, rate: float, n: int, seconds: float, loop: str | None = None) -> dict:
+def measure(kind: str, rate: float, n: int, seconds: float, loop: str | None = None,
+            retain_mb: float | None = None) -> dict:
     port = free_port_pair()
     extra = ["--loop", loop] if loop and kind == "fraudstream" else []
+    if retain_mb is not None and kind == "fraudstream":
+        extra += ["--retain-mb", f"{retain_mb:g}"]
     with server(kind, port, rate, *extra) as process:
         cpu0 = cpu_s(process.pid)
         result = clients("count", port, n, seconds)
         result["server_cpu_s"] = cpu_s(process.pid) - cpu0
     lossless = result["id_errors"] == 0 and result["disconnected"] == 0
-    print(f"{kind:11s} offered {rate or 'max':>8} tx/s x {n} clients: delivered "
+    retained = f" retain {retain_mb:g} MiB" if retain_mb is not None and kind == "fraudstream" else ""
+    print(f"{kind:11s}{retained} offered {rate or 'max':>8} tx/s x {n} clients: delivered "
           f"{result['lines_per_s_total']:>12,.0f} lines/s total "
           f"(per client {result['min_client_lines'] / result['seconds']:,.0f}.."
           f"{result['max_client_lines'] / result['seconds']:,.0f}/s), "
@@ -48,11 +53,13 @@ def main() -> None:
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--loop", choices=["uvloop", "asyncio"],
                         help="fraudstream serve --loop (default: auto)")
+    parser.add_argument("--retain-mb", type=float,
+                        help="fraudstream serve --retain-mb (default: the server's, 64; 0: no retention)")
     args = parser.parse_args()
     print(machine())
     best = 0.0
     for rate in args.rates:
-        result = measure("fraudstream", rate, args.clients, args.seconds, args.loop)
+        result = measure("fraudstream", rate, args.clients, args.seconds, args.loop, args.retain_mb)
         if result["lossless"]:
             best = max(best, result["lines_per_s_total"])
     base = 0.0
