@@ -5,6 +5,7 @@ resume, bad requests, and seed-format clients that see nothing new."""
 from __future__ import annotations
 
 import json
+import urllib.request
 from typing import Any
 
 import pytest
@@ -88,6 +89,18 @@ def test_offsets_older_than_the_ring_are_an_explicit_gap(loop: str) -> None:
     assert answer["lost"] == answer["to"] - 10 and answer["next"] == answer["to"] + 1
     assert [tx_id(line) for line in lines] == list(range(answer["next"], answer["next"] + 300))
     assert stats.gaps_total == 1 and stats.resumed_total == 1
+
+
+def test_health_reports_the_ring_and_the_resumes() -> None:
+    with running(rate=2000, retain_bytes=1 << 20, http=True) as srv:
+        assert wait_until(lambda: srv.server.hub.published > 300)
+        answer, client = resume(srv.server.port, 100)
+        client.close()
+        with urllib.request.urlopen(f"http://127.0.0.1:{srv.server.http_port}/health", timeout=5) as response:
+            retention = json.loads(response.read())["retention"]
+    assert answer["type"] == "resume" and retention["resumed"] == 1 and retention["gaps"] == 0
+    assert retention["max_bytes"] == 1 << 20 and 0 < retention["bytes"] <= 1 << 20
+    assert retention["offsets"][0] == 1 and retention["stream"] == answer["stream"]
 
 
 def test_a_resume_beyond_the_stream_is_a_reset_then_the_stream_from_the_join(loop: str) -> None:

@@ -85,8 +85,19 @@ def health_document(server: StreamServer) -> dict[str, Any]:
         "event_loop": server.event_loop,
         "fanout_ms": round(server.fanout_s * 1000, 3),
         "batch_interval_ms": round(feed.min_interval_s * 1000, 3),
+        "retention": _retention(server),
         "version": __version__,
     }
+
+
+def _retention(server: StreamServer) -> dict[str, Any] | None:
+    """What the ring holds (``None``: ``--retain-mb 0``), and the resumes it served."""
+    ring, stats = server.hub.retention, server.hub.stats
+    if ring is None:
+        return None
+    span = ring.span()
+    return {"max_bytes": ring.max_bytes, "bytes": ring.bytes, "offsets": list(span) if span else None,
+            "stream": server.stream_id, "resumed": stats.resumed_total, "gaps": stats.gaps_total}
 
 
 _METRICS = (
