@@ -137,9 +137,9 @@ def test_reviews_reach_metrics_risk_state_and_online_model_once(
         _wait(lambda: (read_resume_point(store_url, "detect") or {}).get("reviews") == cursor, "the cursor")
     assert summary.reviews == 3
 
-    # restart without a snapshot: the state is rebuilt from the start, the reviews with it (state
-    # only: they were counted before); a review written now is new (its decision was made before
-    # the restart, so it is not remembered: risk state only)
+    # restart without a snapshot: the state is rebuilt from the start — the risk state, the
+    # remembered decisions (decided again, nothing stored) and the metrics, the reviews with it;
+    # a review written now is new, and its decision, made before the restart, is remembered
     with running(stream, store_url, online_model, tmp_path) as again:
         _wait(lambda: again.summary.reviews_replayed == 3, "the reviews to be read again")
         engine = again.featurizer.engine
@@ -147,7 +147,8 @@ def test_reviews_reach_metrics_risk_state_and_online_model_once(
         with open_store(store_url) as store:
             store.write_labels(pd.DataFrame({"tx_id": [int(escalated)], "is_fraud": [True], "source": ["review"]}))
         _wait(lambda: again.summary.reviews == 1, "the new review")
-        assert (again.summary.unjoined, again.summary.reviews_replayed, again.metrics.labelled) == (1, 3, 0)
+        assert (again.summary.unjoined, again.summary.reviews_replayed, again.metrics.labelled) == (1, 3, 3)
+        assert again.summary.joined == 3 and again.metrics.snapshot()["frauds"] == 2.0
         assert tx_keys(np.array([int(escalated)]))[0] in set(engine.labels.keys)
 
 

@@ -9,23 +9,31 @@ transaction; external alerts (console, NDJSON, webhook) leave only after that co
 **Checkpoint** (``checkpoints`` row ``name``, default ``detect``)::
 
     {"source": "file:s.ndjson", "position": 28160, "processed": 100, "model_version": "...",
-     "snapshot": {"position": 19200, "engine": ".../detect-engine-19200.npz", "online": null},
+     "snapshot": {"position": 19200, "engine": ".../detect-engine-19200.npz", "online": null,
+                  "labels": ".../detect-labels-19200.npz", "reviews": null, "budget": {...}},
      "budget": {"used": {"2024-01-01": 12}, "over_budget": 0}}
 
 **Feature state after a restart**: the engine state is *saved* (not rebuilt from the store):
 every ``snapshot_every_s`` the loop writes the feature engine (and an online model) to
-``state_dir`` under the position it covers; the checkpoint names the newest snapshot whose
-position is committed. On restart a replayable source resumes at the snapshot's position; the
-batches up to the checkpoint's position only rebuild state (their rows are already stored, and
-their alerts were already raised), and normal work resumes after it. Snapshots older than the
-committed one are deleted.
+``state_dir`` under the position it covers, with the label state (:mod:`.label_state`: the
+remembered decisions, labels waiting for theirs, the prequential metrics window; copied between
+two batches, written by a thread) and the alert budget; the checkpoint names the newest snapshot
+whose position is committed (and whose files are complete). On restart a replayable source
+resumes at the snapshot's position; the batches up to the checkpoint's position only rebuild
+state (their rows are already stored, and their alerts were already raised): the feature state,
+and — decided again, against the snapshot's alert budget — the remembered decisions, whose
+labels join again as they did before the crash. Normal work resumes after it. Snapshots older
+than the committed one are deleted.
 
 **Late labels** take one path (:meth:`DetectionService._apply_labels`: feature-engine risk
 state, then the remembered decision for the prequential metrics and an online model), whatever
 brought them: label messages and inline labels of a batch; the labels of a ``labels_file``
 (:mod:`.labels_file`) that the batch makes due; analysts' reviews read from the store by a
 ``reviews`` poller (:mod:`.reviews`), taken between two batches, whose cursor is committed in
-the checkpoint (``"reviews"``) and saved with each snapshot.
+the checkpoint (``"reviews"``) and saved with each snapshot. A decision counts once in the
+metrics (a different later label corrects it, the same one is ignored) and an online model
+learns it once, from its first label: a model cannot unlearn, and learning a corrected row again
+would count it twice (corrections are counted in ``RunSummary.relabelled``).
 """
 
 from __future__ import annotations
@@ -43,10 +51,12 @@ import numpy as np
 import pandas as pd
 
 from fraudstream.detect import registry
+from fraudstream.errors import ModelFileError
 from fraudstream.features import FeatureEngine
 from fraudstream.service.alerts import AlertBudget, AlertSink, alert_records, store_alerts
 from fraudstream.service.deadletter import DeadLetters
 from fraudstream.service.decisions import Decider, Featurizer, LoadedModel, load_model
+from fraudstream.service.label_state import LabelStateWriter, label_state_arrays, load_label_state
 from fraudstream.service.labels import PrequentialMetrics, RecentDecisions
 from fraudstream.service.labels_file import LabelsFile
 from fraudstream.service.reviews import ReviewPoller
@@ -82,7 +92,8 @@ class RunSummary:
     processed: int = 0
     """Transactions decided (and given to the sinks)."""
     replayed: int = 0
-    """Transactions read again after a restart only to rebuild the feature state."""
+    """Transactions read again after a restart only to rebuild the feature state and the
+    remembered decisions (nothing stored, no alert raised)."""
     lost: int = 0
     """Transactions the source knows it missed (a TCP gap beyond the server's retention)."""
     alerts: int = 0
@@ -100,6 +111,8 @@ class RunSummary:
     unjoined: int = 0
     """Reviews and file labels whose decision the service does not remember (made before it
     started, forgotten, or never made): they count for the risk state only."""
+    relabelled: int = 0
+    """Labels that corrected an earlier, different label of their decision."""
     swaps: list[tuple[Any, str]] = field(default_factory=list)
     """(first tx_id scored by the new model, new version) per hot-swap."""
     metrics: dict[str, float] = field(default_factory=dict)
@@ -165,7 +178,12 @@ class DetectionService:
         self._last_poll = self._last_snapshot = self._last_metrics = time.monotonic()
         self._snapshot: dict[str, Any] | None = None
         self._committed_snapshot: dict[str, Any] | None = None
+        self._label_writer = LabelStateWriter()
+        self._writing: dict[str, Any] | None = None
+        """The snapshot whose label state is being written (named in checkpoints once written)."""
         self._replay_until: Any = None
+        self._replay_budget = AlertBudget(self.budget.per_day)
+        """The alert budget of replayed decisions (from the restored snapshot's)."""
         self.reviews, self.labels_file = reviews, labels_file
         self._review_cursor: dict[str, str] | None = None
         self._resume(resume)
@@ -214,9 +232,11 @@ class DetectionService:
                 and Path(snapshot["online"]).is_dir()
             ):
                 self.decider.model.detector = registry.load(snapshot["online"])
+            self._restore_labels(snapshot)
             self._committed_snapshot = self._snapshot = snapshot
         else:
             snapshot = None
+        self._replay_budget.restore(snapshot.get("budget") if snapshot else None)
         if not self.source.replayable:
             log.warning(
                 "source %s cannot replay: transactions sent while the detector was down are not seen",
@@ -236,6 +256,29 @@ class DetectionService:
             point.get("position"),
             snapshot["engine"] if snapshot else "the start",
         )
+
+    def _restore_labels(self, snapshot: dict[str, Any]) -> None:
+        """The remembered decisions and metrics of the snapshot (none in older snapshots)."""
+        path = snapshot.get("labels")
+        if not path or not Path(path).is_file():
+            return
+        try:
+            recent, metrics = load_label_state(path, self.metrics.window)
+        except ModelFileError as exc:
+            log.warning("label state not restored (labels of earlier decisions count for the risk state only): %s", exc)
+            return
+        width = self._feature_width()
+        if recent is not None and recent.n_features != width:
+            if width:
+                log.warning(
+                    "remembered decisions hold %d feature columns, the online model needs %d: forgotten",
+                    recent.n_features,
+                    width,
+                )
+                recent = None
+            else:
+                recent.features = None
+        self.recent, self.metrics = recent, metrics
 
     def _resume_labels(self, point: dict[str, Any] | None) -> None:
         """Reviews continue from the restored snapshot's cursor (state only up to the
@@ -264,6 +307,7 @@ class DetectionService:
                     break
             self.sink.flush()
         finally:
+            self._label_writer.join()
             if self.reviews is not None:
                 self.reviews.close()
             self.source.close()
@@ -297,6 +341,8 @@ class DetectionService:
         cpu["features"] += c1 - c0
         if replay:
             self.summary.replayed += len(frame)
+            if features is not None:
+                self._remember_again(frame, features)
             self._learn_labels(batch, features, store=False)
             return
         decisions = self.decider.decide(frame, features) if features is not None else None
@@ -337,17 +383,29 @@ class DetectionService:
         self._replay_until = None
         return False
 
+    def _remember_again(self, frame: pd.DataFrame, features: pd.DataFrame) -> None:
+        """Replay: decide again (same model, same alert budget as before the crash) only to
+        remember the decisions; nothing is stored or sent."""
+        decisions = self.decider.decide(frame, features)
+        fraud = (decisions["verdict"] == "fraud").to_numpy()
+        alerted = np.zeros(len(decisions), dtype=bool)
+        if fraud.any():
+            alerted[np.flatnonzero(fraud)[self._replay_budget.admit(decisions["ts"][fraud])]] = True
+        self._remember(decisions, fraud, alerted, features)
+
+    def _feature_width(self) -> int:
+        """Feature columns to remember per decision (those of an online model, else none)."""
+        model = self.decider.model
+        return len(model.detector.feature_names_) if model is not None and model.detector.online else 0
+
     def _remember(
         self, decisions: pd.DataFrame, fraud: np.ndarray, alerted: np.ndarray, features: pd.DataFrame | None
     ) -> None:
-        online = self.decider.model is not None and self.decider.model.detector.online
         if self.recent is None:
-            n_features = (
-                len(self.decider.model.detector.feature_names_) if online and self.decider.model else 0
-            )
-            self.recent = RecentDecisions(n_features=n_features)
+            self.recent = RecentDecisions(n_features=self._feature_width())
         rows = None
-        if online and features is not None and self.decider.model is not None:
+        width = self.recent.n_features
+        if width and width == self._feature_width() and features is not None and self.decider.model is not None:
             rows = features[self.decider.model.detector.feature_names_].to_numpy(np.float64)
         self.recent.add(decisions["tx_id"].to_numpy(), decisions["score"].to_numpy(), fraud, alerted, rows)
 
@@ -361,10 +419,10 @@ class DetectionService:
                 frame[["tx_id", "is_fraud"] + (["fraud_pattern"] if "fraud_pattern" in frame else [])]
             )
         if parts:
-            self._apply_labels(parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True), join=store)
+            self._apply_labels(parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True))
         due = self.labels_file.due(frame) if self.labels_file is not None else None
         if due is not None:
-            self._apply_labels(due, join=store, wait=False)
+            self._apply_labels(due, wait=False)
             self.summary.file_labels += len(due)
         if not store:
             return pd.DataFrame()
@@ -375,27 +433,30 @@ class DetectionService:
             rows.append(due.assign(source="file"))
         return pd.DataFrame() if not rows else rows[0] if len(rows) == 1 else pd.concat(rows, ignore_index=True)
 
-    def _apply_labels(self, labels: pd.DataFrame, *, join: bool, wait: bool = True) -> None:
+    def _apply_labels(self, labels: pd.DataFrame, *, wait: bool = True) -> None:
         """Labels (``tx_id``, ``is_fraud``) to the feature engine's risk state, known from the
-        stream's event time on; with ``join`` also to their remembered decisions: prequential
-        metrics and the online model. A label without a decision waits for it (``wait``: label
-        messages may overtake their transaction) or counts as unjoined."""
+        stream's event time on, and to their remembered decisions: prequential metrics (a
+        decision counts once) and the online model (learns a decision once, from its first
+        label). A label without a decision waits for it (``wait``: label messages may overtake
+        their transaction) or counts as unjoined. Replayed labels take this path too: the
+        restored snapshot holds the state from before them."""
         self.featurizer.learn_labels(labels["tx_id"].to_numpy(), labels["is_fraud"].to_numpy(bool), self._known_at())
         self.summary.labels += len(labels)
-        if not join:
-            return
         joined = self.recent.join(labels, wait=wait) if self.recent is not None else None
         if not wait:  # a label that does not wait and finds no decision stays unjoined
             self.summary.unjoined += len(labels) - (len(joined) if joined is not None else 0)
         if joined is None:
             return
+        relabelled = self.metrics.relabelled
         self.metrics.update(joined)
+        self.summary.relabelled += self.metrics.relabelled - relabelled
         self.summary.joined += len(joined)
         model = self.decider.model
-        if model is not None and model.detector.online and joined.features is not None and len(joined):
-            X = pd.DataFrame(joined.features, columns=model.detector.feature_names_)
-            model.detector.learn_many(X, joined.is_fraud.astype(np.int8))
-            self.summary.learned += len(joined)
+        first = joined.first
+        if model is not None and model.detector.online and joined.features is not None and first.any():
+            X = pd.DataFrame(joined.features[first], columns=model.detector.feature_names_)
+            model.detector.learn_many(X, joined.is_fraud[first].astype(np.int8))
+            self.summary.learned += int(first.sum())
 
     def _known_at(self) -> pd.Timestamp:
         """The stream's event time (the engine's watermark), else the wall-clock time."""
@@ -405,18 +466,19 @@ class DetectionService:
         return pd.Timestamp.now(tz="UTC")
 
     def _apply_reviews(self, batch: MicroBatch) -> None:
-        """Take the reviews the poller read: those replayed after a restart rebuild the risk
-        state, new ones take the path of label messages; then commit the cursor (checkpoint)."""
+        """Take the reviews the poller read and apply them like label messages (those replayed
+        after a restart too: the restored snapshot holds the state from before them); then commit
+        the cursor (checkpoint)."""
         assert self.reviews is not None
         engine = self.featurizer.engine
         if engine is not None and engine.watermark_ns == np.iinfo(np.int64).min:
             return  # no event time yet: keep them until the first transactions are in
         for page in self.reviews.take():
             if len(page.replayed):
-                self._apply_labels(page.replayed, join=False)
+                self._apply_labels(page.replayed, wait=False)
                 self.summary.reviews_replayed += len(page.replayed)
             if len(page.labels):
-                self._apply_labels(page.labels, join=True, wait=False)
+                self._apply_labels(page.labels, wait=False)
                 self.summary.reviews += len(page.labels)
             self._review_cursor = page.cursor
         self.sink.put(Bundle(checkpoint=(self.name, self._checkpoint_value(batch))))
@@ -441,13 +503,16 @@ class DetectionService:
             committed_at = time.time()
             for alert_sink in self.alert_sinks:
                 alert_sink.emit(alerts)
-            if snapshot is not None and snapshot is not self._committed_snapshot:
-                self._drop_snapshots_before(snapshot)
-                self._committed_snapshot = snapshot
+            self._snapshot_committed(snapshot)
             if self.on_stored is not None:
                 self.on_stored(batch, committed_at)
 
         return after
+
+    def _snapshot_committed(self, snapshot: dict[str, Any] | None) -> None:
+        if snapshot is not None and snapshot is not self._committed_snapshot:
+            self._drop_snapshots_before(snapshot)
+            self._committed_snapshot = snapshot
 
     # ---- housekeeping: hot-swap, snapshots, metrics ---------------------------------------------
     def _apply_swap(self, batch: MicroBatch) -> None:
@@ -482,8 +547,14 @@ class DetectionService:
                 threading.Thread(
                     target=self._load_in_background, name="fraudstream-model-load", daemon=True
                 ).start()
+        written = self._label_writer.written()
+        if written is not None:
+            if written:
+                self._publish_snapshot(batch)
+            self._writing = None
         if (
             self.state_dir is not None
+            and not self._label_writer.busy
             and self._replay_until is None
             and batch.position is not None
             and now - self._last_snapshot >= self.snapshot_every_s
@@ -526,6 +597,19 @@ class DetectionService:
                 exc,
             )
 
+    def _publish_snapshot(self, batch: MicroBatch) -> None:
+        """The snapshot's files are complete: name it in checkpoints from now on, starting with
+        one committed at once (an idle stream would otherwise not commit it)."""
+        snapshot = self._snapshot = self._writing
+        if batch.position is None:
+            return  # no position to commit: the next batch's checkpoint names it
+        self.sink.put(
+            Bundle(
+                checkpoint=(self.name, self._checkpoint_value(batch)),
+                after=lambda: self._snapshot_committed(snapshot),
+            )
+        )
+
     def _take_snapshot(self, position: Any) -> None:
         assert self.state_dir is not None and self.featurizer.engine is not None
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -541,7 +625,16 @@ class DetectionService:
                     model.detector, self.state_dir / f"{self.name}-online-{position}", overwrite=True
                 )
             )
-        self._snapshot = {"position": position, "engine": str(path), "online": online, "reviews": self._review_cursor}
+        labels = self.state_dir / f"{self.name}-labels-{position}.npz"
+        self._writing = {
+            "position": position,
+            "engine": str(path),
+            "online": online,
+            "labels": str(labels),
+            "reviews": self._review_cursor,
+            "budget": self.budget.state(),
+        }
+        self._label_writer.start(labels, label_state_arrays(self.recent, self.metrics))
 
     def _drop_snapshots_before(self, snapshot: dict[str, Any]) -> None:
         if self.state_dir is None:
@@ -549,6 +642,7 @@ class DetectionService:
         keep = {
             Path(snapshot["engine"]).name,
             Path(snapshot["online"]).name if snapshot.get("online") else "",
+            Path(snapshot["labels"]).name if snapshot.get("labels") else "",
         }
         for old in self.state_dir.glob(f"{self.name}-*-*"):
             prefix_position = old.name.rsplit("-", 1)[-1].split(".")[0]
