@@ -54,7 +54,7 @@ _FORMAT = "fraudstream-label-state-1"
 _IDS = (".ids",)
 
 
-def encode_ids(prefix: str, ids: np.ndarray) -> dict[str, np.ndarray]:
+def _encode_ids(prefix: str, ids: np.ndarray) -> dict[str, np.ndarray]:
     """``ids`` as pickle-free arrays: int64, or UTF-8 text plus offsets and an is-integer flag."""
     if ids.dtype.kind in "iu":
         return {f"{prefix}int": ids.astype(np.int64, copy=False)}
@@ -71,8 +71,8 @@ def encode_ids(prefix: str, ids: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def decode_ids(prefix: str, arrays: dict[str, np.ndarray]) -> np.ndarray:
-    """What :func:`encode_ids` wrote: int64, or an object array of str (and int where flagged)."""
+def _decode_ids(prefix: str, arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """What :func:`_encode_ids` wrote: int64, or an object array of str (and int where flagged)."""
     if f"{prefix}int" in arrays:
         return arrays[f"{prefix}int"].astype(np.int64, copy=False)
     offsets = arrays[f"{prefix}offsets"]
@@ -99,7 +99,7 @@ def write_label_state(path: str | os.PathLike[str], arrays: dict[str, np.ndarray
     """Write :func:`label_state_arrays` to one ``.npz`` (ids encoded without pickle)."""
     out = {k: v for k, v in arrays.items() if not k.endswith(_IDS)}
     for key in (k for k in arrays if k.endswith(_IDS)):
-        out.update(encode_ids(f"{key}.", arrays[key]))
+        out.update(_encode_ids(f"{key}.", arrays[key]))
     meta = {"format": _FORMAT, "recent": "ring.counters" in arrays}
     out["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
     with open(path, "wb") as handle:
@@ -121,8 +121,8 @@ def load_label_state(path: str | os.PathLike[str], window: int) -> tuple[RecentD
             raise ValueError(f"format {meta.get('format')!r}, expected {_FORMAT!r}")
         recent = None
         if meta["recent"]:
-            arrays["ring.ids"] = decode_ids("ring.ids.", arrays)
-            arrays["pending.ids"] = decode_ids("pending.ids.", arrays)
+            arrays["ring.ids"] = _decode_ids("ring.ids.", arrays)
+            arrays["pending.ids"] = _decode_ids("pending.ids.", arrays)
             recent = RecentDecisions.from_arrays(arrays)
         return recent, PrequentialMetrics.from_arrays(arrays, window)
     except (OSError, ValueError, KeyError) as exc:
