@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -245,17 +246,14 @@ def _wait(condition: object, what: str, timeout_s: float = 60.0) -> None:
         time.sleep(0.01)
 
 
-def test_labels_of_decisions_made_before_a_restart_join_after_it(model_dir: Path, tmp_path: Path) -> None:
-    n = 3000
-    frame = world_frame(n, seed=7)
-    path = write_stream(tmp_path / "s.ndjson", stream_lines(frame, labels="delayed", every=300))
-    file_labels = _file_labels(frame)
-    whole = _service(path, load_model(model_dir), file_labels)
-    whole.run()
-
+def _stop_and_restart(
+    path: Path, model: Callable[[], LoadedModel], file_labels: pd.DataFrame, tmp_path: Path
+) -> tuple[DetectionService, DetectionService]:
+    """A run into SQLite with snapshots, stopped ~600 decisions after its last snapshot, and
+    its restart from the checkpoint, run to the end."""
     url = f"sqlite:///{tmp_path / 'detect.db'}"
     options = {"sink": StoreSink(lambda: open_store(url)), "state_dir": tmp_path / "state"}
-    first = _service(path, load_model(model_dir), file_labels, rate=3000, snapshot_every_s=0.05, **options)
+    first = _service(path, model(), file_labels, rate=2000, snapshot_every_s=0.05, **options)
     thread = threading.Thread(target=first.run)
     thread.start()
     try:
@@ -272,12 +270,24 @@ def test_labels_of_decisions_made_before_a_restart_join_after_it(model_dir: Path
     assert first.summary.relabelled > 0
 
     options["sink"] = StoreSink(lambda: open_store(url))
-    again = _service(path, load_model(model_dir), file_labels, resume=point, **options)
+    again = _service(path, model(), file_labels, resume=point, **options)
     summary = again.run()
-    assert summary.replayed > 0 and summary.processed == n - first.summary.processed
+    n = first.summary.processed + summary.processed
+    assert summary.replayed > 0
     with open_store(url) as store:
         decisions = store.decisions()
     assert len(decisions) == n and decisions["tx_id"].nunique() == n
+    return first, again
+
+
+def test_labels_of_decisions_made_before_a_restart_join_after_it(model_dir: Path, tmp_path: Path) -> None:
+    n = 3000
+    frame = world_frame(n, seed=7)
+    path = write_stream(tmp_path / "s.ndjson", stream_lines(frame, labels="delayed", every=300))
+    file_labels = _file_labels(frame)
+    whole = _service(path, load_model(model_dir), file_labels)
+    whole.run()
+    _, again = _stop_and_restart(path, lambda: load_model(model_dir), file_labels, tmp_path)
 
     # the labels of the ~300 decisions made before the stop arrived after it and joined them:
     # the metrics are those of the uninterrupted run, each decision counted once
@@ -294,11 +304,15 @@ def test_labels_of_decisions_made_before_a_restart_join_after_it(model_dir: Path
     assert sum(r[3] for r in rows(again.metrics)) == sum(r[3] for r in rows(whole.metrics)) > 0  # alerts
 
 
-def test_an_online_model_learns_each_decision_once(tmp_path: Path) -> None:
+def _online_model(tmp_path: Path) -> Path:
     history = world_frame(1500, seed=4)
     features = build_features(inputs(history), FeatureSpec.handbook())
     detector = OnlineDetector().fit(features.iloc[:500], history["is_fraud"].to_numpy()[:500])
-    folder = registry.save(detector, tmp_path / "online", {"feature_set": "handbook", "version": "online-1"})
+    return registry.save(detector, tmp_path / "online", {"feature_set": "handbook", "version": "online-1"})
+
+
+def test_an_online_model_learns_each_decision_once(tmp_path: Path) -> None:
+    folder = _online_model(tmp_path)
     frame = world_frame(1500, seed=6)
     path = write_stream(tmp_path / "s.ndjson", stream_lines(frame, labels="delayed", every=100))
     file_labels = _file_labels(frame)
@@ -308,3 +322,21 @@ def test_an_online_model_learns_each_decision_once(tmp_path: Path) -> None:
     assert summary.joined == 1500 + len(file_labels) and summary.learned == 1500
     assert model.detector.n_learned_ == learned_before + 1500
     assert summary.relabelled == _wrong(frame)
+
+
+def test_an_online_model_restarted_learns_each_decision_once(tmp_path: Path) -> None:
+    """The restored model (as of the snapshot) learns the labels replayed after it from the
+    restored feature rows, and the labels of decisions made before the stop once they come."""
+    folder = _online_model(tmp_path)
+    frame = world_frame(3000, seed=7)
+    path = write_stream(tmp_path / "s.ndjson", stream_lines(frame, labels="delayed", every=300))
+    file_labels = _file_labels(frame)
+    whole_model = load_model(folder)
+    fitted = whole_model.detector.n_learned_
+    whole = _service(path, whole_model, file_labels)
+    whole.run()
+    first, again = _stop_and_restart(path, lambda: load_model(folder), file_labels, tmp_path)
+    assert whole.summary.learned == 3000 and whole_model.detector.n_learned_ == fitted + 3000
+    assert again.decider.model is not None and again.decider.model.detector.n_learned_ == fitted + 3000
+    assert first.summary.learned + again.summary.learned > 3000  # labels after the snapshot learned twice
+    assert again.metrics.labelled == 3000 and again.metrics.relabelled == _wrong(frame)
