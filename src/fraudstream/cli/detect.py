@@ -298,7 +298,8 @@ def detect(
     click.echo(
         f"detect stopped: {summary.processed:,} decided, {summary.alerts:,} alerts "
         f"({summary.over_budget:,} over budget), {summary.dead_letters:,} dead letters, "
-        f"{summary.joined:,} labels joined, {summary.reviews:,} reviews, {summary.file_labels:,} file labels, "
+        f"{summary.joined:,} labels joined ({summary.relabelled:,} corrections), "
+        f"{summary.reviews:,} reviews, {summary.file_labels:,} file labels, "
         f"{summary.unjoined:,} unjoined, {summary.replayed:,} replayed, {summary.lost:,} lost; "
         f"{summary.processed / max(summary.wall_s, 1e-9):,.0f} tx/s; stages "
         + ", ".join(f"{k} {v:.0%}" for k, v in shares.items()),

@@ -54,6 +54,7 @@ _COUNTERS = (
     ("lost_lines", "lost", "Stream lines the server no longer held when the source resumed (a gap)."),
     ("labels", "labels", "Label messages received from the stream."),
     ("labels_joined", "joined", "Late labels joined to their decision."),
+    ("labels_corrected", "relabelled", "Labels that replaced a different earlier label of the same decision."),
     ("labels_unjoined", "unjoined", "Reviews and file labels whose decision is not remembered."),
     ("online_updates", "learned", "Labelled rows the online model learned from."),
     ("reviews", "reviews", "Analysts' reviews read from the store and applied."),
