@@ -14,7 +14,9 @@ store sink) for ``--seconds``, and reports:
   on the machine; PostgreSQL's own server work is not in it);
 * the CPU seconds of every process of the pipeline (``cpu_s``: the stream server, the detector,
   the store writer process, the whole local PostgreSQL server) and their sum per stored
-  transaction: what the pipeline costs on this machine, whatever the load.
+  transaction: what the pipeline costs on this machine, whatever the load;
+* ``cpu_stolen_share``: the share of the machine's CPU time the hypervisor took for other guests
+  during the run (``/proc/stat``): on a shared VM, how much of the two cores the run really had.
 
 ``--detector gbm`` (default): LightGBM on the ``default`` feature set, reasons = path
 contributions; ``--detector iforest``: a 50-tree isolation forest on the ``handbook`` set,
@@ -57,6 +59,7 @@ from fraudstream.store import open_store
 from fraudstream.stream.testing import free_port, wait_for_port
 from fraudstream.worlds import get_world
 from import_postgres import backend_cpu_s, server_cpu_s
+from stream_bench import steal_ticks, stolen_share
 
 
 def train_model(folder: Path, kind: str = "gbm") -> Path:
@@ -116,6 +119,7 @@ def main() -> None:
     reset_store(args.store)
     model = load_model(train_model(Path(tempfile.mkdtemp()) / "model", args.detector))
     load_before = os.getloadavg()[0]
+    steal_before = steal_ticks()
     database_cpu = database_cpu_s(args.store)
     port, http_port = free_port(), free_port()
     server = subprocess.Popen(
@@ -235,6 +239,7 @@ def main() -> None:
         "max_pending_batches": sink.max_seen_pending,
         "cpu_count": os.cpu_count(),
         "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+        "cpu_stolen_share": round(stolen_share(steal_before, steal_ticks()), 2),
     }
     print(json.dumps(report, indent=2))
 

@@ -27,6 +27,19 @@ def machine() -> str:
             f"({cpu}); Python {platform.python_version()}; load {os.getloadavg()[0]:.2f}")
 
 
+def steal_ticks() -> tuple[int, int]:
+    """(ticks stolen by the hypervisor, all ticks) of the machine's CPUs since boot: on a shared
+    VM the share stolen during a run says how much of "2 cores" the run really had."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:9]]
+    return values[7], sum(values)
+
+
+def stolen_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """Share of the machine's CPU time stolen between two :func:`steal_ticks` readings."""
+    return (after[0] - before[0]) / max(after[1] - before[1], 1)
+
+
 def rss_kib(pid: int) -> int:
     with open(f"/proc/{pid}/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))

@@ -19,7 +19,7 @@ import pandas as pd
 
 from fraudstream.adapters.classroom import encode_lines
 from fraudstream.worlds import get_world
-from stream_bench import machine
+from stream_bench import machine, steal_ticks, stolen_share
 
 
 def seed_lines(frame: pd.DataFrame, *, labels: str) -> list[bytes]:
@@ -38,13 +38,6 @@ def seed_lines(frame: pd.DataFrame, *, labels: str) -> list[bytes]:
                 record["fraudPattern"] = row.fraud_pattern
         out.append((json.dumps(record) + "\n").encode())
     return out
-
-
-def steal_ticks() -> tuple[int, int]:
-    """(stolen, all) CPU ticks of the machine since boot."""
-    with open("/proc/stat") as f:
-        values = [int(v) for v in f.readline().split()[1:9]]
-    return values[7], sum(values)
 
 
 def best_cpu_us(encode, chunks: list[pd.DataFrame], repeat: int) -> float:  # type: ignore[no-untyped-def]
@@ -68,7 +61,7 @@ def main() -> None:
     frame = pd.concat(list(world.generate(rows=args.rows)), ignore_index=True)
     chunks = [frame.iloc[i : i + args.chunk] for i in range(0, len(frame), args.chunk)]
     print(machine())
-    stolen0, all0 = steal_ticks()
+    before = steal_ticks()
     for labels in ("hidden", "inline"):
         assert encode_lines(frame, labels=labels) == seed_lines(frame, labels=labels), "bytes differ"
         ours = best_cpu_us(lambda c, m=labels: encode_lines(c, labels=m), chunks, args.repeat)
@@ -77,8 +70,7 @@ def main() -> None:
             f"labels {labels}: column-wise {ours:.2f} us/line, seed json.dumps per row {seed:.2f} us/line "
             f"-> {seed / ours:.1f}x ({len(frame):,} lines in chunks of {args.chunk}, equal bytes)"
         )
-    stolen1, all1 = steal_ticks()
-    print(f"CPU stolen by the hypervisor during the run: {100 * (stolen1 - stolen0) / max(all1 - all0, 1):.0f} %")
+    print(f"CPU stolen by the hypervisor during the run: {stolen_share(before, steal_ticks()):.0%}")
 
 
 if __name__ == "__main__":
