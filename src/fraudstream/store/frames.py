@@ -63,13 +63,17 @@ def text_ids(values: pd.Series | np.ndarray | list[Any]) -> pa.Array:
 def utc_times(values: Any, column: str) -> pa.Array:
     """Timestamps (aware or naive = UTC, or ISO strings) as Arrow ``timestamp[ns, UTC]``."""
     series = pd.Series(values) if not isinstance(values, pd.Series) else values
-    if isinstance(series.dtype, pd.DatetimeTZDtype):
-        series = series.dt.tz_convert("UTC")
-    else:
-        series = pd.to_datetime(series, utc=True, errors="coerce", format="ISO8601")
-        if series.isna().any():
-            row = int(np.flatnonzero(series.isna().to_numpy())[0])
-            raise InvalidRecord(f"{column} must be a date-time, got {values[row]!r} (row {row})")
+    aware = isinstance(series.dtype, pd.DatetimeTZDtype)
+    if aware or series.dtype.kind == "M":
+        stamps = series.to_numpy(dtype="datetime64[ns]")  # aware: in UTC; naive: taken as UTC
+        if not aware and np.isnat(stamps).any():
+            row = int(np.flatnonzero(np.isnat(stamps))[0])
+            raise InvalidRecord(f"{column} must be a date-time, got NaT (row {row})")
+        return pa.array(stamps, type=pa.timestamp("ns", tz="UTC"), from_pandas=True)
+    series = pd.to_datetime(series, utc=True, errors="coerce", format="ISO8601")
+    if series.isna().any():
+        row = int(np.flatnonzero(series.isna().to_numpy())[0])
+        raise InvalidRecord(f"{column} must be a date-time, got {values[row]!r} (row {row})")
     return pa.array(series.astype("datetime64[ns, UTC]"), type=pa.timestamp("ns", tz="UTC"))
 
 
