@@ -42,5 +42,5 @@ def find_chromium() -> str:
         )
         return CHROMIUM
     if not in_ci:  # a developer machine without FRAUDSTREAM_REQUIRE_SERVICES=1: a missing browser skips
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (FRAUDSTREAM_REQUIRE_SERVICES=1 fails)")
     pytest.fail(f"{CHROMIUM} is missing and cannot be installed (needs root and apt-get)")
