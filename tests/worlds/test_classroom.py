@@ -324,19 +324,26 @@ def test_start_offsets_and_partial_first_day():
     assert frame["tx_id"].tolist() == list(range(1, len(frame) + 1))
 
 
+def seed_record(row, *, labels: str = "inline") -> dict:
+    """The seed server's record of one transaction (the oracle of the wire format)."""
+    record = {
+        "transactionID": row.tx_id, "userID": row.customer_id, "amount": row.amount,
+        "timestamp": row.ts.strftime("%Y-%m-%dT%H:%M:%S"), "itemID": row.item_id,
+        "merchantID": row.merchant_id, "isWeekend": row.is_weekend, "hourOfDay": row.hour_of_day,
+        "daysSinceLastTransaction": row.days_since_last_transaction,
+    }
+    if labels == "inline":
+        record |= {"userProfile": row.user_profile, "isFraud": row.is_fraud}
+        if row.is_fraud:
+            record["fraudPattern"] = row.fraud_pattern
+    return record
+
+
 def test_wire_lines_equal_json_dumps_of_the_seed_record(long_run):
     frame = pd.concat([long_run.iloc[:200], long_run[long_run["is_fraud"]].iloc[:200]])
     frame = frame.sort_values("tx_id")
     for line, row in zip(encode_lines(frame), frame.itertuples(index=False), strict=True):
-        record = {
-            "transactionID": row.tx_id, "userID": row.customer_id, "amount": row.amount,
-            "timestamp": row.ts.strftime("%Y-%m-%dT%H:%M:%S"), "itemID": row.item_id,
-            "merchantID": row.merchant_id, "isWeekend": row.is_weekend, "hourOfDay": row.hour_of_day,
-            "daysSinceLastTransaction": row.days_since_last_transaction,
-            "userProfile": row.user_profile, "isFraud": row.is_fraud,
-        }
-        if row.is_fraud:
-            record["fraudPattern"] = row.fraud_pattern
+        record = seed_record(row)
         assert line == (json.dumps(record) + "\n").encode()
         assert decode_line(line) == record
 
@@ -352,17 +359,7 @@ def test_wire_lines_equal_json_dumps_for_unusual_values(long_run):
     frame["fraud_pattern"] = [None, "spike", None, 'x"y', None, None, None, None]
     for labels in ("inline", "hidden"):
         for line, row in zip(encode_lines(frame, labels=labels), frame.itertuples(index=False), strict=True):
-            record = {
-                "transactionID": row.tx_id, "userID": row.customer_id, "amount": row.amount,
-                "timestamp": row.ts.strftime("%Y-%m-%dT%H:%M:%S"), "itemID": row.item_id,
-                "merchantID": row.merchant_id, "isWeekend": row.is_weekend, "hourOfDay": row.hour_of_day,
-                "daysSinceLastTransaction": row.days_since_last_transaction,
-            }
-            if labels == "inline":
-                record |= {"userProfile": row.user_profile, "isFraud": row.is_fraud}
-                if row.is_fraud:
-                    record["fraudPattern"] = row.fraud_pattern
-            assert line == (json.dumps(record) + "\n").encode()
+            assert line == (json.dumps(seed_record(row, labels=labels)) + "\n").encode()
 
 
 def test_frames_follow_the_record_model(long_run, classic_run):
