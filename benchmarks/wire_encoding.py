@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 
@@ -21,23 +23,13 @@ from fraudstream.adapters.classroom import encode_lines
 from fraudstream.worlds import get_world
 from stream_bench import machine, steal_ticks, stolen_share
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support import seed_record
+
 
 def seed_lines(frame: pd.DataFrame, *, labels: str) -> list[bytes]:
     """Seed 000's way: a dict per transaction, ``json.dumps``, encode."""
-    out = []
-    for row in frame.itertuples(index=False):
-        record = {
-            "transactionID": row.tx_id, "userID": row.customer_id, "amount": row.amount,
-            "timestamp": row.ts.strftime("%Y-%m-%dT%H:%M:%S"), "itemID": row.item_id,
-            "merchantID": row.merchant_id, "isWeekend": row.is_weekend, "hourOfDay": row.hour_of_day,
-            "daysSinceLastTransaction": row.days_since_last_transaction,
-        }
-        if labels == "inline":
-            record |= {"userProfile": row.user_profile, "isFraud": row.is_fraud}
-            if row.is_fraud:
-                record["fraudPattern"] = row.fraud_pattern
-        out.append((json.dumps(record) + "\n").encode())
-    return out
+    return [(json.dumps(seed_record(row, labels=labels)) + "\n").encode() for row in frame.itertuples(index=False)]
 
 
 def best_cpu_us(encode, chunks: list[pd.DataFrame], repeat: int) -> float:  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from typing import Any
 
 import pytest
 
@@ -39,3 +40,19 @@ def require_service(name: str) -> tuple[str, int]:
         if services_required():
             pytest.fail(f"{message}; FRAUDSTREAM_REQUIRE_SERVICES=1 needs it")
         pytest.skip(message)  # allowed: FRAUDSTREAM_REQUIRE_SERVICES makes this a failure
+
+
+def seed_record(row: Any, *, labels: str = "inline") -> dict[str, Any]:
+    """Seed 000's record of one transaction (a row of a classroom frame): the oracle of the wire
+    format in the tests, and the per-row baseline in ``benchmarks/wire_encoding.py``."""
+    record = {
+        "transactionID": row.tx_id, "userID": row.customer_id, "amount": row.amount,
+        "timestamp": row.ts.strftime("%Y-%m-%dT%H:%M:%S"), "itemID": row.item_id,
+        "merchantID": row.merchant_id, "isWeekend": row.is_weekend, "hourOfDay": row.hour_of_day,
+        "daysSinceLastTransaction": row.days_since_last_transaction,
+    }
+    if labels == "inline":
+        record |= {"userProfile": row.user_profile, "isFraud": row.is_fraud}
+        if row.is_fraud:
+            record["fraudPattern"] = row.fraud_pattern
+    return record

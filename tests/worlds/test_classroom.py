@@ -20,6 +20,7 @@ from fraudstream.worlds import get_world, simulate
 from fraudstream.worlds.classroom import MAX_TX_PER_DAY, ClassroomWorld
 from fraudstream.worlds.classroom_fraud import BURST_GAP_S, DUPLICATE_GAP_S
 from fraudstream.worlds.classroom_profiles import FRAUD_PATTERNS, PROFILE_TYPES, PROFILES, USER_PROFILES
+from tests.support import seed_record
 
 START = pd.Timestamp("2024-01-01", tz="UTC")
 
@@ -322,21 +323,6 @@ def test_start_offsets_and_partial_first_day():
     assert frame["ts"].min() >= pd.Timestamp("2024-03-02T15:30:00", tz="UTC")
     assert frame["ts"].max() < pd.Timestamp("2024-03-05T15:30:00", tz="UTC")
     assert frame["tx_id"].tolist() == list(range(1, len(frame) + 1))
-
-
-def seed_record(row, *, labels: str = "inline") -> dict:
-    """The seed server's record of one transaction (the oracle of the wire format)."""
-    record = {
-        "transactionID": row.tx_id, "userID": row.customer_id, "amount": row.amount,
-        "timestamp": row.ts.strftime("%Y-%m-%dT%H:%M:%S"), "itemID": row.item_id,
-        "merchantID": row.merchant_id, "isWeekend": row.is_weekend, "hourOfDay": row.hour_of_day,
-        "daysSinceLastTransaction": row.days_since_last_transaction,
-    }
-    if labels == "inline":
-        record |= {"userProfile": row.user_profile, "isFraud": row.is_fraud}
-        if row.is_fraud:
-            record["fraudPattern"] = row.fraud_pattern
-    return record
 
 
 def test_wire_lines_equal_json_dumps_of_the_seed_record(long_run):
