@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from fraudstream.errors import ConfigError
 from fraudstream.service.decisions import Decider, Featurizer, load_model
 from fraudstream.service.observe import StatusServer
 from fraudstream.service.runtime import DetectionService
@@ -149,3 +150,13 @@ def test_detect_serves_health_and_metrics(model_dir: Path, tmp_path: Path) -> No
     assert status == 200 and json.loads(body)["status"] == "ok"
     assert status_m == 200 and ("fraudstream_detect_transactions_total", ()) in _samples(text)
     assert "detect stopped" in err.decode()
+
+
+def test_a_busy_port_is_a_clear_error(model_dir: Path, tmp_path: Path) -> None:
+    model = load_model(model_dir)
+    service = DetectionService(
+        LineFileSource(write_stream(tmp_path / "s.ndjson", [])), Decider(model), Featurizer(model.feature_set)
+    )
+    with StatusServer(service) as first, pytest.raises(ConfigError) as error:
+        StatusServer(service, port=first.port)
+    assert f"--http-port {first.port}" in str(error.value) and "cannot listen on 127.0.0.1" in str(error.value)
