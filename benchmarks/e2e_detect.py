@@ -122,6 +122,7 @@ def main() -> None:
     steal_before = steal_ticks()
     database_cpu = database_cpu_s(args.store)
     port, http_port = free_port(), free_port()
+    server_log = tempfile.TemporaryFile()
     server = subprocess.Popen(
         [
             sys.executable,
@@ -146,11 +147,15 @@ def main() -> None:
             str(http_port),
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=server_log,
     )
     samples: list[tuple[np.ndarray, float, float]] = []
     try:
-        wait_for_port(port, server, what="fraudstream serve", timeout_s=30)
+        try:
+            wait_for_port(port, server, what="fraudstream serve", timeout_s=30)
+        except RuntimeError as exc:
+            server_log.seek(0)
+            raise RuntimeError(f"{exc}{server_log.read().decode(errors='replace')[-2000:]}") from None
         source = TcpSource(
             f"127.0.0.1:{port}", batch_size=args.batch_size, max_wait_s=args.max_wait_ms / 1000
         )

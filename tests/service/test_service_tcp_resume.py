@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fraudstream.errors import StoreError
+from fraudstream.errors import StoreError, TransportError
 from fraudstream.service.sources import TcpSource
 from fraudstream.store import open_store
 from fraudstream.stream.connection import Reconnect
@@ -71,6 +71,15 @@ def test_offsets_beyond_the_retention_are_a_counted_gap(caplog: pytest.LogCaptur
     assert any("transactions lost" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
 
 
+def test_a_position_of_another_run_of_the_server_is_refused_not_misread() -> None:
+    with running(rate=4000, retain_bytes=32 << 20) as srv:
+        assert wait_until(lambda: srv.server.hub.published > 3000)
+        source = TcpSource(f"127.0.0.1:{srv.server.port}", labels=False, start=1234, max_wait_s=0.02)
+        source.stream_id = "an-earlier-run"  # as a checkpoint written before the server restarted
+        with source, pytest.raises(TransportError, match="the checkpoint belongs to the old stream"):
+            _ids(source, 10)
+
+
 def _stored(url: str) -> int:
     try:
         with open_store(url) as store:
@@ -113,10 +122,12 @@ def test_detect_killed_and_restarted_resumes_from_its_checkpoint(model_dir: Path
     assert summary is not None, log[-3000:]
     assert int(summary[1].replace(",", "")) > 0 and summary[2] == "0"  # resumed at the snapshot, lost nothing
     with open_store(url) as store:
+        checkpoint = store.read_checkpoint("detect")
         tx = store.transactions(limit=10**6)
         decisions = store.decisions()
         labels = store.read_labels()
     ids = sorted(tx["tx_id"].tolist())
+    assert isinstance(checkpoint["stream"], str)  # the run of the server its offsets count in
     assert ids == list(range(ids[0], ids[0] + len(ids))), "a transaction was lost"
     assert len(decisions) == len(ids) and decisions["tx_id"].nunique() == len(ids)
     # labels at-least-once across the kill: every transaction whose label was due has it

@@ -119,6 +119,43 @@ def test_a_resume_beyond_the_stream_is_a_reset_then_the_stream_from_the_join(loo
     assert [tx_id(line) for line in lines] == list(range(messages[-1]["next"], messages[-1]["next"] + 50))
 
 
+def test_offsets_of_another_run_of_the_server_are_a_reset_even_within_this_ones() -> None:
+    with running(rate=2000, retain_bytes=8 << 20) as srv:
+        assert wait_until(lambda: srv.server.hub.published > 300)
+        client = LineReader(srv.server.port)
+        client.line()
+        client.send(subscribe_message(labels=False, resume_after=100, stream="an-earlier-run"))
+        messages = []
+        while not messages or messages[-1].get("type") != "resume":
+            messages.append(json.loads(client.line()))
+        client.close()
+    reset = next(m for m in messages if m.get("type") == "reset")
+    assert reset["after"] == 100 and reset["stream"] == messages[-1]["stream"] == srv.server.stream_id
+    assert messages[-1]["after"] > 300  # from the offset the client joined at, not after 100
+
+
+def test_offsets_of_this_run_resume_when_the_client_names_it() -> None:
+    with running(rate=2000, retain_bytes=8 << 20) as srv:
+        assert wait_until(lambda: srv.server.hub.published > 300)
+        client = LineReader(srv.server.port)
+        client.line()
+        client.send(subscribe_message(labels=False, resume_after=100, stream=srv.server.stream_id))
+        answer = next(m for m in (json.loads(client.line()) for _ in range(2000)) if m.get("type") == "resume")
+        lines = client.lines(10)
+        client.close()
+    assert answer["after"] == 100 and [tx_id(line) for line in lines] == list(range(101, 111))
+
+
+def test_a_stream_id_that_is_not_text_gets_an_error_naming_the_field() -> None:
+    with running(rate=500, retain_bytes=1 << 20) as srv:
+        client = LineReader(srv.server.port)
+        client.line()
+        client.send(json.dumps({"type": "subscribe", "resume_after": 5, "stream": 7}).encode() + b"\n")
+        error = next(m for m in (json.loads(client.line()) for _ in range(200)) if m.get("type") == "error")
+        client.close()
+    assert error["field"] == "stream" and "got 7" in error["message"]
+
+
 @pytest.mark.parametrize("bad", [-1, "12", 1.5, True])
 def test_a_bad_resume_after_gets_an_error_naming_the_field(bad: object) -> None:
     with running(rate=500, retain_bytes=1 << 20) as srv:

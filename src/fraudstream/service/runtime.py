@@ -13,6 +13,9 @@ transaction; external alerts (console, NDJSON, webhook) leave only after that co
                   "labels": ".../detect-labels-19200.npz", "reviews": null, "budget": {...}},
      "budget": {"used": {"2024-01-01": 12}, "over_budget": 0}}
 
+A live TCP stream's checkpoint also names the run of the server its offsets count in
+(``"stream"``), so a restart never takes a restarted server's offsets for the old ones.
+
 **Feature state after a restart**: the engine state is *saved* (not rebuilt from the store):
 every ``snapshot_every_s`` the loop writes the feature engine (and an online model) to
 ``state_dir`` under the position it covers, with the label state (:mod:`.label_state`: the
@@ -244,6 +247,7 @@ class DetectionService:
             )
             return
         start = snapshot["position"] if snapshot else None
+        self.source.stream_id = point.get("stream")
         self.source.start = start
         self.source.position = start
         if point.get("position") is not None and point.get("position") != start:
@@ -492,6 +496,8 @@ class DetectionService:
             "snapshot": self._snapshot,
             "budget": self.budget.state(),
         }
+        if self.source.stream_id is not None:
+            value["stream"] = self.source.stream_id
         if self.reviews is not None:
             value["reviews"] = self._review_cursor
         return value

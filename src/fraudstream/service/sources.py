@@ -104,6 +104,9 @@ class Source(ABC):
         self.position: Any = start
         self.cut_at: Any = None
         """A position at which a batch must end (the checkpoint being replayed up to after a restart)."""
+        self.stream_id: str | None = None
+        """The run of a live stream its positions count in (``None``: positions that mean the
+        same whenever read, as a file's)."""
         self.lost_lines = 0
         """Transactions the source knows it missed (a TCP stream's gap beyond the server's retention)."""
         self.decode_s = 0.0
@@ -191,7 +194,10 @@ class TcpSource(_LineSource):
     connection, or a drop for reading too slowly), or when given a ``start`` position (the
     checkpoint's snapshot after a restart; without a snapshot, the checkpoint itself, ``cut_at``)
     — to resume right after its position: nothing is lost or read twice within the server's
-    retention. Offsets the server no longer holds are a *gap*: logged as a warning with the
+    retention. The offsets count in one run of the server (:attr:`stream_id`, from its answer and
+    kept in the checkpoint): a restarted server answers ``reset`` to offsets of its earlier run,
+    which stops a restarted detector with a clear error instead of reading the wrong lines.
+    Offsets the server no longer holds are a *gap*: logged as a warning with the
     count and added to :attr:`lost_lines` (label lines to :attr:`lost_labels`). A server that
     does not retain (``--retain-mb 0``, an older server, a plain NDJSON server: no answer within
     ``answer_timeout_s``) gives no positions (``None``); what it sends while the source is away
@@ -222,7 +228,6 @@ class TcpSource(_LineSource):
         """Lines read before the answer (dropped when it comes: the server sends them again)."""
         self._next: int | None = None
         """Offset of the next transaction line (``None``: the server gives no offsets)."""
-        self._stream: str | None = None
         self.resumes = 0
         """Answers that resumed after an offset the source asked for."""
         self.lost_labels = 0
@@ -237,7 +242,7 @@ class TcpSource(_LineSource):
     def _connect(self) -> None:
         sock = open_socket(self.host, self.port, read_timeout_s=self.idle_s)
         after = self._resume_after()
-        sock.sendall(subscribe_message(labels=self.labels, offsets=True, resume_after=after))
+        sock.sendall(subscribe_message(labels=self.labels, offsets=True, resume_after=after, stream=self.stream_id))
         self._sock = sock
         self._splitter.reset()
         self._held = []
@@ -319,18 +324,17 @@ class TcpSource(_LineSource):
             log.warning("%s says: %s", self.describe(), answer.get("message"))
             return []
         if kind == "reset":
-            message = (f"{self.describe()} restarted its stream: offset {answer.get('after')} is beyond its "
-                       f"last one ({answer.get('last')})")
-            if self.cut_at is not None:
+            message = (f"{self.describe()} restarted its stream: offset {answer.get('after')} of run "
+                       f"{self.stream_id or 'unknown'} means nothing in its run {answer.get('stream')} "
+                       f"(last offset {answer.get('last')})")
+            if self._next is None and (self.start is not None or self.cut_at is not None):
                 raise TransportError(f"{message}; the checkpoint belongs to the old stream: start detect with "
                                      f"another --name (or delete the checkpoint) to read the new one")
             log.warning("%s; going on with the new stream (what it sent before this connection is lost)", message)
             self._next = None
             return []
         asked = self._next is not None or self.start is not None or self.cut_at is not None
-        stream, self._stream = self._stream, answer.get("stream")
-        if stream is not None and stream != self._stream:
-            log.warning("%s restarted its stream while disconnected: offsets begin again", self.describe())
+        self.stream_id = answer.get("stream")
         self._next = int(answer["next"])
         self._answer_by = None
         self._held = []

@@ -31,9 +31,11 @@ offset the client joined at) and continues live, with no line missed or sent twi
   ...}``: offsets ``N+1..M`` (and ``L`` label lines, for label subscribers;
   ``labels_lost_at_least`` when that count is a lower bound) are no longer retained; the stream
   goes on at ``M+1``;
-- before either, ``{"type": "reset", "after": N, "last": P}`` when ``N`` is beyond this stream's
-  last offset ``P`` (the server restarted; its offsets began again): the answer then resumes
-  from the offset the client joined at.
+- before either, ``{"type": "reset", "after": N, "last": P, "stream": ID}`` when the offsets belong to another
+  run of the server: the client named another ``"stream"`` in its subscription
+  (``"resume_after": N, "stream": ID``), or ``N`` is beyond this stream's last offset ``P`` (the
+  server restarted; its offsets began again). The answer then resumes from the offset the
+  client joined at.
 
 ``stream`` names this run of the server (offsets of another run mean nothing here);
 ``retained`` gives the offsets still held. Transaction, welcome and label lines that reach the
@@ -111,9 +113,13 @@ class Subscription:
     resume_after: int | None = None
     offsets: bool = False
     """Whether the client asked for offsets (``"offsets": true`` or a ``resume_after``)."""
+    stream: str | None = None
+    """The run of the server ``resume_after`` counts in (``None``: not said)."""
 
 
-def subscribe_message(*, labels: bool, offsets: bool = False, resume_after: int | None = None) -> bytes:
+def subscribe_message(
+    *, labels: bool, offsets: bool = False, resume_after: int | None = None, stream: str | None = None
+) -> bytes:
     """The line a client sends to subscribe: to labels, to offsets from where it joins, or to
     resume after an offset.
 
@@ -123,10 +129,13 @@ def subscribe_message(*, labels: bool, offsets: bool = False, resume_after: int 
     b'{"type": "subscribe", "labels": false, "resume_after": 12}\\n'
     >>> subscribe_message(labels=True, offsets=True)
     b'{"type": "subscribe", "labels": true, "offsets": true}\\n'
+    >>> subscribe_message(labels=True, resume_after=12, stream="a1b2")
+    b'{"type": "subscribe", "labels": true, "resume_after": 12, "stream": "a1b2"}\\n'
     """
     head = f'{{"type": "subscribe", "labels": {"true" if labels else "false"}'
     if resume_after is not None:
-        return f'{head}, "resume_after": {int(resume_after)}}}\n'.encode()
+        run = "" if stream is None else f", \"stream\": {orjson.dumps(stream).decode()}"
+        return f'{head}, "resume_after": {int(resume_after)}{run}}}\n'.encode()
     if offsets:
         return f'{head}, "offsets": true}}\n'.encode()
     return SUBSCRIBE_LABELS if labels else f"{head}}}\n".encode()
@@ -135,10 +144,10 @@ def subscribe_message(*, labels: bool, offsets: bool = False, resume_after: int 
 def parse_subscription(line: bytes) -> Subscription | None:
     """The subscription a client line asks for; ``None`` when it is none (junk included).
 
-    :class:`~fraudstream.errors.InvalidRecord` names a bad ``resume_after``.
+    :class:`~fraudstream.errors.InvalidRecord` names a bad ``resume_after`` or ``stream``.
 
     >>> parse_subscription(b'{"type": "subscribe", "labels": true, "resume_after": 7}')
-    Subscription(labels=True, resume_after=7, offsets=True)
+    Subscription(labels=True, resume_after=7, offsets=True, stream=None)
     >>> parse_subscription(b'hello') is None
     True
     >>> parse_subscription(b'{"type": "subscribe", "resume_after": -1}')
@@ -157,7 +166,12 @@ def parse_subscription(line: bytes) -> Subscription | None:
     after = message.get("resume_after")
     if after is not None and (isinstance(after, bool) or not isinstance(after, int) or after < 0):
         raise InvalidRecord(f"resume_after must be an integer >= 0, got {after!r}")
-    return Subscription(message.get("labels") is True, after, after is not None or message.get("offsets") is True)
+    stream = message.get("stream")
+    if stream is not None and not isinstance(stream, str):
+        raise InvalidRecord(f"stream must be the text id of a run of the server, got {stream!r}")
+    return Subscription(
+        message.get("labels") is True, after, after is not None or message.get("offsets") is True, stream
+    )
 
 
 def canonical_json_lines(frame: pd.DataFrame, *, drop: tuple[str, ...] = ()) -> list[bytes]:

@@ -111,7 +111,7 @@ class _TcpClient(asyncio.Protocol):
                     subscription = parse_subscription(line)
                 except InvalidRecord as error:
                     log.info("client %s: %s", self.peer, error)
-                    self.write(_error_line("resume_after", str(error)))
+                    self.write(_error_line(str(error).split(" ", 1)[0], str(error)))  # "FIELD must be ..."
                     continue
                 if subscription is not None:
                     self._subscribe(subscription)
@@ -127,7 +127,7 @@ class _TcpClient(asyncio.Protocol):
         if subscription.labels:
             log.info("client %s subscribed to labels", self.peer)
         if subscription.offsets:
-            self.server.resume(self, subscription.resume_after)
+            self.server.resume(self, subscription.resume_after, subscription.stream)
 
     def catch_up(self, seq: int, skip: int, labels_after: int) -> None:
         """Send the ring from entry ``seq`` (less ``skip`` lines), then go live (see the module);
@@ -231,10 +231,11 @@ class StreamServer:
     def uptime_s(self) -> float:
         return time.monotonic() - self.started_monotonic
 
-    def resume(self, client: _TcpClient, after: int | None) -> None:
+    def resume(self, client: _TcpClient, after: int | None, stream: str | None = None) -> None:
         """Answer a client that asked for offsets, resuming after ``after`` (``None``: after the
-        offset it joined at), see :mod:`fraudstream.stream.protocol`, and start its catch-up.
-        Runs on the event loop, between two broadcasts."""
+        offset it joined at) of the run ``stream`` (``None``: not said), see
+        :mod:`fraudstream.stream.protocol`, and start its catch-up. Runs on the event loop,
+        between two broadcasts."""
         hub = self.hub
         if hub.retention is None:
             client.write(_error_line("resume_after", "this server retains nothing (fraudstream serve "
@@ -244,11 +245,12 @@ class StreamServer:
         labels_after = 0
         if after is None:
             after = labels_after = client.joined_at
-        elif after > published:
-            log.warning("client %s asked to resume after offset %d, beyond the last one (%d): "
-                        "the stream restarted; it goes on from offset %d",
-                        client.peer, after, published, client.joined_at + 1)
-            client.write(_control_line(type="reset", after=after, last=published))
+        elif after > published or (stream is not None and stream != self.stream_id):
+            why = (f"of stream {stream}, not this run's ({self.stream_id})" if stream not in (None, self.stream_id)
+                   else f"beyond the last one ({published})")
+            log.warning("client %s asked to resume after offset %d %s: the stream restarted; it goes on "
+                        "from offset %d", client.peer, after, why, client.joined_at + 1)
+            client.write(_control_line(type="reset", after=after, last=published, stream=self.stream_id))
             after = labels_after = client.joined_at
         plan = hub.retention.plan(after=after, published=published, labels=client.wants_labels)
         hub.stats.resumed_total += 1
