@@ -249,3 +249,18 @@ def test_partitions_are_created_per_month(pg_schema, make_frame):
         assert store.partitions("transactions") == ["transactions_p202401", "transactions_p202402"]
         store.drop_older_than(0, now="2024-02-01")
         assert store.partitions("transactions") == ["transactions_p202402"]
+
+
+def test_a_new_sqlite_file_has_16_kib_pages_and_an_old_one_keeps_its_own(tmp_path):
+    import sqlite3
+
+    from fraudstream.store.sqlite import CHECKPOINT_WAL_BYTES
+
+    old = tmp_path / "old.db"
+    sqlite3.connect(old).execute("CREATE TABLE kept (x)").connection.close()  # SQLite's 4 KiB pages
+    for path, page in ((tmp_path / "new.db", 16384), (old, 4096)):
+        with open_store(f"sqlite:///{path}") as store:
+            settings = [store.conn.execute(f"PRAGMA {name}").fetchone()[0]
+                        for name in ("page_size", "wal_autocheckpoint", "journal_mode")]
+            assert settings == [page, CHECKPOINT_WAL_BYTES // page, "wal"]
+            assert store.count("transactions") == 0  # migrated either way
