@@ -122,7 +122,7 @@ def main() -> None:
     steal_before = steal_ticks()
     database_cpu = database_cpu_s(args.store)
     port, http_port = free_port(), free_port()
-    server_log = tempfile.TemporaryFile()
+    server_log = tempfile.TemporaryFile()  # noqa: SIM115 - the server's stderr, kept until the process exits
     server = subprocess.Popen(
         [
             sys.executable,

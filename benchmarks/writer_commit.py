@@ -24,9 +24,10 @@ from pathlib import Path
 import pandas as pd
 
 from e2e_detect import reset_store, train_model
+from fraudstream.service.bundle import Bundle
 from fraudstream.service.decisions import Decider, Featurizer, load_model
 from fraudstream.service.runtime import DetectionService
-from fraudstream.service.sink import Bundle, NullSink, StoreSink
+from fraudstream.service.sink import NullSink, StoreSink
 from fraudstream.service.sources import LineFileSource
 from fraudstream.store import open_store
 from fraudstream.stream.feed import LabelPolicy, encoder_for

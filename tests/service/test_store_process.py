@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from fraudstream.errors import ConfigError, StoreError
-from fraudstream.service.sink import Bundle
+from fraudstream.service.bundle import Bundle
 from fraudstream.service.store_process import ProcessStoreSink
 from fraudstream.store import open_store
 from tests.service.service_helpers import postgres_url_fixture, store_url_fixture, world_frame

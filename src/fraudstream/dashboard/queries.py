@@ -272,8 +272,7 @@ class Database:
         """``FROM ... WHERE ...`` of the transactions ``t`` matching ``f`` (their status read as
         ``plan`` says, :mod:`.statuses`) and its parameters. ``ordered``: for a page sorted by
         amount, keep the planner off the category index (``category || ''``), so it walks the
-        amount index and stops after a page instead of sorting a whole category (unless the
-        ``(category, amount)`` index serves both). ``extra``: one more condition (with
+        amount index and stops after a page instead of sorting a whole category. ``extra``: one more condition (with
         ``extra_params``)."""
         p, conditions, params = self.p, [], list(plan.source_params)
         if plan.hours:
@@ -293,12 +292,7 @@ class Database:
         ):
             value = getattr(f, name)
             if value is not None:
-                unindexed = (
-                    ordered
-                    and name == "category"
-                    and f.sort == "amount"
-                    and (f.customer or f.merchant) is not None
-                )
+                unindexed = ordered and name == "category" and f.sort == "amount"
                 conditions.append(f"t.{column} || '' = {p}" if unindexed else f"t.{column} = {p}")
                 params.append(value)
         if f.amount_min is not None:

@@ -57,13 +57,14 @@ from fraudstream.detect import registry
 from fraudstream.errors import ModelFileError
 from fraudstream.features import FeatureEngine
 from fraudstream.service.alerts import AlertBudget, AlertSink, alert_records, store_alerts
+from fraudstream.service.bundle import Bundle
 from fraudstream.service.deadletter import DeadLetters
 from fraudstream.service.decisions import Decider, Featurizer, LoadedModel, load_model
 from fraudstream.service.label_state import LabelStateWriter, label_state_arrays, load_label_state
 from fraudstream.service.labels import PrequentialMetrics, RecentDecisions
 from fraudstream.service.labels_file import LabelsFile
 from fraudstream.service.reviews import ReviewPoller
-from fraudstream.service.sink import Bundle, NullSink, StoreSink
+from fraudstream.service.sink import NullSink, StoreSink
 from fraudstream.service.sources import MicroBatch, Source
 from fraudstream.service.store_process import ProcessStoreSink
 
@@ -373,9 +374,10 @@ class DetectionService:
         bundle.labels = self._learn_labels(batch, features, store=True)
         bundle.checkpoint = (self.name, self._checkpoint_value(batch))
         bundle.after = self._after_commit(batch, alerts, self._snapshot)
+        prepared = self.sink.prepare(bundle)  # the store's rows, made here: the writer only writes
         stages["sinks"] += time.perf_counter() - t2
         cpu["sinks"] += time.thread_time() - c2
-        self.sink.put(bundle)
+        self.sink.put(prepared)
 
     def _replaying(self, batch: MicroBatch) -> bool:
         if self._replay_until is None:

@@ -2,9 +2,11 @@
 **one** database transaction, written from a background thread.
 
 A :class:`~fraudstream.store.buffered.BackgroundWriter` (the machinery of
-:class:`~fraudstream.store.buffered.BufferedWriter`) whose items are :class:`Bundle` s: a bundle
-carries every table of a batch so that the checkpoint commits atomically with all of the
-batch's rows:
+:class:`~fraudstream.store.buffered.BufferedWriter`) whose items are bundles
+(:mod:`~fraudstream.service.bundle`): a bundle carries every table of a batch so that the
+checkpoint commits atomically with all of the batch's rows. :meth:`StoreSink.prepare` converts a
+bundle to the store's rows in the caller's thread (``put`` does it for a bundle not yet
+prepared); the writer thread only merges and writes:
 
 * **Merging**: bundles already waiting are merged (up to ``merge_rows`` transactions) into one
   database transaction; the last checkpoint goes with it.
@@ -35,40 +37,22 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-
-import pandas as pd
 
 from fraudstream.errors import ConfigError, StoreError
-from fraudstream.store.base import Checkpoint, Store, StoreUnavailable
+from fraudstream.service.bundle import Bundle, StoreRows
+from fraudstream.store.base import Store, StoreUnavailable
 from fraudstream.store.buffered import BackgroundWriter
 
-__all__ = ["Bundle", "NullSink", "StoreSink"]
+__all__ = ["NullSink", "StoreSink"]
 
 log = logging.getLogger(__name__)
-
-_TABLES = ("transactions", "decisions", "alerts", "labels", "metrics")
-
-
-@dataclass
-class Bundle:
-    """Everything one micro-batch writes, and what to do once it is committed."""
-
-    transactions: pd.DataFrame = field(default_factory=pd.DataFrame)
-    decisions: pd.DataFrame = field(default_factory=pd.DataFrame)
-    alerts: pd.DataFrame = field(default_factory=pd.DataFrame)
-    labels: pd.DataFrame = field(default_factory=pd.DataFrame)
-    metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
-    checkpoint: Checkpoint | None = None
-    after: Callable[[], None] | None = None
-
-    @property
-    def rows(self) -> int:
-        return len(self.transactions)
 
 
 class NullSink:
     """No store: ``after`` runs at once."""
+
+    def prepare(self, bundle: Bundle) -> Bundle:
+        return bundle
 
     written_rows = commits = reconnects = max_seen_pending = 0
     busy_s = busy_cpu_s = 0.0
@@ -92,7 +76,7 @@ class NullSink:
         self.close()
 
 
-class StoreSink(BackgroundWriter[Bundle]):
+class StoreSink(BackgroundWriter[StoreRows]):
     """Writes bundles from a background thread (see the module docstring). ``open_store`` runs
     in the writer thread (SQLite connections belong to one thread); the store is closed with the
     sink unless ``close_store=False``."""
@@ -128,38 +112,29 @@ class StoreSink(BackgroundWriter[Bundle]):
             thread_name="fraudstream-detect-store",
         )
 
-    def put(self, bundle: Bundle) -> None:
-        """Queue a bundle; blocks while ``max_pending`` bundles wait (backpressure)."""
-        self._put(bundle)
+    def prepare(self, bundle: Bundle) -> StoreRows:
+        """``bundle`` as the store's rows, converted in the calling thread (the detection loop's)."""
+        return StoreRows.of(bundle, label_source=self.label_source)
+
+    def put(self, bundle: Bundle | StoreRows) -> None:
+        """Queue a bundle (prepared or not); blocks while ``max_pending`` bundles wait
+        (backpressure)."""
+        self._put(bundle if isinstance(bundle, StoreRows) else self.prepare(bundle))
 
     # ---- writer thread ------------------------------------------------------------------------
-    def _rows(self, item: Bundle) -> int:
+    def _rows(self, item: StoreRows) -> int:
         return item.rows
 
-    def _write(self, items: list[Bundle]) -> None:
-        merged = {name: _concat([getattr(b, name) for b in items]) for name in _TABLES}
-        checkpoint = next((b.checkpoint for b in reversed(items) if b.checkpoint is not None), None)
+    def _write(self, items: list[StoreRows]) -> None:
+        merged = StoreRows.merge(items)
+        checkpoint = merged.checkpoint
         assert self.store is not None
         store = self.store
 
         def commit() -> None:
             started, cpu = time.perf_counter(), time.thread_time()
             try:
-                with store.batch():
-                    if len(merged["transactions"]):
-                        store.write_transactions(
-                            merged["transactions"], source="detect", label_source=self.label_source
-                        )
-                    if len(merged["decisions"]):
-                        store.write_decisions(merged["decisions"])
-                    if len(merged["alerts"]):
-                        store.write_alerts(merged["alerts"])
-                    if len(merged["labels"]):
-                        store.write_labels(merged["labels"])
-                    if len(merged["metrics"]):
-                        store.write_metrics(merged["metrics"])
-                    if checkpoint is not None:
-                        store.checkpoint(*checkpoint)
+                merged.write(store)
             finally:
                 self.busy_s += time.perf_counter() - started
                 self.busy_cpu_s += time.thread_time() - cpu
@@ -169,14 +144,14 @@ class StoreSink(BackgroundWriter[Bundle]):
             return StoreError(
                 f"{store.describe()} unreachable for {unreachable_s:.0f} s ({exc}); gave up. "
                 f"Stored up to checkpoint {stored_up_to!r}; "
-                f"{len(merged['transactions']) + self._queued_rows():,} transactions after it are not "
+                f"{merged.rows + self._queued_rows():,} transactions after it are not "
                 "stored. Restart fraudstream detect when the database is back: a replayable source "
                 "resumes from that checkpoint"
             )
 
         self._retrying(commit, give_up)
         self.commits += 1
-        self.written_rows += len(merged["transactions"])
+        self.written_rows += merged.rows
         if checkpoint is not None:
             self.last_checkpoint = checkpoint
         for bundle in items:
@@ -186,9 +161,3 @@ class StoreSink(BackgroundWriter[Bundle]):
                 except Exception:  # an alert sink must not stop the store writer
                     log.exception("after-commit action failed")
 
-
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        return pd.DataFrame()
-    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)

@@ -6,7 +6,8 @@ the driver's own bookkeeping take it away from the detector, and a thread that r
 every row's database step waits to get it back. :class:`ProcessStoreSink` runs the same
 ``StoreSink`` in a child process (a fresh interpreter) and talks to it over a socket pair:
 
-* ``put`` sends the bundle (pickled: its frames, the checkpoint) and keeps its ``after``
+* ``put`` sends the bundle as the store's rows (:class:`~fraudstream.service.bundle.StoreRows`,
+  converted in the sending thread: Arrow tables, pickled as flat buffers) and keeps its ``after``
   callback; the child merges and commits bundles exactly as ``StoreSink`` does (one database
   transaction per merge, checkpoint included) and acknowledges each bundle once it is
   committed; a thread of this process then runs that bundle's ``after`` — so, as before,
@@ -36,11 +37,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from typing import Any
 
 from fraudstream.errors import ConfigError, StoreError
-from fraudstream.service.sink import Bundle, StoreSink
+from fraudstream.service.bundle import Bundle, StoreRows
+from fraudstream.service.sink import StoreSink
 from fraudstream.store.base import Checkpoint
 
 __all__ = ["ProcessStoreSink"]
@@ -67,6 +70,7 @@ class ProcessStoreSink:
         if max_pending < 1:
             raise ConfigError(f"max_pending must be >= 1, got {max_pending}")
         self.url = url
+        self._label_source = settings.get("label_source", "stream")
         self.busy_s = self.busy_cpu_s = 0.0
         self.process_cpu_s = 0.0
         """CPU seconds of the whole writer process so far (its writer thread's are ``busy_cpu_s``)."""
@@ -108,17 +112,21 @@ class ProcessStoreSink:
         return len(self._afters)
 
     # ---- producer side --------------------------------------------------------------------------
-    def put(self, bundle: Bundle) -> None:
-        """Send a bundle to the writer; blocks while ``max_pending`` bundles are not yet stored."""
+    def prepare(self, bundle: Bundle) -> StoreRows:
+        """``bundle`` as the store's rows, converted in the calling thread (not in the writer)."""
+        return StoreRows.of(bundle, label_source=self._label_source)
+
+    def put(self, bundle: Bundle | StoreRows) -> None:
+        """Send a bundle (prepared or not) to the writer; blocks while ``max_pending`` bundles are
+        not yet stored."""
+        rows = bundle if isinstance(bundle, StoreRows) else self.prepare(bundle)
         while not self._slots.acquire(timeout=0.1):
             self._raise_if_failed()
         self._raise_if_failed()
         self._seq += 1
-        self._afters[self._seq] = bundle.after
+        self._afters[self._seq] = rows.after
         self.max_seen_pending = max(self.max_seen_pending, len(self._afters))
-        message = Bundle(bundle.transactions, bundle.decisions, bundle.alerts, bundle.labels, bundle.metrics,
-                         bundle.checkpoint)
-        self._send(("bundle", self._seq, message))
+        self._send(("bundle", self._seq, replace(rows, after=None)))
 
     def flush(self) -> None:
         """Wait until every bundle given so far is stored (or raise the writer's failure)."""

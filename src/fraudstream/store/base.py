@@ -257,6 +257,14 @@ class Store(ABC):
         )
         self._write(TABLES_BY_NAME["models"], frames.table_rows(TABLES_BY_NAME["models"], frame), update=True)
 
+    def write_rows(self, table: str, rows: pa.Table, *, checkpoint: Checkpoint | None = None) -> int:
+        """:meth:`write_decisions`, :meth:`write_alerts` or :meth:`write_labels` for rows already
+        converted by :func:`frames.table_rows <fraudstream.store.frames.table_rows>` (event times
+        included), so that the conversion can run elsewhere than the writer (``detect`` does)."""
+        if table not in ("decisions", "alerts", "labels"):
+            raise StoreError(f"write_rows takes decisions, alerts or labels, not {table!r}")
+        return self._write(TABLES_BY_NAME[table], rows, update=True, checkpoint=checkpoint)
+
     def write_metrics(self, frame: pd.DataFrame) -> int:
         """Store metric points: ``name, value, at`` (default now), ``labels`` (dict, default {})."""
         frame = frame.copy()

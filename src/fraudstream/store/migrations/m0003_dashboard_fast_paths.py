@@ -6,7 +6,8 @@
   :mod:`fraudstream.dashboard.rollups` (recomputed per dirty hour), read by the KPIs, the
   Patterns page and the Explorer's ``unlabelled`` filter.
 - ``transactions (category, amount)``: a category filter sorted or bounded by amount reads one
-  index range, in order, without visiting the table.
+  index range, in order, without visiting the table (dropped again in version 5: it cost the
+  ingest path more than it saved the dashboard).
 - PostgreSQL only, ``transactions (ts, tx_id)``: the Explorer's default order (newest first)
   reads a page from a b-tree (the BRIN index on ``ts`` cannot give rows in order).
 - ``alerts (ts)``: the newest alerts of a window (Patterns' map and recent frauds) without
