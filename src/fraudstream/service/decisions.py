@@ -247,7 +247,8 @@ class Decider:
                 "score": score,
                 "verdict": np.where(fraud, "fraud", "legit").astype(object),
                 "model_version": version,
-                "reasons": text.to_numpy(zero_copy_only=False) if isinstance(text, pa.Array) else text,
+                # Arrow-backed: the store writes this JSON text as it is, with no Python str per row
+                "reasons": pd.arrays.ArrowExtensionArray(text) if isinstance(text, pa.Array) else text,
                 "pattern": pattern,
             }
         )

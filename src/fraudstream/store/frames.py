@@ -143,7 +143,9 @@ def _complete(table: Table, columns: dict[str, pa.Array], n: int) -> pa.Table:
 
 
 def _json_column(values: pd.Series, *, sort_keys: bool) -> pa.Array:
-    if values.dtype == object and len(values):  # already JSON text (e.g. decisions' reasons): as is
+    if isinstance(values.dtype, pd.ArrowDtype) and pa.types.is_string(values.dtype.pyarrow_dtype):
+        return pa.array(values.array)  # JSON text in Arrow already (decisions' reasons): as is
+    if values.dtype == object and len(values):  # already JSON text: as is
         try:
             return pa.array(values, pa.string(), from_pandas=True)
         except (pa.ArrowTypeError, pa.ArrowInvalid):  # dicts or lists in it: encode row by row
@@ -172,7 +174,8 @@ def table_rows(table: Table, frame: pd.DataFrame, defaults: dict[str, Any] | Non
         if column.name in frame.columns:
             values = frame[column.name].reset_index(drop=True)
         elif column.name in defaults:
-            values = pd.Series([defaults[column.name]] * n)
+            columns[column.name] = _repeated(defaults[column.name], column.type, n)
+            continue
         elif column.nullable:
             continue
         else:
@@ -196,6 +199,17 @@ def table_rows(table: Table, frame: pd.DataFrame, defaults: dict[str, Any] | Non
             row = int(np.flatnonzero(pc.is_null(columns[column.name]).to_numpy(zero_copy_only=False))[0])
             raise InvalidRecord(f"{table.name}: {column.name} must not be empty (row {row})")
     return _complete(table, columns, n)
+
+
+def _repeated(value: Any, kind: str, n: int) -> pa.Array:
+    """A default ``value`` of logical type ``kind``, ``n`` times, without a Python object per row."""
+    if kind == "ts":
+        stamp = pd.Timestamp(value)
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        return pa.repeat(pa.scalar(stamp.value, pa.int64()), n).cast(_ARROW_TYPES["ts"])
+    if kind in ("json", "jsontext") and not isinstance(value, str):
+        value = json.dumps(value, sort_keys=True, default=str)
+    return pa.repeat(pa.scalar(value, _ARROW_TYPES[kind]), n)
 
 
 _INTEGER_TEXT = r"-?(0|[1-9][0-9]{0,18})"
