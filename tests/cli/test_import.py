@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -88,12 +91,55 @@ def test_kaggle_file_maps_stores_profiles_and_reimports_nothing(tmp_path, url):
         assert int(stored["is_fraud"].sum()) == int(source["is_fraud"].sum())
         profiles = store.profiles()
         assert len(profiles) == source["cc_num"].nunique()
-        assert store.read_checkpoint("import:cards.csv") == {"rows_read": 400, "last_line": 401}
+        point = store.read_checkpoint("import:cards.csv")
+        assert {k: point[k] for k in ("rows_read", "last_line")} == {"rows_read": 400, "last_line": 401}
+        assert point["file"] == {"bytes": path.stat().st_size, "mtime_ns": path.stat().st_mtime_ns}
     again = import_(path, url)
-    assert "400 rows read, 0 stored, 400 already stored" in again
+    assert "resumed after the first 400 rows" in again and "400 rows read, 0 stored, 400 already stored" in again
+    read_again = import_(path, url, "--no-resume")
+    assert "resumed" not in read_again and "400 rows read, 0 stored, 400 already stored" in read_again
     with open_store(url) as store:
         assert store.count("transactions") == 400 and store.count("labels") == 400
     assert not (tmp_path / "rejects.csv").exists()
+
+
+def _import_checkpoint(url: str, name: str) -> dict | None:
+    try:
+        with open_store(url) as store:
+            return store.read_checkpoint(name)
+    except Exception:  # the file is being created or migrated: not yet
+        return None
+
+
+def test_an_import_killed_midway_resumes_after_its_last_commit(tmp_path):
+    rows = 60_000
+    path = generate(tmp_path, "sparkov", "kaggle", rows, "big.csv")
+    url = f"sqlite:///{tmp_path / 'fraud.db'}"
+    command = [sys.executable, "-m", "fraudstream", "import", str(path), "--store", url, "--quiet",
+               "--chunk-rows", "600", "--rejects", str(tmp_path / "rejects.csv")]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not _import_checkpoint(url, "import:big.csv"):
+        assert process.poll() is None, process.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
+        assert time.monotonic() < deadline, "no chunk committed in 120 s"
+        time.sleep(0.02)
+    assert process.poll() is None, "the import ended before it could be killed"
+    process.kill()
+    process.wait()
+    process.stderr.close()  # type: ignore[union-attr]
+    committed = _import_checkpoint(url, "import:big.csv")["rows_read"]
+    assert 0 < committed < rows
+
+    out = run("import", str(path), "--store", url, "--quiet", "--chunk-rows", "600")
+    assert f"resumed after the first {committed:,} rows" in out
+    assert f"{rows:,} rows read, {rows - committed:,} stored, {committed:,} already stored, 0 rejected" in out
+    clean = f"sqlite:///{tmp_path / 'clean.db'}"
+    run("import", str(path), "--store", clean, "--quiet", "--chunk-rows", "6000")
+    with open_store(url) as resumed, open_store(clean) as whole:
+        assert resumed.count("transactions") == whole.count("transactions") == rows
+        assert resumed.count("labels") == rows
+        columns = ["customer_id", "spend_30d", "tx_count_30d", "most_common_category", "last_location"]
+        pd.testing.assert_frame_equal(resumed.profiles()[columns], whole.profiles()[columns])
 
 
 def test_handbook_csv_and_parquet(tmp_path, url):

@@ -46,6 +46,13 @@ from fraudstream.store.importer import import_file
     help="After the import, drop stored transactions, decisions "
     "and alerts of months that ended more than this many days ago.",
 )
+@click.option(
+    "--resume/--no-resume",
+    default=True,
+    show_default=True,
+    help="After an interrupted import of the same file, skip writing the chunks it stored "
+    "(they are still read, for the profiles and the rejects).",
+)
 @click.option("--quiet", is_flag=True, help="No progress display.")
 def import_command(
     file: Path,
@@ -55,13 +62,15 @@ def import_command(
     rejects: Path | None,
     id_prefix: str | None,
     retention_days: float | None,
+    resume: bool,
     quiet: bool,
 ) -> None:
     """Import transactions from FILE (CSV or Parquet) into the store, chunk by chunk.
 
     Rows missing key fields or with bad values are rejected with their line numbers into the
     rejects file; the rest are stored once (re-importing stores nothing twice); customer
-    behaviour profiles are built at the end.
+    behaviour profiles are built at the end. An interrupted import (Ctrl-C, kill -9) run again
+    resumes after the last chunk it committed.
 
     \b
     Examples:
@@ -96,6 +105,7 @@ def import_command(
             rejects_path=rejects,
             id_prefix=id_prefix,
             on_rows=lambda n: progress.advance(task, n),
+            resume=resume,
         )
         dropped = store.drop_older_than(retention_days) if retention_days is not None else []
     click.echo(report.summary())

@@ -76,6 +76,9 @@ class ImportReport:
     store: str
     rows_read: int = 0
     stored: int = 0
+    skipped: int = 0
+    """Rows of the first chunks that an earlier, interrupted import of the same file had stored
+    (its checkpoint says so): read again for the profiles and the rejects, not written."""
     rejected: int = 0
     profiles: int = 0
     seconds: float = 0.0
@@ -92,8 +95,9 @@ class ImportReport:
 
     def summary(self) -> str:
         rejects = f" (see {self.rejects_path})" if self.rejected and self.rejects_path else ""
+        resumed = f", resumed after the first {self.skipped:,} rows (stored by an earlier run)" if self.skipped else ""
         return (
-            f"imported {self.path} ({self.schema}) into {self.store}: {self.rows_read:,} rows read, "
+            f"imported {self.path} ({self.schema}) into {self.store}{resumed}: {self.rows_read:,} rows read, "
             f"{self.stored:,} stored, {self.already_stored:,} already stored, {self.rejected:,} rejected"
             f"{rejects}, {self.profiles:,} profiles; {self.seconds:.1f} s, {self.rows_per_s:,.0f} rows/s"
         )
@@ -176,8 +180,12 @@ def import_file(
     rejects_path: str | Path | None = None,
     id_prefix: str | None = None,
     on_rows: Callable[[int], None] | None = None,
+    resume: bool = True,
 ) -> ImportReport:
-    """Import ``path`` into ``store`` (see the module docstring); return the report."""
+    """Import ``path`` into ``store`` (see the module docstring); return the report. With
+    ``resume``, the chunks that an interrupted import of the same file (same size and
+    modification time) had stored are read again, for the profiles and the rejects, but not
+    written again."""
     start = time.perf_counter()
     path = Path(path)
     columns = file_columns(path)
@@ -199,6 +207,8 @@ def import_file(
     rejects = _Rejects(Path(rejects_path) if rejects_path else None, columns)
     profiles = ProfileBuilder()
     checkpoint_name = f"import:{path.name}"
+    file = _signature(path)
+    done = _stored_rows(store, checkpoint_name, file) if resume else 0
 
     source = f"import:{adapter.name}"
     batches = _MonthAligned(max_rows=_HELD_CHUNKS * chunk_rows)
@@ -213,8 +223,12 @@ def import_file(
                 canonical["tx_id"] = _prefixed(prefix, canonical["tx_id"])
             profiles.add(canonical)
             rows_read += chunk.rows_read
+            if rows_read <= done:  # stored by the interrupted run
+                report.skipped += chunk.rows_read
+                yield chunk.rows_read, []
+                continue
             last_line = int(chunk.lines[-1]) if len(chunk.lines) else None
-            position = {"rows_read": rows_read, "last_line": last_line}
+            position = {"rows_read": rows_read, "last_line": last_line, "file": file}
             rows, labels = (
                 frames.transaction_rows(canonical, source=source, label_source="file")
                 if len(canonical)
@@ -243,6 +257,24 @@ def import_file(
     report.seconds = time.perf_counter() - start
     log.info("%s", report.summary())
     return report
+
+
+def _signature(path: Path) -> dict[str, int]:
+    """What tells one version of a file from another, for the checkpoint."""
+    stat = path.stat()
+    return {"bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def _stored_rows(store: Store, name: str, file: dict[str, int]) -> int:
+    """Rows of this very file that an earlier import stored (its checkpoint ``name``), or 0."""
+    point = store.read_checkpoint(name)
+    if not isinstance(point, dict) or not point.get("rows_read"):
+        return 0
+    if point.get("file") != file:
+        log.info("%s: the checkpoint of an earlier import is of another version of the file; reading it all", name)
+        return 0
+    log.info("%s: an earlier import stored the first %s rows; resuming after them", name, f"{point['rows_read']:,}")
+    return int(point["rows_read"])
 
 
 _HELD_CHUNKS = 3
