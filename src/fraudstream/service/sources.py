@@ -47,7 +47,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
 import pandas as pd
 
 from fraudstream.errors import ConfigError, TransportError
@@ -56,7 +55,7 @@ from fraudstream.service.deadletter import DeadLetter
 from fraudstream.service.decode import Decoded, decode_lines, empty_labels
 from fraudstream.stream.connection import Reconnect, open_socket, parse_address
 from fraudstream.stream.framing import LineSplitter
-from fraudstream.stream.protocol import subscribe_message
+from fraudstream.stream.offsets import StreamOffsets
 from fraudstream.stream.replay import read_dataset
 from fraudstream.worlds.clock import Pacer
 
@@ -215,22 +214,38 @@ class TcpSource(_LineSource):
         answer_timeout_s: float = 1.0,
         **options: Any,
     ) -> None:
-        super().__init__(**options)
         self.host, self.port = parse_address(address)
+        self.offsets = StreamOffsets(self.describe(), answer_timeout_s=answer_timeout_s)
+        super().__init__(**options)
         self.labels = labels
         self.reconnect = reconnect if reconnect is not None else Reconnect(attempts=20, max_s=2.0)
-        self.answer_timeout_s = answer_timeout_s
         self._sock: socket.socket | None = None
         self._splitter = LineSplitter()
-        self._answer_by: float | None = None
-        """While waiting for the server's answer: the monotonic deadline (``None``: streaming)."""
-        self._held: list[bytes] = []
-        """Lines read before the answer (dropped when it comes: the server sends them again)."""
-        self._next: int | None = None
-        """Offset of the next transaction line (``None``: the server gives no offsets)."""
-        self.resumes = 0
-        """Answers that resumed after an offset the source asked for."""
-        self.lost_labels = 0
+
+    @property
+    def stream_id(self) -> str | None:  # type: ignore[override]
+        """The server's run the offsets count in (:class:`~fraudstream.stream.offsets.StreamOffsets`)."""
+        return self.offsets.stream_id
+
+    @stream_id.setter
+    def stream_id(self, value: str | None) -> None:
+        self.offsets.stream_id = value
+
+    @property
+    def lost_lines(self) -> int:  # type: ignore[override]
+        return self.offsets.lost_lines
+
+    @lost_lines.setter
+    def lost_lines(self, value: int) -> None:
+        self.offsets.lost_lines = value
+
+    @property
+    def resumes(self) -> int:
+        return self.offsets.resumes
+
+    @property
+    def lost_labels(self) -> int:
+        return self.offsets.lost_labels
 
     def describe(self) -> str:
         return f"tcp://{self.host}:{self.port}"
@@ -241,20 +256,12 @@ class TcpSource(_LineSource):
 
     def _connect(self) -> None:
         sock = open_socket(self.host, self.port, read_timeout_s=self.idle_s)
-        after = self._resume_after()
-        sock.sendall(subscribe_message(labels=self.labels, offsets=True, resume_after=after, stream=self.stream_id))
+        first = self.start if self.start is not None else self.cut_at
+        sock.sendall(self.offsets.subscribe(labels=self.labels, after=None if first is None else int(first)))
         self._sock = sock
         self._splitter.reset()
-        self._held = []
-        self._answer_by = time.monotonic() + self.answer_timeout_s
+        after = self.offsets.asked_after
         log.info("connected to %s%s", self.describe(), "" if after is None else f", resuming after offset {after}")
-
-    def _resume_after(self) -> int | None:
-        """The offset to resume after on a new connection (``None``: from where it joins)."""
-        if self._next is not None:  # a reconnect
-            return self._next - 1
-        first = self.start if self.start is not None else self.cut_at
-        return None if first is None else int(first)
 
     def _reconnect(self) -> bool:
         self.close()
@@ -273,10 +280,11 @@ class TcpSource(_LineSource):
         if self._sock is None:
             self._connect()
         assert self._sock is not None
-        if self._answer_by is not None:
-            left = self._answer_by - time.monotonic()
+        left = self.offsets.answer_wait_s()
+        if left is not None:
             if left <= 0:
-                return self._no_answer("it did not answer the subscription (not a fraudstream serve that retains)")
+                return self.offsets.no_answer("it did not answer the subscription (not a fraudstream serve "
+                                              "that retains)")
             timeout = min(timeout, left)
         self._sock.settimeout(max(timeout, 0.001))
         try:
@@ -288,100 +296,16 @@ class TcpSource(_LineSource):
             data = b""
         if not data:
             log.warning("stream %s closed", self.describe())
+            held = self.offsets.closed()  # a server without offsets that sent all and closed
+            if held:
+                return held
             return [] if self._reconnect() else None
-        return self._number(self._splitter.feed(data))
-
-    def _number(self, lines: list[bytes]) -> list[tuple[bytes, Any]]:
-        """Lines with their positions; welcome and answer lines are consumed here, and the lines
-        before the answer held back."""
-        out: list[tuple[bytes, Any]] = []
-        for line in lines:
-            if not line.startswith(b'{"type"'):
-                if self._answer_by is not None:
-                    self._held.append(line)
-                elif self._next is None:
-                    out.append((line, None))
-                else:
-                    out.append((line, self._next))
-                    self._next += 1
-            elif line.startswith(_CONNECTION):
-                continue
-            elif line.startswith(_ANSWERS):
-                out.extend(self._answer(line))
-            elif self._answer_by is not None:
-                self._held.append(line)
-            else:
-                out.append((line, None if self._next is None else self._next - 1))
-        return out
-
-    def _answer(self, line: bytes) -> list[tuple[bytes, Any]]:
-        """Take one answer line of the server; returns held lines to deliver (if any)."""
-        answer = _json_object(line) or {}
-        kind = answer.get("type")
-        if kind == "error":
-            if self._answer_by is not None:
-                return self._no_answer(f"it answered: {answer.get('message')}")
-            log.warning("%s says: %s", self.describe(), answer.get("message"))
-            return []
-        if kind == "reset":
-            message = (f"{self.describe()} restarted its stream: offset {answer.get('after')} of run "
-                       f"{self.stream_id or 'unknown'} means nothing in its run {answer.get('stream')} "
-                       f"(last offset {answer.get('last')})")
-            if self._next is None and (self.start is not None or self.cut_at is not None):
-                raise TransportError(f"{message}; the checkpoint belongs to the old stream: start detect with "
-                                     f"another --name (or delete the checkpoint) to read the new one")
-            log.warning("%s; going on with the new stream (what it sent before this connection is lost)", message)
-            self._next = None
-            return []
-        asked = self._next is not None or self.start is not None or self.cut_at is not None
-        self.stream_id = answer.get("stream")
-        self._next = int(answer["next"])
-        self._answer_by = None
-        self._held = []
-        if kind == "gap":
-            self._lost(answer)
-        elif asked:
-            self.resumes += 1
-            log.info("resumed %s after offset %s", self.describe(), answer.get("after"))
-        return []
-
-    def _no_answer(self, why: str) -> list[tuple[bytes, Any]]:
-        """Stream without offsets: deliver the held lines, warn when a resume was needed."""
-        if self._next is not None or self.start is not None or self.cut_at is not None:
-            log.warning("%s cannot resume: %s; lines it sent while this source was away are lost "
-                        "(not counted)", self.describe(), why)
-        self._next = None
-        self._answer_by = None
-        held, self._held = self._held, []
-        return [(line, None) for line in held]
-
-    def _lost(self, gap: dict[str, Any]) -> None:
-        lost, labels = int(gap.get("lost", 0)), int(gap.get("labels_lost", 0))
-        self.lost_lines += lost
-        self.lost_labels += labels
-        log.warning(
-            "%s no longer holds offsets %s..%s: %d transactions lost%s (now %d in all); going on at offset %d",
-            self.describe(), gap.get("from"), gap.get("to"), lost,
-            f" and {'at least ' if gap.get('labels_lost_at_least') else ''}{labels} label lines" if labels else "",
-            self.lost_lines, self._next,
-        )
+        return self.offsets.number(self._splitter.feed(data))
 
     def close(self) -> None:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
-
-
-_CONNECTION = b'{"type": "connection"'
-_ANSWERS = (b'{"type": "resume"', b'{"type": "gap"', b'{"type": "reset"', b'{"type": "error"')
-
-
-def _json_object(line: bytes) -> dict[str, Any] | None:
-    try:
-        value = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 class LineFileSource(_LineSource):

@@ -82,7 +82,7 @@ class DataStreamClient:
 
     def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, client_id: str | None = None,
                  *, labels: bool = False, reconnect: Reconnect | None = None, read_timeout_s: float = 0.5,
-                 output: TextIO | None = None) -> None:
+                 output: TextIO | None = None, resume: bool = False) -> None:
         self.host = host
         self.port = port
         self.client_id = client_id or f"Client-{datetime.now():%H%M%S}"
@@ -92,6 +92,9 @@ class DataStreamClient:
         self.reconnect = reconnect if reconnect is not None else Reconnect()
         self.read_timeout_s = read_timeout_s
         self.output = output
+        self.resume = resume
+        """Ask ``fraudstream serve`` for offsets, so that a lost connection resumes right after
+        the last transaction received (nothing missed or doubled within the server's retention)."""
         self.welcome: dict[str, Any] | None = None
         self.transactions_received = 0
         self.labels_received = 0
@@ -141,7 +144,8 @@ class DataStreamClient:
         """Connect, then read until the server goes away for good, ``running`` becomes False, or
         Ctrl+C. Raises :class:`~fraudstream.errors.TransportError` if no server answers."""
         reader = MessageReader(self.host, self.port, labels=self.labels, reconnect=self.reconnect,
-                               read_timeout_s=self.read_timeout_s, should_stop=lambda: not self.running)
+                               read_timeout_s=self.read_timeout_s, should_stop=lambda: not self.running,
+                               resume=self.resume)
         self._print(f"Connecting to {self.host}:{self.port}...")
         self.running = True
         messages = reader.messages()

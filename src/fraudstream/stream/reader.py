@@ -9,7 +9,9 @@ canonical records; ``batches=N``: as canonical DataFrames of up to N rows, flush
 
 A lost connection is re-established following a :class:`~fraudstream.stream.connection.Reconnect`
 policy (logged); a refused first connection raises :class:`~fraudstream.errors.TransportError`
-at once with one clear line.
+at once with one clear line. What the server sent meanwhile is lost, unless the stream was
+opened with ``resume=True``: then it asks ``fraudstream serve`` for offsets
+(:mod:`fraudstream.stream.offsets`) and resumes right after the last transaction read.
 
 :class:`MessageReader` is the loop underneath (also used by ``DataStreamClient``): blocking
 reads with a timeout, so a stop request is seen within ``read_timeout_s``.
@@ -30,6 +32,7 @@ from fraudstream.errors import ConfigError, TransportError
 from fraudstream.stream.connection import Reconnect, Reconnection, open_socket, parse_address
 from fraudstream.stream.framing import LineSplitter
 from fraudstream.stream.messages import frame_of, message_kind, to_canonical, to_canonical_label
+from fraudstream.stream.offsets import StreamOffsets
 from fraudstream.stream.protocol import SUBSCRIBE_LABELS
 
 __all__ = ["MessageDecoder", "MessageReader", "MessageShaper", "TransactionStream", "parse_message", "stream"]
@@ -80,12 +83,19 @@ class MessageReader:
 
     def __init__(self, host: str, port: int, *, labels: bool = False, reconnect: Reconnect | None = None,
                  read_timeout_s: float = 0.5, connect_timeout_s: float = 5.0,
-                 should_stop: Callable[[], bool] | None = None) -> None:
+                 should_stop: Callable[[], bool] | None = None, resume: bool = False,
+                 resume_after: int | None = None) -> None:
         if not read_timeout_s > 0:
             raise ConfigError(f"read_timeout_s must be > 0, got {read_timeout_s}")
         self.host = host
         self.port = port
         self.labels = labels
+        self.offsets = StreamOffsets(self.address, welcome=True) if resume or resume_after is not None else None
+        """With ``resume``: the stream's offsets (:mod:`fraudstream.stream.offsets`), so that a
+        lost connection resumes right after the last transaction read (within the server's
+        retention; a gap is logged and counted in ``offsets.lost_lines``)."""
+        self.resume_after = resume_after
+        self._position: int | None = None
         self.reconnect = reconnect if reconnect is not None else Reconnect()
         self.read_timeout_s = read_timeout_s
         self.connect_timeout_s = connect_timeout_s
@@ -109,7 +119,9 @@ class MessageReader:
         sock = open_socket(self.host, self.port, connect_timeout_s=self.connect_timeout_s,
                            read_timeout_s=self.read_timeout_s)
         try:
-            if self.labels:
+            if self.offsets is not None:
+                sock.sendall(self.offsets.subscribe(labels=self.labels, after=self.resume_after))
+            elif self.labels:
                 sock.sendall(SUBSCRIBE_LABELS)
         except OSError:
             sock.close()
@@ -129,7 +141,47 @@ class MessageReader:
                 return
             sock = self._reopen()
 
+    @property
+    def position(self) -> int | None:
+        """With ``resume``: the offset of the last transaction read, to give as ``resume_after``
+        to a later reader of the same server run (``None``: none yet, or no offsets)."""
+        return self._position
+
     def _read(self, sock: socket.socket, ticks: bool) -> Iterator[dict[str, Any] | None]:
+        if self.offsets is None:
+            yield from self._read_plain(sock, ticks)
+            return
+        lines = LineSplitter()
+        while not self.stopped():
+            ended = False
+            left = self.offsets.answer_wait_s()
+            if left is not None and left <= 0:
+                numbered = self.offsets.no_answer("it did not answer the subscription (not a fraudstream serve "
+                                                  "that retains)")
+            else:
+                sock.settimeout(self.read_timeout_s if left is None else max(min(left, self.read_timeout_s), 0.001))
+                try:
+                    data = sock.recv(RECV_BYTES)
+                except TimeoutError:
+                    if ticks:
+                        yield None
+                    continue
+                except OSError as error:
+                    log.warning("connection to %s lost: %s", self.address, error)
+                    data = b""
+                if not data:
+                    log.info("connection to %s ended", self.address)
+                    numbered, ended = self.offsets.closed(), True
+                else:
+                    numbered, ended = self.offsets.number(lines.feed(data)), False
+            for line, offset in numbered:
+                if (message := parse_message(line)) is not None:
+                    self._position = offset
+                    yield message
+            if ended:
+                return
+
+    def _read_plain(self, sock: socket.socket, ticks: bool) -> Iterator[dict[str, Any] | None]:
         decoder = MessageDecoder()
         while not self.stopped():
             try:
@@ -214,11 +266,12 @@ class TransactionStream:
 
     def __init__(self, address: str | tuple[str, int] = "localhost:5555", *, labels: bool = False,
                  canonical: bool = False, batches: int | None = None, max_wait_s: float = 1.0,
-                 reconnect: Reconnect | None = None, read_timeout_s: float = 0.5) -> None:
+                 reconnect: Reconnect | None = None, read_timeout_s: float = 0.5, resume: bool = False,
+                 resume_after: int | None = None) -> None:
         host, port = parse_address(address)
         self._shaper = MessageShaper(canonical=canonical, batches=batches, max_wait_s=max_wait_s)
         self.reader = MessageReader(host, port, labels=labels, reconnect=reconnect,
-                                    read_timeout_s=read_timeout_s)
+                                    read_timeout_s=read_timeout_s, resume=resume, resume_after=resume_after)
         self._messages: Iterator[dict[str, Any] | None] | None = None
 
     @property
@@ -266,12 +319,18 @@ class TransactionStream:
 
 def stream(address: str | tuple[str, int] = "localhost:5555", *, labels: bool = False,
            canonical: bool = False, batches: int | None = None, max_wait_s: float = 1.0,
-           reconnect: Reconnect | None = None, read_timeout_s: float = 0.5) -> TransactionStream:
+           reconnect: Reconnect | None = None, read_timeout_s: float = 0.5, resume: bool = False,
+           resume_after: int | None = None) -> TransactionStream:
     """The transactions of the server at ``address`` (``"host:port"``), in order.
 
     ``canonical=True`` yields canonical record dicts; ``batches=N`` canonical DataFrames of up to
     N rows (at least every ``max_wait_s`` s while transactions arrive); ``labels=True``
     subscribes to delayed label messages, yielded as dicts with ``"type": "label"``.
+    ``resume=True`` asks ``fraudstream serve`` for offsets: a lost connection then resumes right
+    after the last transaction read, nothing missed or doubled within the server's retention
+    (``.reader.position`` is that offset; ``resume_after=N`` starts after offset N, e.g. one
+    saved by an earlier run; ``.reader.offsets.lost_lines`` counts a gap).
     """
     return TransactionStream(address, labels=labels, canonical=canonical, batches=batches,
-                             max_wait_s=max_wait_s, reconnect=reconnect, read_timeout_s=read_timeout_s)
+                             max_wait_s=max_wait_s, reconnect=reconnect, read_timeout_s=read_timeout_s,
+                             resume=resume, resume_after=resume_after)
