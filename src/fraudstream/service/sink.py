@@ -51,12 +51,12 @@ log = logging.getLogger(__name__)
 class NullSink:
     """No store: ``after`` runs at once."""
 
-    def prepare(self, bundle: Bundle) -> Bundle:
-        return bundle
-
     written_rows = commits = reconnects = max_seen_pending = 0
     busy_s = busy_cpu_s = 0.0
     store = None
+
+    def prepare(self, bundle: Bundle) -> Bundle:
+        return bundle
 
     def put(self, bundle: Bundle) -> None:
         self.written_rows += bundle.rows
