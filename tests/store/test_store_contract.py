@@ -264,3 +264,27 @@ def test_a_new_sqlite_file_has_16_kib_pages_and_an_old_one_keeps_its_own(tmp_pat
                         for name in ("page_size", "wal_autocheckpoint", "journal_mode")]
             assert settings == [page, CHECKPOINT_WAL_BYTES // page, "wal"]
             assert store.count("transactions") == 0  # migrated either way
+
+
+def test_a_store_of_schema_5_gets_its_jsonb_reasons_turned_into_json(pg_schema, make_frame):
+    url = f"postgresql://postgres@127.0.0.1:5432/test?schema={pg_schema}"
+
+    def reasons_type(store) -> str:  # type: ignore[no-untyped-def]
+        return store._query(
+            "SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = 'decisions' AND column_name = 'reasons'"
+        )[0][0]
+
+    frame = cards(make_frame, n=2)
+    decisions = pd.DataFrame({"tx_id": frame["tx_id"], "ts": frame["ts"], "model_version": "v1", "score": 0.5,
+                              "verdict": "legit", "reasons": [[{"name": "amount", "weight": 0.5}], []]})
+    with open_store(url) as store:
+        assert reasons_type(store) == "json" and store.schema_version() == LATEST
+        store.write_transactions(frame)
+        store.write_decisions(decisions)
+        with store.batch():  # as a store written by version 5 left it
+            store._execute("ALTER TABLE decisions ALTER COLUMN reasons TYPE JSONB USING reasons::jsonb")
+            store._execute("DELETE FROM schema_version WHERE version = 6")
+    with open_store(url) as store:  # migration 6 runs on open
+        assert reasons_type(store) == "json" and store.schema_version() == 6
+        assert store.decisions()["reasons"].tolist() == [[{"name": "amount", "weight": 0.5}], []]

@@ -185,7 +185,7 @@ def table_rows(table: Table, frame: pd.DataFrame, defaults: dict[str, Any] | Non
             )
         if column.type == "ts":
             columns[column.name] = utc_times(values, column.name)
-        elif column.type == "json":
+        elif column.type in ("json", "jsontext"):
             columns[column.name] = _json_column(values, sort_keys=column.name == "labels")
         elif column.type in ("text", "id"):
             columns[column.name] = (

@@ -127,7 +127,7 @@ TABLES: tuple[Table, ...] = (
         "decisions",
         _cols(
             "tx_id id!, ts ts!, model_version text!, score float!, verdict text!, "
-            "reasons json, decided_at ts!"
+            "reasons jsontext, decided_at ts!"
         ),
         ("tx_id", "model_version", "ts"),
         indexes=(("decided_at",),),
