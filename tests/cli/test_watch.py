@@ -61,6 +61,17 @@ def test_watch_shows_transactions_and_statistics(server_port):
     assert "Tester:" in out and " transactions, " in out  # the summary line (stderr, mixed by CliRunner)
 
 
+def test_watch_resume_streams_with_offsets(server_process):
+    server_port, http_port = server_process
+    result = CliRunner().invoke(cli, ["watch", "--host", "127.0.0.1", "--port", str(server_port), "--resume",
+                                      "--duration", "2.5", "--rows", "5"])
+    assert result.exit_code == 0, result.output
+    summary = re.search(r"(\d+) transactions, ", result.output)
+    assert summary is not None and int(summary[1]) > 0, result.output
+    with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/health", timeout=5) as response:
+        assert json.loads(response.read())["retention"]["resumed"] >= 1  # the server answered with offsets
+
+
 def test_watch_connection_refused_is_one_line_and_exit_1():
     port = free_port()
     result = run(sys.executable, "-m", "fraudstream", "watch", "--host", "127.0.0.1", "--port", str(port))

@@ -28,14 +28,15 @@ REFRESH_S = 0.25
 
 def run_watch(host: str, port: int, client_id: str, *, labels: bool = False, duration_s: float | None = None,
               rows: int = 15, console: Console | None = None, title: str = "fraudstream watch",
-              reconnect: Reconnect | None = None, on_ready: Callable[[], None] | None = None) -> WatchState:
+              reconnect: Reconnect | None = None, on_ready: Callable[[], None] | None = None,
+              resume: bool = False) -> WatchState:
     """Read the stream into a live view until Ctrl-C, ``duration_s`` or the end of the stream.
 
     :class:`~fraudstream.errors.TransportError` if no server answers.
     """
     console = console or Console()
     state = WatchState(client_id, f"{host}:{port}", rows=rows, title=title)
-    reader = MessageReader(host, port, labels=labels, reconnect=reconnect, read_timeout_s=0.1)
+    reader = MessageReader(host, port, labels=labels, reconnect=reconnect, read_timeout_s=0.1, resume=resume)
     messages = reader.messages(ticks=True)
     started = time.monotonic()
     last_draw = 0.0
@@ -80,6 +81,9 @@ def _summary(state: WatchState) -> str:
 @click.option("--id", "client_id", default=None, help="Your name in the view (default: Client-HHMMSS).")
 @click.option("--labels", is_flag=True,
               help="Subscribe to delayed labels (server run with --labels delayed:S).")
+@click.option("--resume", is_flag=True,
+              help="Ask the server for offsets: after a lost connection, continue right after the last "
+                   "transaction received (within the server's --retain-mb).")
 @click.option("--rows", default=15, show_default=True, type=click.IntRange(1, 200),
               help="Transactions shown in the table.")
 @click.option("--duration", "duration_s", type=click.FloatRange(min=0, min_open=True),
@@ -93,8 +97,9 @@ def _summary(state: WatchState) -> str:
               help="With --browser: port of the local page (default: a free one).")
 @click.option("--png", type=click.Path(dir_okay=False),
               help="With --visual: also save the final panels as PNG.")
-def watch(host: str, port: int, client_id: str | None, labels: bool, rows: int, duration_s: float | None,
-          visual: bool, browser: bool, max_records: int, view_port: int, png: str | None) -> None:
+def watch(host: str, port: int, client_id: str | None, labels: bool, resume: bool, rows: int,
+          duration_s: float | None, visual: bool, browser: bool, max_records: int, view_port: int,
+          png: str | None) -> None:
     """Watch a stream server live: transactions, fraud, the seed's statistics.
 
     \b
@@ -111,7 +116,7 @@ def watch(host: str, port: int, client_id: str | None, labels: bool, rows: int, 
         run_visual(host, port, client_id, max_records=max_records, browser=browser, duration_s=duration_s,
                    view_port=view_port, png=png)
         return
-    state = run_watch(host, port, client_id, labels=labels, duration_s=duration_s, rows=rows)
+    state = run_watch(host, port, client_id, labels=labels, duration_s=duration_s, rows=rows, resume=resume)
     click.echo(_summary(state), err=True)
 
 
