@@ -148,16 +148,13 @@ class MessageReader:
         return self._position
 
     def _read(self, sock: socket.socket, ticks: bool) -> Iterator[dict[str, Any] | None]:
-        if self.offsets is None:
-            yield from self._read_plain(sock, ticks)
-            return
-        lines = LineSplitter()
+        offsets, lines = self.offsets, LineSplitter()
         while not self.stopped():
             ended = False
-            left = self.offsets.answer_wait_s()
-            if left is not None and left <= 0:
-                numbered = self.offsets.no_answer("it did not answer the subscription (not a fraudstream serve "
-                                                  "that retains)")
+            left = None if offsets is None else offsets.answer_wait_s()
+            if offsets is not None and left is not None and left <= 0:
+                numbered = offsets.no_answer("it did not answer the subscription (not a fraudstream serve "
+                                             "that retains)")
             else:
                 sock.settimeout(self.read_timeout_s if left is None else max(min(left, self.read_timeout_s), 0.001))
                 try:
@@ -171,32 +168,17 @@ class MessageReader:
                     data = b""
                 if not data:
                     log.info("connection to %s ended", self.address)
-                    numbered, ended = self.offsets.closed(), True
+                    numbered, ended = [] if offsets is None else offsets.closed(), True
+                elif offsets is None:
+                    numbered = [(line, None) for line in lines.feed(data)]
                 else:
-                    numbered, ended = self.offsets.number(lines.feed(data)), False
+                    numbered = offsets.number(lines.feed(data))
             for line, offset in numbered:
                 if (message := parse_message(line)) is not None:
                     self._position = offset
                     yield message
             if ended:
                 return
-
-    def _read_plain(self, sock: socket.socket, ticks: bool) -> Iterator[dict[str, Any] | None]:
-        decoder = MessageDecoder()
-        while not self.stopped():
-            try:
-                data = sock.recv(RECV_BYTES)
-            except TimeoutError:
-                if ticks:
-                    yield None
-                continue
-            except OSError as error:
-                log.warning("connection to %s lost: %s", self.address, error)
-                return
-            if not data:
-                log.info("connection closed by server %s", self.address)
-                return
-            yield from decoder.feed(data)
 
     def _reopen(self) -> socket.socket | None:
         """A new connection following the reconnect policy; ``None`` if it says never or we stop."""
