@@ -53,7 +53,7 @@ def test_defaults_are_one_value_for_every_row() -> None:
 
 def test_a_bad_label_source_names_the_field_and_the_value() -> None:
     labels = pd.DataFrame({"tx_id": [1], "is_fraud": [True], "source": ["gossip"]})
-    with pytest.raises(InvalidRecord, match="labels: source must be one of stream, review, file, got 'gossip'"):
+    with pytest.raises(StoreError, match="labels: source must be one of stream, review, file, got 'gossip'"):
         StoreRows.of(Bundle(labels=labels), label_source="stream")
 
 

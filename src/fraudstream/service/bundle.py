@@ -31,7 +31,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from fraudstream.errors import InvalidRecord
 from fraudstream.store import frames
 from fraudstream.store.base import Checkpoint, Store
 from fraudstream.store.schema import TABLES_BY_NAME
@@ -79,8 +78,9 @@ class StoreRows:
 
     @classmethod
     def of(cls, bundle: Bundle, *, label_source: str) -> StoreRows:
-        """Convert ``bundle`` (:class:`InvalidRecord` names a bad column or value); decisions and
-        alerts must carry their transaction's event time ``ts``."""
+        """Convert ``bundle`` (:class:`~fraudstream.errors.InvalidRecord` names a bad column or
+        value, :class:`~fraudstream.errors.StoreError` a label source the store does not know);
+        decisions and alerts must carry their transaction's event time ``ts``."""
         out = cls(metrics=bundle.metrics, checkpoint=bundle.checkpoint, after=bundle.after)
         if len(bundle.transactions):
             out.transactions, out.tx_labels = frames.transaction_rows(
@@ -94,11 +94,7 @@ class StoreRows:
             if len(frame):
                 setattr(out, name, frames.table_rows(TABLES_BY_NAME[name], frame, defaults[name]))
         if out.labels is not None:
-            bad = set(out.labels.column("source").to_pylist()) - set(frames.LABEL_SOURCES)
-            if bad:
-                raise InvalidRecord(
-                    f"labels: source must be one of {', '.join(frames.LABEL_SOURCES)}, got {sorted(bad)[0]!r}"
-                )
+            frames.check_label_sources(out.labels)
         return out
 
     @classmethod

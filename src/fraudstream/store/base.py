@@ -221,11 +221,7 @@ class Store(ABC):
         rows = frames.table_rows(
             TABLES_BY_NAME["labels"], frame, {"source": "review", "labelled_at": frames.now_utc()}
         )
-        bad = set(rows.column("source").to_pylist()) - set(frames.LABEL_SOURCES)
-        if bad:
-            raise StoreError(
-                f"labels: source must be one of {', '.join(frames.LABEL_SOURCES)}, got {sorted(bad)[0]!r}"
-            )
+        frames.check_label_sources(rows)
         return self._write(TABLES_BY_NAME["labels"], rows, update=True, checkpoint=checkpoint)
 
     def upsert_profiles(self, frame: pd.DataFrame, *, checkpoint: Checkpoint | None = None) -> int:

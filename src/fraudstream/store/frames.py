@@ -26,12 +26,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fraudstream import records
-from fraudstream.errors import InvalidRecord
+from fraudstream.errors import InvalidRecord, StoreError
 from fraudstream.jsontext import arrow_column, is_missing, json_objects
 from fraudstream.store.schema import TABLES_BY_NAME, Table
 
 __all__ = [
     "LABEL_SOURCES",
+    "check_label_sources",
     "expand_attrs",
     "now_utc",
     "restore_ids",
@@ -140,6 +141,14 @@ def _complete(table: Table, columns: dict[str, pa.Array], n: int) -> pa.Table:
         columns[c.name] if c.name in columns else pa.nulls(n, _ARROW_TYPES[c.type]) for c in table.columns
     ]
     return pa.Table.from_arrays(arrays, names=list(table.column_names))
+
+
+def check_label_sources(labels: pa.Table) -> None:
+    """:class:`StoreError` naming the first ``source`` of ``labels`` rows that is not one of
+    :data:`LABEL_SOURCES`."""
+    bad = set(labels.column("source").unique().to_pylist()) - set(LABEL_SOURCES)
+    if bad:
+        raise StoreError(f"labels: source must be one of {', '.join(LABEL_SOURCES)}, got {sorted(bad)[0]!r}")
 
 
 def _json_column(values: pd.Series, *, sort_keys: bool) -> pa.Array:
