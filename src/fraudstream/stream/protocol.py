@@ -56,10 +56,12 @@ from typing import Any
 import orjson
 import pandas as pd
 
+from fraudstream.errors import InvalidRecord
 from fraudstream.files import ndjson_lines
 
 __all__ = [
     "SUBSCRIBE_LABELS",
+    "BadSubscription",
     "Subscription",
     "canonical_json_lines",
     "is_label_subscription",
@@ -141,10 +143,18 @@ def subscribe_message(
     return SUBSCRIBE_LABELS if labels else f"{head}}}\n".encode()
 
 
+class BadSubscription(InvalidRecord):
+    """A subscription line with a bad value; :attr:`field` names the field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def parse_subscription(line: bytes) -> Subscription | None:
     """The subscription a client line asks for; ``None`` when it is none (junk included).
 
-    :class:`~fraudstream.errors.InvalidRecord` names a bad ``resume_after`` or ``stream``.
+    :class:`BadSubscription` names a bad ``resume_after`` or ``stream``.
 
     >>> parse_subscription(b'{"type": "subscribe", "labels": true, "resume_after": 7}')
     Subscription(labels=True, resume_after=7, offsets=True, stream=None)
@@ -153,10 +163,8 @@ def parse_subscription(line: bytes) -> Subscription | None:
     >>> parse_subscription(b'{"type": "subscribe", "resume_after": -1}')
     Traceback (most recent call last):
     ...
-    fraudstream.errors.InvalidRecord: resume_after must be an integer >= 0, got -1
+    fraudstream.stream.protocol.BadSubscription: resume_after must be an integer >= 0, got -1
     """
-    from fraudstream.errors import InvalidRecord
-
     try:
         message = orjson.loads(line)
     except orjson.JSONDecodeError:
@@ -165,10 +173,10 @@ def parse_subscription(line: bytes) -> Subscription | None:
         return None
     after = message.get("resume_after")
     if after is not None and (isinstance(after, bool) or not isinstance(after, int) or after < 0):
-        raise InvalidRecord(f"resume_after must be an integer >= 0, got {after!r}")
+        raise BadSubscription("resume_after", f"resume_after must be an integer >= 0, got {after!r}")
     stream = message.get("stream")
     if stream is not None and not isinstance(stream, str):
-        raise InvalidRecord(f"stream must be the text id of a run of the server, got {stream!r}")
+        raise BadSubscription("stream", f"stream must be the text id of a run of the server, got {stream!r}")
     return Subscription(
         message.get("labels") is True, after, after is not None or message.get("offsets") is True, stream
     )

@@ -42,11 +42,11 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from fraudstream.errors import InvalidRecord, TransportError
+from fraudstream.errors import TransportError
 from fraudstream.stream.broadcast import DEFAULT_MAX_BUFFER_BYTES, Hub
 from fraudstream.stream.eventloop import loop_name
 from fraudstream.stream.feed import Feed
-from fraudstream.stream.protocol import Subscription, parse_subscription, welcome_message
+from fraudstream.stream.protocol import BadSubscription, Subscription, parse_subscription, welcome_message
 from fraudstream.stream.retention import Retention, cut
 
 __all__ = ["CATCH_UP_BYTES", "MAX_INPUT_BYTES", "MAX_INPUT_LINE_BYTES", "StreamServer"]
@@ -109,9 +109,9 @@ class _TcpClient(asyncio.Protocol):
                     continue
                 try:
                     subscription = parse_subscription(line)
-                except InvalidRecord as error:
+                except BadSubscription as error:
                     log.info("client %s: %s", self.peer, error)
-                    self.write(_error_line(str(error).split(" ", 1)[0], str(error)))  # "FIELD must be ..."
+                    self.write(_error_line(error.field, str(error)))
                     continue
                 if subscription is not None:
                     self._subscribe(subscription)
