@@ -90,3 +90,14 @@ def test_a_plain_ndjson_server_still_streams_to_a_resuming_client(tx_lines) -> N
     assert [m["transactionID"] for m in received] == [json.loads(line)["transactionID"] for line in lines]
     assert txs.welcome is not None and txs.reader.position is None  # no offsets from this server
     assert json.loads(server.received[0])["offsets"] is True
+
+
+def test_an_answer_without_a_valid_next_offset_streams_on_without_offsets(caplog) -> None:
+    from fraudstream.stream.offsets import StreamOffsets
+
+    offsets = StreamOffsets("tcp://h:1")
+    offsets.subscribe(labels=False, after=41)
+    numbered = offsets.number([b'{"amount": 1}', b'{"type": "resume", "after": 41, "next": "42"}', b'{"amount": 2}'])
+    assert numbered == [(b'{"amount": 1}', None), (b'{"amount": 2}', None)]  # nothing lost, no offsets
+    assert offsets.position is None and offsets.answer_wait_s() is None
+    assert any('no valid "next" offset' in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)

@@ -283,8 +283,7 @@ class TcpSource(_LineSource):
         left = self.offsets.answer_wait_s()
         if left is not None:
             if left <= 0:
-                return self.offsets.no_answer("it did not answer the subscription (not a fraudstream serve "
-                                              "that retains)")
+                return self.offsets.no_answer()
             timeout = min(timeout, left)
         self._sock.settimeout(max(timeout, 0.001))
         try:

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 _CONNECTION = b'{"type": "connection"'
 _ANSWERS = (b'{"type": "resume"', b'{"type": "gap"', b'{"type": "reset"', b'{"type": "error"')
+NO_ANSWER = "it did not answer the subscription (not a fraudstream serve that retains)"
 
 
 class StreamOffsets:
@@ -121,9 +122,9 @@ class StreamOffsets:
                 out.append((line, self.position))
         return out
 
-    def no_answer(self, why: str) -> list[tuple[bytes, int | None]]:
-        """The server gives no offsets (``why``): deliver the held lines; warn when a resume was
-        needed."""
+    def no_answer(self, why: str = NO_ANSWER) -> list[tuple[bytes, int | None]]:
+        """The server gives no offsets (``why``; by default it did not answer in time): deliver
+        the held lines; warn when a resume was needed."""
         if self._asked is not None:
             log.warning("%s cannot resume: %s; lines it sent while this client was away are lost "
                         "(not counted)", self.describe, why)
@@ -164,8 +165,15 @@ class StreamOffsets:
             self.next = None
             self._asked = None
             return []
+        following = answer.get("next")
+        if isinstance(following, bool) or not isinstance(following, int) or following < 1:
+            why = f"its answer has no valid \"next\" offset ({line[:120]!r})"
+            if self._answer_by is not None:
+                return self.no_answer(why)
+            log.warning("%s: ignoring %s", self.describe, why)
+            return []
         self.stream_id = answer.get("stream")
-        self.next = int(answer["next"])
+        self.next = following
         self._answer_by = None
         self._held = []
         if kind == "gap":

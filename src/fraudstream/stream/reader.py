@@ -153,8 +153,7 @@ class MessageReader:
             ended = False
             left = None if offsets is None else offsets.answer_wait_s()
             if offsets is not None and left is not None and left <= 0:
-                numbered = offsets.no_answer("it did not answer the subscription (not a fraudstream serve "
-                                             "that retains)")
+                numbered = offsets.no_answer()
             else:
                 sock.settimeout(self.read_timeout_s if left is None else max(min(left, self.read_timeout_s), 0.001))
                 try:
