@@ -25,7 +25,7 @@ as flat buffers, cheaper to pickle than frames.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -102,9 +102,7 @@ class StoreRows:
         """One write for ``items`` in order: their tables concatenated (a transaction in more
         than one is kept once, the first), the last checkpoint; no ``after``."""
         if len(items) == 1:
-            only = items[0]
-            return cls(only.transactions, only.tx_labels, only.decisions, only.alerts, only.labels,
-                       only.metrics, only.checkpoint)
+            return replace(items[0], after=None)
         merged = cls(checkpoint=next((i.checkpoint for i in reversed(items) if i.checkpoint is not None), None))
         for name in ("transactions", "tx_labels", *_ROW_TABLES):
             tables = [t for i in items if (t := getattr(i, name)) is not None]
