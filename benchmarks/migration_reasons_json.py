@@ -19,13 +19,8 @@ import pandas as pd
 import psycopg
 
 from fraudstream.store import open_store
+from pg_json_types import REASONS
 from stream_bench import machine
-
-REASONS = (
-    '[{"name":"amount_is_round","weight":0.037959,"by":"model"},'
-    '{"name":"category_max_7d","weight":0.009324,"by":"model"},'
-    '{"name":"merchant_count_30d","weight":0.008048,"by":"model"}]'
-)
 
 
 def main() -> None:
