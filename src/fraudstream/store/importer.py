@@ -268,8 +268,8 @@ def _signature(path: Path) -> dict[str, int]:
 def _stored_rows(store: Store, name: str, file: dict[str, int]) -> int:
     """Rows of this very file that an earlier import stored (its checkpoint ``name``), or 0."""
     point = store.read_checkpoint(name)
-    if not isinstance(point, dict) or not point.get("rows_read"):
-        return 0
+    if not isinstance(point, dict) or not isinstance(point.get("rows_read"), int) or point["rows_read"] <= 0:
+        return 0  # none, or not one this importer wrote: read it all
     if point.get("file") != file:
         log.info("%s: the checkpoint of an earlier import is of another version of the file; reading it all", name)
         return 0
