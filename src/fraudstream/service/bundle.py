@@ -117,6 +117,9 @@ class StoreRows:
     def write(self, store: Store) -> None:
         """Every table and the checkpoint in one database transaction."""
         with store.batch():
+            for name in ("transactions", "tx_labels", *_ROW_TABLES):
+                if (rows := getattr(self, name)) is not None:
+                    store.encode_ahead("labels" if name == "tx_labels" else name, rows)
             if self.transactions is not None:
                 store.write_transaction_rows(self.transactions, self.tx_labels)
             for name in _ROW_TABLES:

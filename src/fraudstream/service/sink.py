@@ -47,6 +47,9 @@ __all__ = ["NullSink", "StoreSink"]
 
 log = logging.getLogger(__name__)
 
+PARTITIONS_AHEAD_MONTHS = 2
+"""Months of time partitions made ahead of the latest written, off the writes' path (PostgreSQL)."""
+
 
 class NullSink:
     """No store: ``after`` runs at once."""
@@ -111,6 +114,11 @@ class StoreSink(BackgroundWriter[StoreRows]):
             owns_store=close_store,
             thread_name="fraudstream-detect-store",
         )
+
+    def _open(self) -> None:
+        super()._open()
+        assert self.store is not None
+        self.store.keep_partitions_ahead(PARTITIONS_AHEAD_MONTHS)
 
     def prepare(self, bundle: Bundle) -> StoreRows:
         """``bundle`` as the store's rows, converted in the calling thread (the detection loop's)."""

@@ -187,6 +187,15 @@ class Store(ABC):
             self._checkpoint_in(checkpoint)
         return stored
 
+    def encode_ahead(self, table: str, rows: pa.Table) -> None:  # noqa: B027 - a hint, not abstract
+        """A hint inside :meth:`batch`: ``rows`` (converted by :mod:`~fraudstream.store.frames`)
+        are about to be written to ``table`` as they are. A store may start turning them into its
+        wire format in the background; this one does nothing."""
+
+    def keep_partitions_ahead(self, months: int) -> None:  # noqa: B027 - only partitioned stores act
+        """Make the time partitions of the ``months`` months after the latest one written in the
+        background, so that a stream's writes seldom wait for one to be made. A no-op here."""
+
     @contextmanager
     def bulk_load(self) -> Iterator[Store]:
         """Session settings for a long series of bulk writes that can be re-run (an import):
