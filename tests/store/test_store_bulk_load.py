@@ -164,9 +164,13 @@ def test_month_aligned_writes_dedupe_across_chunks_and_flush_when_too_much_waits
     assert batches.finish() == []
 
 
-def test_new_months_are_loaded_then_attached_with_every_index(pg_schema, make_frame):
+@pytest.mark.parametrize("attach_min_rows", [0, 20_000], ids=["loaded-then-attached", "attached-empty"])
+def test_new_months_are_attached_with_every_index(pg_schema, make_frame, monkeypatch, attach_min_rows):
     import psycopg
 
+    from fraudstream.store import postgres
+
+    monkeypatch.setattr(postgres, "ATTACH_MIN_ROWS", attach_min_rows)
     url = f"{PG_ADMIN}?schema={pg_schema}"
     frame = make_frame(
         4, ts=pd.to_datetime(["2024-01-05", "2024-01-06", "2024-02-01", "2024-02-02"], utc=True)

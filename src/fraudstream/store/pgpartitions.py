@@ -78,10 +78,15 @@ class PartitionKeeper:
         self._thread.start()
 
     def written(self, table: str, month: pd.Timestamp) -> None:
-        """Rows of ``month`` were written to ``table``: make the following months' partitions."""
-        if month > self._latest.get(table, pd.Timestamp.min.tz_localize("UTC")):
-            self._latest[table] = month
+        """Rows of ``month`` were written to ``table``: make the following months' partitions
+        (those it could not make before, too)."""
+        latest = max(month, self._latest.get(table, month))
+        self._latest[table] = latest
+        if any((table, m) not in self.made for m in self._following(latest)):
             self._wake.put(True)
+
+    def _following(self, month: pd.Timestamp) -> list[pd.Timestamp]:
+        return [month + pd.offsets.MonthBegin(step) for step in range(1, self.months_ahead + 1)]
 
     def close(self) -> None:
         self._wake.put(False)
@@ -95,8 +100,7 @@ class PartitionKeeper:
                     self._disconnect()
                     return
             for table, latest in list(self._latest.items()):
-                for step in range(1, self.months_ahead + 1):
-                    month = latest + pd.offsets.MonthBegin(step)
+                for month in self._following(latest):
                     if (table, month) not in self.made and not self._make(table, month):
                         break  # gave way to a writer, or the database is away: next write
         self._disconnect()

@@ -302,6 +302,8 @@ class PostgresStore(Store):
                     if upper <= cutoff:
                         self._execute(f"DROP TABLE {name}")
                         self._months.get(table, set()).discard(month)
+                        if self._keeper is not None:
+                            self._keeper.made.discard((table, month))
                         dropped.append(name)
                         boundary = upper if boundary is None else max(boundary, upper)
             if boundary is not None:

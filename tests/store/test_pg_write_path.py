@@ -1,0 +1,169 @@
+"""PostgreSQL's write path: partitions made ahead by the keeper, COPY bodies encoded ahead, and
+small upserts sent as ``INSERT ... VALUES`` — each must store exactly what the plain path stores."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import psycopg
+import pytest
+
+from fraudstream.service.bundle import Bundle, StoreRows
+from fraudstream.store import open_store
+from fraudstream.store import postgres as pg_store
+from tests.support import PG_ADMIN
+
+
+def _wait_for(condition, timeout_s: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _month_frame(make_frame, month: str, ids: list[int]) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    ts = pd.date_range(f"{month}-03T10:00", periods=len(ids), freq="h", tz="UTC")
+    return make_frame(len(ids), tx_id=ids, ts=ts)
+
+
+def test_the_keeper_makes_the_next_months_partitions_with_every_index(pg_schema, make_frame) -> None:
+    url = f"{PG_ADMIN}?schema={pg_schema}"
+    with open_store(url) as store:
+        store.keep_partitions_ahead(2)
+        store.write_transactions(_month_frame(make_frame, "2024-01", [1, 2]))
+        wanted = [f"transactions_p20240{m}" for m in (1, 2, 3)]
+        assert _wait_for(lambda: store.partitions("transactions") == wanted)
+        assert _wait_for(lambda: store.partitions("decisions") == [])  # only tables written to
+        store.write_transactions(_month_frame(make_frame, "2024-02", [3]))  # into the premade one
+        assert _wait_for(lambda: store.partitions("transactions")[-1] == "transactions_p202404")
+        assert store.count("transactions") == 3
+    with psycopg.connect(PG_ADMIN) as conn:
+        def indexes(table: str) -> list[str]:
+            rows = conn.execute(
+                "SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = %s", (pg_schema, table)
+            ).fetchall()
+            return sorted(r[0].split(" USING ")[1] for r in rows)
+
+        assert indexes("transactions_p202404") == indexes("transactions") != []
+        bounds = conn.execute(
+            "SELECT pg_get_expr(c.relpartbound, c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relname = 'transactions_p202403'",
+            (pg_schema,),
+        ).fetchone()
+        assert bounds == ("FOR VALUES FROM ('2024-03-01 00:00:00+00') TO ('2024-04-01 00:00:00+00')",)
+
+
+def test_the_keeper_gives_way_to_a_lock_and_catches_up_after_the_next_write(pg_schema, make_frame) -> None:
+    url = f"{PG_ADMIN}?schema={pg_schema}"
+    with open_store(url) as store:
+        store.write_transactions(_month_frame(make_frame, "2024-01", [1]))
+        store.keep_partitions_ahead(1)
+        with psycopg.connect(url.split("?")[0]) as other:
+            other.execute(f"LOCK TABLE {pg_schema}.transactions IN ACCESS EXCLUSIVE MODE")
+            store._keeper.written("transactions", pd.Timestamp("2024-01-01", tz="UTC"))
+            time.sleep(0.5)  # the keeper tried, timed out on the lock and gave way
+            assert store._keeper.made == set()
+        # the lock is gone: the next write wakes the keeper, which makes February then
+        store.write_transactions(_month_frame(make_frame, "2024-01", [2]))
+        assert _wait_for(lambda: store.partitions("transactions") == ["transactions_p202401", "transactions_p202402"])
+
+
+def test_writes_racing_the_keeper_store_every_row_once(pg_schema, make_frame) -> None:
+    """A writer crossing a month every write, the keeper making the months ahead meanwhile: the
+    advisory lock on each partition's name keeps them from making one twice."""
+    url = f"{PG_ADMIN}?schema={pg_schema}"
+    months = pd.date_range("2024-01-01", periods=18, freq="MS", tz="UTC")
+    with open_store(url) as store:
+        store.keep_partitions_ahead(3)
+        for n, month in enumerate(months):
+            ids = [n * 10 + k for k in range(5)]
+            frame = make_frame(5, tx_id=ids, ts=month + pd.to_timedelta(range(5), unit="D"))
+            store.write_transactions(frame, checkpoint=("race", n))
+        assert store.count("transactions") == 90
+        assert store.read_checkpoint("race") == 17
+        assert store.transactions()["tx_id"].tolist() == [i for n in range(18) for i in range(n * 10, n * 10 + 5)]
+        made = store.partitions("transactions")
+        assert made[:18] == [f"transactions_p{m:%Y%m}" for m in months] and len(made) == len(set(made))
+
+
+def test_close_stops_the_keeper(pg_schema, make_frame) -> None:
+    store = open_store(f"{PG_ADMIN}?schema={pg_schema}")
+    store.keep_partitions_ahead(1)
+    keeper = store._keeper
+    store.write_transactions(_month_frame(make_frame, "2024-01", [1]))
+    store.close()
+    assert not keeper._thread.is_alive()
+
+
+@pytest.mark.parametrize("attach_min_rows", [0, 1_000_000])
+def test_a_new_month_is_made_either_way_with_the_same_rows(pg_schema, make_frame, monkeypatch, attach_min_rows) -> None:
+    """Many rows of a new month: loaded into a plain table, then attached; few: the partition is
+    attached empty and the rows go through the parent. Same partitions, same rows."""
+    monkeypatch.setattr(pg_store, "ATTACH_MIN_ROWS", attach_min_rows)
+    with open_store(f"{PG_ADMIN}?schema={pg_schema}") as store:
+        frame = make_frame(4, ts=pd.to_datetime(["2024-01-05", "2024-02-06", "2024-02-07", "2024-03-01"], utc=True))
+        assert store.write_transactions(frame) == 4
+        assert store.partitions("transactions") == [f"transactions_p20240{m}" for m in (1, 2, 3)]
+        assert store.transactions()["tx_id"].tolist() == [1, 2, 3, 4]
+
+
+def test_rows_encoded_ahead_are_stored_as_rows_encoded_in_place(pg_schema, monkeypatch) -> None:
+    tx = pd.DataFrame({
+        "tx_id": [1, 2, 3], "ts": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-02-01"], utc=True),
+        "customer_id": [7, 7, 8], "merchant_id": ["M1", "M2", "M3"], "amount": [5.0, 9.5, 1.0],
+        "category": ["food", None, "travel"], "lat": [1.5, None, 2.5],
+    })
+    decisions = pd.DataFrame({
+        "tx_id": [1, 2, 3], "ts": tx["ts"], "score": [0.1, 0.9, 0.5], "verdict": ["ok", "fraud", "ok"],
+        "model_version": ["v1"] * 3, "reasons": ['{"amount": 0.4}', '{"é": 1}', None],
+    })
+    encoded_in_place: list[tuple[str, ...]] = []  # the columns of each COPY encoded in the writing thread
+    encode_parts = pg_store.pgcopy.encode_parts
+
+    def spy(rows, kinds):  # type: ignore[no-untyped-def]
+        encoded_in_place.append(tuple(rows.column_names))
+        return encode_parts(rows, kinds)
+
+    monkeypatch.setattr(pg_store.pgcopy, "encode_parts", spy)
+    stored = []
+    for ahead in (True, False):
+        url = f"{PG_ADMIN}?schema={pg_schema}_{int(ahead)}"
+        with open_store(url) as store:
+            if not ahead:
+                store.encode_ahead = lambda table, rows: None  # type: ignore[method-assign]
+            rows = StoreRows.of(Bundle(tx, decisions, checkpoint=("detect", 3)), label_source="stream")
+            encoded_in_place.clear()
+            rows.write(store)
+            assert ("tx_id", "ts") in encoded_in_place  # tx_keys (sorted in the write) are encoded there
+            wide = [c for c in encoded_in_place if "amount" in c or "verdict" in c]  # transactions, decisions
+            assert len(wide) == (0 if ahead else 2)
+            again = StoreRows.of(Bundle(tx.iloc[1:], decisions.iloc[1:]), label_source="stream")
+            again.write(store)  # stored already: the keys path filters them, the body is encoded anew
+            stored.append((store.transactions(), store.decisions().drop(columns=["decided_at"])))
+            assert store._encoded == {}
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {pg_schema}_{int(ahead)} CASCADE")
+    pd.testing.assert_frame_equal(stored[0][0], stored[1][0])
+    pd.testing.assert_frame_equal(stored[0][1], stored[1][1])
+    assert stored[0][1]["reasons"].tolist()[:2] == [{"amount": 0.4}, {"é": 1}]
+
+
+@pytest.mark.parametrize("alerts", [3, pg_store.SMALL_UPSERT_ROWS + 4])
+def test_upserts_small_and_large_update_the_same_way(store, make_frame, alerts) -> None:
+    """A few rows go in as ``INSERT ... VALUES`` on PostgreSQL, more through a staging table."""
+    store.write_transactions(make_frame(alerts))
+    frame = pd.DataFrame({
+        "tx_id": range(1, alerts + 1), "ts": make_frame(alerts)["ts"], "kind": "rule", "customer_id": "1",
+        "severity": "high", "score": 0.9, "message": "big", "details": [{"n": i, "why": "ü"} for i in range(alerts)],
+    })
+    store.write_alerts(frame)
+    store.write_alerts(frame.assign(status="confirmed", details=[{"n": -i} for i in range(alerts)]))
+    got = store.alerts().sort_values("tx_id")
+    assert got["status"].tolist() == ["confirmed"] * alerts
+    assert got["details"].tolist() == [{"n": -i} for i in range(alerts)]
+    store.checkpoint("small", {"at": 1})
+    store.checkpoint("small", {"at": 2})
+    assert store.read_checkpoint("small") == {"at": 2}
