@@ -284,7 +284,29 @@ def test_a_store_of_schema_5_gets_its_jsonb_reasons_turned_into_json(pg_schema, 
         store.write_decisions(decisions)
         with store.batch():  # as a store written by version 5 left it
             store._execute("ALTER TABLE decisions ALTER COLUMN reasons TYPE JSONB USING reasons::jsonb")
-            store._execute("DELETE FROM schema_version WHERE version = 6")
-    with open_store(url) as store:  # migration 6 runs on open
-        assert reasons_type(store) == "json" and store.schema_version() == 6
+            store._execute("DELETE FROM schema_version WHERE version >= 6")
+    with open_store(url) as store:  # migrations 6 and on run on open
+        assert reasons_type(store) == "json" and store.schema_version() == LATEST
         assert store.decisions()["reasons"].tolist() == [[{"name": "amount", "weight": 0.5}], []]
+
+
+def test_a_store_of_schema_6_loses_its_amount_index(store_url, make_frame):
+    def amount_indexes(store) -> int:  # type: ignore[no-untyped-def]
+        sql = (
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'transactions_amount_idx'"
+            if store.dialect == "sqlite"
+            else "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND indexname = 'transactions_amount_idx'"
+        )
+        return int(store._query(sql)[0][0])
+
+    with open_store(store_url) as store:
+        assert amount_indexes(store) == 0 and store.schema_version() == LATEST
+        store.write_transactions(cards(make_frame, n=3))
+        with store.batch():  # as a store written by version 6 left it
+            store._execute("CREATE INDEX transactions_amount_idx ON transactions (amount)")
+            store._execute("DELETE FROM schema_version WHERE version >= 7")
+        assert amount_indexes(store) == 1
+    with open_store(store_url) as store:  # migration 7 runs on open
+        assert amount_indexes(store) == 0 and store.schema_version() == LATEST
+        assert store.count("transactions") == 3

@@ -265,14 +265,11 @@ class Database:
         f: Filters,
         plan: StatusPlan,
         *,
-        ordered: bool = False,
         extra: str | None = None,
         extra_params: Sequence[Any] = (),
     ) -> tuple[str, list[Any]]:
         """``FROM ... WHERE ...`` of the transactions ``t`` matching ``f`` (their status read as
-        ``plan`` says, :mod:`.statuses`) and its parameters. ``ordered``: for a page sorted by
-        amount, keep the planner off the category index (``category || ''``), so it walks the
-        amount index and stops after a page instead of sorting a whole category. ``extra``: one more condition (with
+        ``plan`` says, :mod:`.statuses`) and its parameters. ``extra``: one more condition (with
         ``extra_params``)."""
         p, conditions, params = self.p, [], list(plan.source_params)
         if plan.hours:
@@ -292,8 +289,7 @@ class Database:
         ):
             value = getattr(f, name)
             if value is not None:
-                unindexed = ordered and name == "category" and f.sort == "amount"
-                conditions.append(f"t.{column} || '' = {p}" if unindexed else f"t.{column} = {p}")
+                conditions.append(f"t.{column} = {p}")
                 params.append(value)
         if f.amount_min is not None:
             conditions.append(f"t.amount >= {p}")
@@ -357,7 +353,7 @@ class Database:
     def explore(self, f: Filters) -> tuple[pd.DataFrame, int, bool]:
         """(one page of rows, count up to :data:`COUNT_CAP`, whether the count was capped)."""
         plan = plan_status(self, f, page_only=True)
-        selection, params = self.selection(f, plan, ordered=True)
+        selection, params = self.selection(f, plan)
         offset = (f.page - 1) * f.page_size
         counted = ", count(*) OVER ()" if plan.driven else ""  # the driving ids are all read anyway
         keys = self.rows(

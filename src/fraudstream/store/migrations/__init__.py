@@ -5,14 +5,14 @@ and the SQL statements for a dialect. :func:`pending` says which ones a database
 a database newer than this code is refused with a :class:`StoreError` rather than used.
 
 >>> [m.version for m in MIGRATIONS]
-[1, 2, 3, 4, 5, 6]
->>> [m.version for m in pending(0)], [m.version for m in pending(2)], pending(6)
-([1, 2, 3, 4, 5, 6], [3, 4, 5, 6], [])
+[1, 2, 3, 4, 5, 6, 7]
+>>> [m.version for m in pending(0)], [m.version for m in pending(2)], pending(7)
+([1, 2, 3, 4, 5, 6, 7], [3, 4, 5, 6, 7], [])
 >>> pending(99)
 Traceback (most recent call last):
 ...
 fraudstream.errors.StoreError: the database has schema version 99 but this fraudstream knows \
-versions up to 6: upgrade fraudstream (or use another database)
+versions up to 7: upgrade fraudstream (or use another database)
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ def _load() -> tuple[Migration, ...]:
         m0004_dashboard_label_lookups,
         m0005_lighter_ingest,
         m0006_decision_reasons_as_json_text,
+        m0007_flat_ingest_cost,
     )
 
     found = (
@@ -51,6 +52,7 @@ def _load() -> tuple[Migration, ...]:
         m0004_dashboard_label_lookups.MIGRATION,
         m0005_lighter_ingest.MIGRATION,
         m0006_decision_reasons_as_json_text.MIGRATION,
+        m0007_flat_ingest_cost.MIGRATION,
     )
     versions = [m.version for m in found]
     if versions != list(range(1, len(found) + 1)):
