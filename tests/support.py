@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from typing import Any
 
 import pytest
 
 from fraudstream.stream.testing import free_port
 
-__all__ = ["PG_ADMIN", "SERVICES", "free_port", "require_service", "services_required"]
+__all__ = ["PG_ADMIN", "SERVICES", "free_port", "pg_indexes", "require_service", "services_required", "wait_until"]
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 """The machine's PostgreSQL as its superuser (tests create and drop their own schemas)."""
@@ -56,3 +57,21 @@ def seed_record(row: Any, *, labels: str = "inline") -> dict[str, Any]:
         if row.is_fraud:
             record["fraudPattern"] = row.fraud_pattern
     return record
+
+
+def wait_until(condition: Any, timeout_s: float = 10.0) -> bool:
+    """Poll ``condition()`` every 20 ms until it is true (True) or ``timeout_s`` passes (False)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def pg_indexes(conn: Any, schema: str, table: str) -> list[str]:
+    """The indexes of ``schema.table`` on PostgreSQL as ``method (columns)``, sorted."""
+    rows = conn.execute(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = %s", (schema, table)
+    ).fetchall()
+    return sorted(r[0].split(" USING ")[1] for r in rows)

@@ -19,7 +19,8 @@ from fraudstream.store import open_store
 from fraudstream.stream.connection import Reconnect
 from fraudstream.stream.testing import serve_subprocess
 from tests.service.service_helpers import model_dir_fixture  # noqa: F401 - fixture
-from tests.stream.server_harness import running, wait_until
+from tests.stream.server_harness import running
+from tests.support import wait_until
 
 FAST_RECONNECT = Reconnect(attempts=50, initial_s=0.05, max_s=0.2)
 

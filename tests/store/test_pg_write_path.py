@@ -12,16 +12,7 @@ import pytest
 from fraudstream.service.bundle import Bundle, StoreRows
 from fraudstream.store import open_store
 from fraudstream.store import postgres as pg_store
-from tests.support import PG_ADMIN
-
-
-def _wait_for(condition, timeout_s: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
+from tests.support import PG_ADMIN, pg_indexes, wait_until
 
 
 def _month_frame(make_frame, month: str, ids: list[int]) -> pd.DataFrame:  # type: ignore[no-untyped-def]
@@ -35,19 +26,14 @@ def test_the_keeper_makes_the_next_months_partitions_with_every_index(pg_schema,
         store.keep_partitions_ahead(2)
         store.write_transactions(_month_frame(make_frame, "2024-01", [1, 2]))
         wanted = [f"transactions_p20240{m}" for m in (1, 2, 3)]
-        assert _wait_for(lambda: store.partitions("transactions") == wanted)
-        assert _wait_for(lambda: store.partitions("decisions") == [])  # only tables written to
+        assert wait_until(lambda: store.partitions("transactions") == wanted)
+        assert wait_until(lambda: store.partitions("decisions") == [])  # only tables written to
         store.write_transactions(_month_frame(make_frame, "2024-02", [3]))  # into the premade one
-        assert _wait_for(lambda: store.partitions("transactions")[-1] == "transactions_p202404")
+        assert wait_until(lambda: store.partitions("transactions")[-1] == "transactions_p202404")
         assert store.count("transactions") == 3
     with psycopg.connect(PG_ADMIN) as conn:
-        def indexes(table: str) -> list[str]:
-            rows = conn.execute(
-                "SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = %s", (pg_schema, table)
-            ).fetchall()
-            return sorted(r[0].split(" USING ")[1] for r in rows)
-
-        assert indexes("transactions_p202404") == indexes("transactions") != []
+        made, parent = (pg_indexes(conn, pg_schema, t) for t in ("transactions_p202404", "transactions"))
+        assert made == parent != []
         bounds = conn.execute(
             "SELECT pg_get_expr(c.relpartbound, c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = %s AND c.relname = 'transactions_p202403'",
@@ -68,7 +54,7 @@ def test_the_keeper_gives_way_to_a_lock_and_catches_up_after_the_next_write(pg_s
             assert store._keeper.made == set()
         # the lock is gone: the next write wakes the keeper, which makes February then
         store.write_transactions(_month_frame(make_frame, "2024-01", [2]))
-        assert _wait_for(lambda: store.partitions("transactions") == ["transactions_p202401", "transactions_p202402"])
+        assert wait_until(lambda: store.partitions("transactions") == ["transactions_p202401", "transactions_p202402"])
 
 
 def test_writes_racing_the_keeper_store_every_row_once(pg_schema, make_frame) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from fraudstream.store import frames, open_store, pgcopy
 from fraudstream.store.importer import _MonthAligned
-from tests.support import PG_ADMIN
+from tests.support import PG_ADMIN, pg_indexes
 
 KINDS = ("id", "text", "float", "int", "ts", "bool", "jsontext", "json")
 EPOCH_2000 = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -190,10 +190,7 @@ def test_new_months_are_attached_with_every_index(pg_schema, make_frame, monkeyp
     with psycopg.connect(PG_ADMIN) as conn:
 
         def indexes(table: str) -> list[str]:
-            rows = conn.execute(
-                "SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = %s", (pg_schema, table)
-            ).fetchall()
-            return sorted(r[0].split(" USING ")[1] for r in rows)
+            return pg_indexes(conn, pg_schema, table)
 
         for table in ("transactions", "labels"):  # each partition has every index of its parent
             parent = indexes(table)

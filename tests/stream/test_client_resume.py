@@ -12,7 +12,8 @@ import fraudstream
 from fraudstream.stream.client import DataStreamClient
 from fraudstream.stream.connection import Reconnect
 from fraudstream.stream.testing import LineServer
-from tests.stream.server_harness import running, wait_until
+from tests.stream.server_harness import running
+from tests.support import wait_until
 
 FAST_RECONNECT = Reconnect(attempts=50, initial_s=0.05, max_s=0.2)
 SLOW_CLIENT = {"rate": 30_000, "max_buffer_bytes": 64 << 10, "retain_bytes": 64 << 20}

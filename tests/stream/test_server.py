@@ -15,7 +15,8 @@ from fraudstream.errors import TransportError
 from fraudstream.stream.feed import LabelPolicy
 from fraudstream.stream.protocol import SUBSCRIBE_LABELS
 from fraudstream.stream.server import MAX_INPUT_BYTES, StreamServer
-from tests.stream.server_harness import WELCOME, LineReader, running, scripted_frame, wait_until
+from tests.stream.server_harness import WELCOME, LineReader, running, scripted_frame
+from tests.support import wait_until
 
 
 def tx_id(line: bytes) -> int:

@@ -20,7 +20,8 @@ from fraudstream.cli.serve import serve_command
 from fraudstream.errors import ConfigError
 from fraudstream.stream import web
 from fraudstream.stream.eventloop import loop_factory, loop_name, run
-from tests.stream.server_harness import WELCOME, running, scripted_frame, wait_until
+from tests.stream.server_harness import WELCOME, running, scripted_frame
+from tests.support import wait_until
 
 
 async def _current_loop_name() -> str:

@@ -12,8 +12,9 @@ import pytest
 
 from fraudstream.stream.protocol import subscribe_message
 from fraudstream.stream.retention import Retention
-from tests.stream.server_harness import WELCOME, LineReader, RunningServer, running, wait_until
+from tests.stream.server_harness import WELCOME, LineReader, RunningServer, running
 from tests.stream.test_server import expected_line
+from tests.support import wait_until
 
 
 @pytest.fixture(params=["asyncio", "uvloop"])
