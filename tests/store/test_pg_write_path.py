@@ -12,6 +12,7 @@ import pytest
 from fraudstream.service.bundle import Bundle, StoreRows
 from fraudstream.store import open_store
 from fraudstream.store import postgres as pg_store
+from tests.store.conftest import drop_schema
 from tests.support import PG_ADMIN, pg_indexes, wait_until
 
 
@@ -116,8 +117,8 @@ def test_rows_encoded_ahead_are_stored_as_rows_encoded_in_place(pg_schema, monke
     monkeypatch.setattr(pg_store.pgcopy, "encode_parts", spy)
     stored = []
     for ahead in (True, False):
-        url = f"{PG_ADMIN}?schema={pg_schema}_{int(ahead)}"
-        with open_store(url) as store:
+        drop_schema(pg_schema)  # each way into a fresh store (the fixture drops the last one)
+        with open_store(f"{PG_ADMIN}?schema={pg_schema}") as store:
             if not ahead:
                 store.encode_ahead = lambda table, rows: None  # type: ignore[method-assign]
             rows = StoreRows.of(Bundle(tx, decisions, checkpoint=("detect", 3)), label_source="stream")
@@ -130,8 +131,6 @@ def test_rows_encoded_ahead_are_stored_as_rows_encoded_in_place(pg_schema, monke
             again.write(store)  # stored already: the keys path filters them, the body is encoded anew
             stored.append((store.transactions(), store.decisions().drop(columns=["decided_at"])))
             assert store._encoded == {}
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {pg_schema}_{int(ahead)} CASCADE")
     pd.testing.assert_frame_equal(stored[0][0], stored[1][0])
     pd.testing.assert_frame_equal(stored[0][1], stored[1][1])
     assert stored[0][1]["reasons"].tolist()[:2] == [{"amount": 0.4}, {"é": 1}]
