@@ -9,6 +9,7 @@ import pandas as pd
 import psycopg
 import pytest
 
+from fraudstream.errors import ConfigError
 from fraudstream.service.bundle import Bundle, StoreRows
 from fraudstream.store import open_store
 from fraudstream.store import postgres as pg_store
@@ -152,3 +153,56 @@ def test_upserts_small_and_large_update_the_same_way(store, make_frame, alerts) 
     store.checkpoint("small", {"at": 1})
     store.checkpoint("small", {"at": 2})
     assert store.read_checkpoint("small") == {"at": 2}
+
+
+def _bounds(conn, schema: str, name: str) -> str:  # type: ignore[no-untyped-def]
+    return conn.execute(
+        "SELECT pg_get_expr(c.relpartbound, c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = %s",
+        (schema, name),
+    ).fetchone()[0]
+
+
+def test_partitions_may_span_a_year_and_the_span_is_the_databases(pg_schema, make_frame) -> None:
+    url = f"{PG_ADMIN}?schema={pg_schema}"
+    ts = pd.to_datetime(["2024-01-05 00:00", "2024-12-31 23:59", "2025-03-01 00:00"], utc=True)
+    with open_store(f"{url}&partition_months=12") as store:
+        assert store.partition_months == 12
+        store.write_transactions(make_frame(3, ts=ts))
+        decisions = pd.DataFrame({"tx_id": [1, 2, 3], "ts": ts, "score": 0.5, "verdict": "ok", "model_version": "v"})
+        store.write_decisions(decisions)
+        assert store.partitions("transactions") == ["transactions_p202401", "transactions_p202501"]
+        assert store.partitions("decisions") == ["decisions_p202401", "decisions_p202501"]
+        assert store.partitions("labels") == ["labels_p202401", "labels_p202501"]
+        store.keep_partitions_ahead(1)
+        store.write_transactions(make_frame(1, tx_id=[4], ts=pd.to_datetime(["2025-06-01"], utc=True)))
+        assert wait_until(lambda: store.partitions("transactions")[-1] == "transactions_p202601")
+        assert store.drop_older_than(1, now="2024-12-31") == []  # the 2024 partition ends 2025-01-01
+        assert store.drop_older_than(1, now="2025-01-03") == ["transactions_p202401", "decisions_p202401"]
+        assert store.count("transactions") == 2
+    with psycopg.connect(PG_ADMIN) as conn:
+        assert _bounds(conn, pg_schema, "transactions_p202501") == (
+            "FOR VALUES FROM ('2025-01-01 00:00:00+00') TO ('2026-01-01 00:00:00+00')"
+        )
+    with open_store(url) as store:  # the span is the database's, whatever the URL leaves out
+        assert store.partition_months == 12
+    with pytest.raises(ConfigError, match=r"partition_months=3 asked, but .* partitioned by 12 month"):
+        open_store(f"{url}&partition_months=3")
+
+
+def test_a_database_partitioned_before_the_span_was_recorded_spans_a_month(pg_schema, make_frame) -> None:
+    url = f"{PG_ADMIN}?schema={pg_schema}"
+    with open_store(url) as store:
+        store.write_transactions(make_frame(2, ts=pd.to_datetime(["2024-01-05", "2024-02-05"], utc=True)))
+        store._execute("COMMENT ON TABLE transactions IS NULL")  # as an older fraudstream left it
+    with open_store(url) as store:
+        assert store.partition_months == 1
+    with pytest.raises(ConfigError, match="partitioned by 1 month"):
+        open_store(f"{url}&partition_months=12")
+    with open_store(f"{url}&partition_months=1") as store:
+        assert store.partitions("transactions") == ["transactions_p202401", "transactions_p202402"]
+
+
+def test_a_bad_partition_span_names_the_parameter_the_value_and_what_is_allowed(pg_schema) -> None:
+    with pytest.raises(ConfigError, match=r"partition_months must be one of 1, 2, 3, 4, 6, 12 .* got '7'"):
+        open_store(f"{PG_ADMIN}?schema={pg_schema}&partition_months=7")

@@ -47,8 +47,8 @@ __all__ = ["NullSink", "StoreSink"]
 
 log = logging.getLogger(__name__)
 
-PARTITIONS_AHEAD_MONTHS = 2
-"""Months of time partitions made ahead of the latest written, off the writes' path (PostgreSQL)."""
+PARTITIONS_AHEAD = 2
+"""Time partitions made ahead of the latest one written, off the writes' path (PostgreSQL)."""
 
 
 class NullSink:
@@ -118,7 +118,7 @@ class StoreSink(BackgroundWriter[StoreRows]):
     def _open(self) -> None:
         super()._open()
         assert self.store is not None
-        self.store.keep_partitions_ahead(PARTITIONS_AHEAD_MONTHS)
+        self.store.keep_partitions_ahead(PARTITIONS_AHEAD)
 
     def prepare(self, bundle: Bundle) -> StoreRows:
         """``bundle`` as the store's rows, converted in the calling thread (the detection loop's)."""

@@ -192,9 +192,9 @@ class Store(ABC):
         are about to be written to ``table`` as they are. A store may start turning them into its
         wire format in the background; this one does nothing."""
 
-    def keep_partitions_ahead(self, months: int) -> None:  # noqa: B027 - only partitioned stores act
-        """Make the time partitions of the ``months`` months after the latest one written in the
-        background, so that a stream's writes seldom wait for one to be made. A no-op here."""
+    def keep_partitions_ahead(self, count: int) -> None:  # noqa: B027 - only partitioned stores act
+        """Make the ``count`` time partitions after the latest one written in the background, so
+        that a stream's writes seldom wait for one to be made. A no-op here."""
 
     @contextmanager
     def bulk_load(self) -> Iterator[Store]:

@@ -1,4 +1,8 @@
-"""Monthly partitions of PostgreSQL tables: their names and DDL, and a keeper that makes them ahead.
+"""Time partitions of PostgreSQL tables: their spans, names and DDL, and a keeper that makes them ahead.
+
+A partition spans ``months`` calendar months (1 by default; 2, 3, 4, 6 or 12 with the store URL's
+``partition_months``), aligned on the year: with 3, January to March, April to June, ... It is named
+after its first month (``transactions_p202404``).
 
 A partition is made as a plain table with a ``CHECK`` constraint equal to its bounds, then
 attached (``ATTACH PARTITION`` skips its validation scan thanks to the constraint, which is
@@ -24,14 +28,31 @@ import queue
 import threading
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["PartitionKeeper", "attach_statements", "partition_name"]
+__all__ = ["SPANS", "PartitionKeeper", "attach_statements", "partition_name", "partition_starts"]
 
 log = logging.getLogger(__name__)
 
 KEEPER_LOCK_TIMEOUT_MS = 50
 """How long the keeper waits for a lock before giving way to a writer."""
+
+
+SPANS = (1, 2, 3, 4, 6, 12)
+"""Months a partition may span: the divisors of a year, so that spans align on years."""
+
+
+def partition_starts(ns: np.ndarray, months: int) -> np.ndarray:
+    """The first month (``datetime64[M]``) of the partition of each instant of ``ns``
+    (nanoseconds since 1970, UTC).
+
+    >>> stamps = pd.to_datetime(["2024-01-31", "2024-05-02", "2024-12-31"]).as_unit("ns").asi8
+    >>> partition_starts(stamps, 1).astype(str).tolist(), partition_starts(stamps, 3).astype(str).tolist()
+    (['2024-01', '2024-05', '2024-12'], ['2024-01', '2024-04', '2024-10'])
+    """
+    month_index = ns.astype("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
+    return (month_index - month_index % months).astype("datetime64[M]")
 
 
 def partition_name(table: str, month: pd.Timestamp) -> str:
@@ -45,11 +66,11 @@ def advisory_lock_sql(blocking: bool = True) -> str:
     return f"SELECT {function}(hashtext(current_schema() || '.' || %s))"
 
 
-def attach_statements(table: str, time_key: str, month: pd.Timestamp) -> tuple[str, str, str]:
-    """(create the plain table with its bounds as a check, attach it, drop the check); rows may
-    be loaded between the first two."""
+def attach_statements(table: str, time_key: str, month: pd.Timestamp, months: int = 1) -> tuple[str, str, str]:
+    """For the partition of ``months`` months from ``month``: (create the plain table with its
+    bounds as a check, attach it, drop the check); rows may be loaded between the first two."""
     name = partition_name(table, month)
-    upper = month + pd.offsets.MonthBegin(1)
+    upper = month + pd.offsets.MonthBegin(months)
     lower_sql, upper_sql = f"'{month:%Y-%m-%d} 00:00:00+00'", f"'{upper:%Y-%m-%d} 00:00:00+00'"
     return (
         f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS, CONSTRAINT {name}_bounds "
@@ -60,15 +81,15 @@ def attach_statements(table: str, time_key: str, month: pd.Timestamp) -> tuple[s
 
 
 class PartitionKeeper:
-    """Makes the partitions of the ``months_ahead`` months after the latest month written to
-    each table (:meth:`written`), in a background thread with its own connection (``connect``
-    returns a psycopg connection in autocommit mode, on the store's ``search_path``). What it
-    has made is in :attr:`made`; :meth:`close` stops it."""
+    """Makes the ``ahead`` partitions after the latest one written to each table
+    (:meth:`written`; partitions of ``months`` months), in a background thread with its own
+    connection (``connect`` returns a psycopg connection in autocommit mode, on the store's
+    ``search_path``). What it has made is in :attr:`made`; :meth:`close` stops it."""
 
-    def __init__(self, connect: Any, time_keys: dict[str, str], *, months_ahead: int = 2) -> None:
+    def __init__(self, connect: Any, time_keys: dict[str, str], *, ahead: int = 2, months: int = 1) -> None:
         self._connect = connect
         self._time_keys = time_keys
-        self.months_ahead = months_ahead
+        self.ahead, self.months = ahead, months
         self.made: set[tuple[str, pd.Timestamp]] = set()
         """Partitions known to exist, (table, first instant of the month)."""
         self._latest: dict[str, pd.Timestamp] = {}
@@ -78,15 +99,15 @@ class PartitionKeeper:
         self._thread.start()
 
     def written(self, table: str, month: pd.Timestamp) -> None:
-        """Rows of ``month`` were written to ``table``: make the following months' partitions
-        (those it could not make before, too)."""
+        """Rows of the partition starting at ``month`` were written to ``table``: make the
+        following partitions (those it could not make before, too)."""
         latest = max(month, self._latest.get(table, month))
         self._latest[table] = latest
         if any((table, m) not in self.made for m in self._following(latest)):
             self._wake.put(True)
 
     def _following(self, month: pd.Timestamp) -> list[pd.Timestamp]:
-        return [month + pd.offsets.MonthBegin(step) for step in range(1, self.months_ahead + 1)]
+        return [month + pd.offsets.MonthBegin(step * self.months) for step in range(1, self.ahead + 1)]
 
     def close(self) -> None:
         self._wake.put(False)
@@ -114,7 +135,7 @@ class PartitionKeeper:
                 if not conn.execute(advisory_lock_sql(blocking=False), (name,)).fetchone()[0]:
                     return False  # a writer is making it
                 if conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0] is None:
-                    for statement in attach_statements(table, self._time_keys[table], month):
+                    for statement in attach_statements(table, self._time_keys[table], month, self.months):
                         conn.execute(statement)
         except Exception as exc:  # a lock timeout, an outage: writers make partitions too
             log.debug("partition keeper: %s not made now (%s)", name, exc)

@@ -30,27 +30,36 @@ import pyarrow.compute as pc
 from fraudstream.errors import ConfigError, StoreError
 from fraudstream.store import pgcopy
 from fraudstream.store.base import Store, StoreUnavailable
-from fraudstream.store.pgpartitions import PartitionKeeper, advisory_lock_sql, attach_statements, partition_name
+from fraudstream.store.pgpartitions import (
+    SPANS,
+    PartitionKeeper,
+    advisory_lock_sql,
+    attach_statements,
+    partition_name,
+    partition_starts,
+)
 from fraudstream.store.schema import TABLES_BY_NAME, Table
 
-__all__ = ["PostgresStore", "month_partitions", "split_url"]
+__all__ = ["PostgresStore", "partitions_touched", "split_url", "url_partition_months"]
 
 log = logging.getLogger(__name__)
 
 PARTITIONED = ("transactions", "decisions", "alerts")
 _IDENT_OK = set("abcdefghijklmnopqrstuvwxyz0123456789_")
 SMALL_UPSERT_ROWS = 8
-ATTACH_MIN_ROWS = 20_000
-"""A new month's partition with at least this many rows is loaded as a plain table, then
-attached (its indexes built in one sorted pass); fewer rows go in through the parent table into
-a partition created empty, in the same ``COPY`` as the rest of the write."""
 """Upserts of at most this many rows (a checkpoint, an alert's new status) send their values in
 the ``INSERT`` itself: staging them in a temporary table (create, truncate, ``COPY``) costs
 about 4 ms a write, a parameterised ``INSERT`` about 0.3."""
+ATTACH_MIN_ROWS = 20_000
+"""A new partition with at least this many rows in a write is loaded as a plain table, then
+attached (its indexes built in one sorted pass); fewer rows go in through the parent table into
+a partition created empty, in the same ``COPY`` as the rest of the write."""
+_SPAN_COMMENT = "fraudstream partition_months="
+_OWN_PARAMETERS = ("schema", "partition_months")
 
 
 def split_url(url: str) -> tuple[str, str | None, str]:
-    """(libpq URL without ``schema=``, schema or None, ``host:port`` for messages).
+    """(libpq URL without fraudstream's own parameters, schema or None, ``host:port`` for messages).
 
     >>> split_url("postgresql://u:pw@127.0.0.1:5432/test?schema=fs_1&connect_timeout=3")
     ('postgresql://u:pw@127.0.0.1:5432/test?connect_timeout=3', 'fs_1', '127.0.0.1:5432')
@@ -62,22 +71,45 @@ def split_url(url: str) -> tuple[str, str | None, str]:
     schema = next((v for k, v in query if k == "schema"), None)
     if schema is not None and (not schema or set(schema) - _IDENT_OK or schema[0].isdigit()):
         raise ConfigError(f"schema must be a lower-case SQL name (a-z, 0-9, _), got {schema!r}")
-    rest = urlencode([(k, v) for k, v in query if k != "schema"], quote_via=quote)  # libpq: %20, not +
+    rest = urlencode([(k, v) for k, v in query if k not in _OWN_PARAMETERS], quote_via=quote)  # libpq: %20, not +
     where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
     return urlunsplit((parts.scheme, parts.netloc, parts.path, rest, parts.fragment)), schema, where
 
 
-def month_partitions(ts: pa.Array) -> list[pd.Timestamp]:
-    """First instants (UTC) of the months that ``ts`` touches, sorted.
+def url_partition_months(url: str) -> int | None:
+    """The URL's ``partition_months`` (months a time partition spans), or None when absent.
 
-    >>> month_partitions(pa.array(pd.to_datetime(["2024-01-31T23:59", "2024-03-01T00:00"], utc=True)))
+    >>> url_partition_months("postgresql://h/db?schema=s&partition_months=12")
+    12
+    >>> url_partition_months("postgresql://h/db?partition_months=5")
+    Traceback (most recent call last):
+    ...
+    fraudstream.errors.ConfigError: partition_months must be one of 1, 2, 3, 4, 6, 12 (months a \
+partition spans, aligned on the year), got '5'
+    """
+    value = next((v for k, v in parse_qsl(urlsplit(url).query) if k == "partition_months"), None)
+    if value is None:
+        return None
+    if value not in {str(span) for span in SPANS}:
+        raise ConfigError(
+            f"partition_months must be one of {', '.join(map(str, SPANS))} (months a partition spans, "
+            f"aligned on the year), got {value!r}"
+        )
+    return int(value)
+
+
+def partitions_touched(ts: pa.Array, months: int = 1) -> list[pd.Timestamp]:
+    """First instants (UTC) of the partitions of ``months`` months that ``ts`` touches, sorted.
+
+    >>> partitions_touched(pa.array(pd.to_datetime(["2024-01-31T23:59", "2024-03-01T00:00"], utc=True)))
     [Timestamp('2024-01-01 00:00:00+0000', tz='UTC'), Timestamp('2024-03-01 00:00:00+0000', tz='UTC')]
+    >>> partitions_touched(pa.array(pd.to_datetime(["2024-01-31T23:59", "2024-03-01T00:00"], utc=True)), 12)
+    [Timestamp('2024-01-01 00:00:00+0000', tz='UTC')]
     """
     if len(ts) == 0:
         return []
-    values = pc.cast(ts, pa.int64()).to_numpy(zero_copy_only=False).astype("datetime64[ns]")
-    months = np.unique(values.astype("datetime64[M]"))
-    return [pd.Timestamp(m).tz_localize("UTC") for m in months]
+    ns = pc.cast(ts, pa.int64()).to_numpy(zero_copy_only=False)
+    return [pd.Timestamp(m).tz_localize("UTC") for m in np.unique(partition_starts(ns, months))]
 
 
 def _psycopg() -> Any:
@@ -98,6 +130,9 @@ class PostgresStore(Store):
         super().__init__(url)
         self._psycopg = _psycopg()
         self.conninfo, self.schema, self.where = split_url(url)
+        self._asked_months = url_partition_months(url)
+        self.partition_months = 1
+        """Months each time partition spans (native partitioning; see :meth:`_settle_partition_months`)."""
         self.connect_timeout_s = connect_timeout_s
         self._conn: Any = None
         self._months: dict[str, set[pd.Timestamp]] = {}
@@ -111,6 +146,11 @@ class PostgresStore(Store):
         self._encoded: dict[int, tuple[pa.Table, Future[pa.Buffer]]] = {}
         """COPY bodies being encoded ahead (:meth:`encode_ahead`), by the id of their rows."""
         self._open()
+        try:
+            self._settle_partition_months()
+        except BaseException:
+            self.close()
+            raise
 
     def describe(self) -> str:
         return f"PostgreSQL at {self.where}"
@@ -130,13 +170,13 @@ class PostgresStore(Store):
             conn.execute(f"SET search_path TO {self.schema}, public")
         return conn
 
-    def keep_partitions_ahead(self, months: int) -> None:
-        """Make the partitions of the ``months`` months after the latest month written in the
-        background, on a connection of their own (see :mod:`.pgpartitions`): a stream's writes
-        then seldom make a partition inside their own transaction."""
-        if self._keeper is None and months > 0:
+    def keep_partitions_ahead(self, count: int) -> None:
+        """Make the ``count`` partitions after the latest one written in the background, on a
+        connection of their own (see :mod:`.pgpartitions`): a stream's writes then seldom make a
+        partition inside their own transaction."""
+        if self._keeper is None and count > 0:
             time_keys = {t.name: t.time_key for t in TABLES_BY_NAME.values() if t.time_key}
-            self._keeper = PartitionKeeper(self._connect, time_keys, months_ahead=months)
+            self._keeper = PartitionKeeper(self._connect, time_keys, ahead=count, months=self.partition_months)
 
     def close(self) -> None:
         if self._keeper is not None:
@@ -236,6 +276,31 @@ class PostgresStore(Store):
             self._mode = "native" if kind and kind[0][0] == "p" else "timescale"
         return self._mode
 
+    def _settle_partition_months(self) -> None:
+        """The months a partition spans are the database's: recorded (a comment on
+        ``transactions``) by the first store to open it, from its URL's ``partition_months``
+        (default 1). A database without the record but with partitions (made before it existed)
+        spans 1 month. A URL asking for another span than the database's is refused."""
+        if self.partitioning != "native":
+            return
+        with self.batch():
+            self._lock_for_migration()
+            comment = self._query("SELECT obj_description(to_regclass('transactions'), 'pg_class')")[0][0]
+            if comment and comment.startswith(_SPAN_COMMENT):
+                recorded = int(comment.removeprefix(_SPAN_COMMENT))
+            elif self.partitions("transactions"):
+                recorded = 1
+            else:
+                recorded = self._asked_months or 1
+                self._execute(f"COMMENT ON TABLE transactions IS '{_SPAN_COMMENT}{recorded}'")
+        if self._asked_months is not None and self._asked_months != recorded:
+            raise ConfigError(
+                f"partition_months={self._asked_months} asked, but the tables of {self.describe()}"
+                f"{f' (schema {self.schema})' if self.schema else ''} are partitioned by {recorded} "
+                f"month(s): drop partition_months from the URL, or use another schema or database"
+            )
+        self.partition_months = recorded
+
     def _natively_partitioned(self, table: str) -> bool:
         """Whether ``table`` is a declaratively partitioned table here (``labels`` is one since
         schema version 1 was extended; databases made before stay as they are)."""
@@ -262,7 +327,7 @@ class PostgresStore(Store):
     def _ensure_partitions(self, table: str, ts: pa.Array) -> None:
         if not self._natively_partitioned(table):
             return
-        months = month_partitions(ts)
+        months = partitions_touched(ts, self.partition_months)
         for month in months:
             if not self._partition_exists(table, month):
                 self._make_partition(TABLES_BY_NAME[table], month)
@@ -298,7 +363,7 @@ class PostgresStore(Store):
             for table in PARTITIONED:
                 for name in self.partitions(table):
                     month = pd.Timestamp(f"{name[-6:-2]}-{name[-2:]}-01", tz="UTC")
-                    upper = month + pd.offsets.MonthBegin(1)
+                    upper = month + pd.offsets.MonthBegin(self.partition_months)
                     if upper <= cutoff:
                         self._execute(f"DROP TABLE {name}")
                         self._months.get(table, set()).discard(month)
@@ -462,12 +527,12 @@ class PostgresStore(Store):
             self._copy(table.name, rows, table)
             return
         ns = pc.cast(rows.column(table.time_key), pa.int64()).to_numpy(zero_copy_only=False)
-        month_of_row = ns.astype("datetime64[ns]").astype("datetime64[M]")
+        start_of_row = partition_starts(ns, self.partition_months)
         into_parent = np.zeros(len(ns), dtype=bool)
-        months = np.unique(month_of_row)
+        months = np.unique(start_of_row)
         for value in months:
             month = pd.Timestamp(value).tz_localize("UTC")
-            mine = month_of_row == value
+            mine = start_of_row == value
             if self._partition_exists(table.name, month):
                 into_parent |= mine
             elif np.count_nonzero(mine) < ATTACH_MIN_ROWS:
@@ -483,11 +548,11 @@ class PostgresStore(Store):
             self._copy(table.name, rows.filter(pa.array(into_parent)), table)
 
     def _make_partition(self, table: Table, month: pd.Timestamp, rows: pa.Table | None = None) -> None:
-        """Make the partition of ``month`` (:meth:`_partition_exists` said it is missing) as a
+        """Make the partition starting at ``month`` (:meth:`_partition_exists` said it is missing) as a
         plain table, COPY ``rows`` into it if any (frozen: the table is new in this
         transaction), then attach it (see :mod:`.pgpartitions`)."""
         assert table.time_key is not None
-        create, attach, drop_check = attach_statements(table.name, table.time_key, month)
+        create, attach, drop_check = attach_statements(table.name, table.time_key, month, self.partition_months)
         self._execute(create)
         if rows is not None:
             self._copy(partition_name(table.name, month), rows, table, freeze=True)
