@@ -206,3 +206,20 @@ def test_a_database_partitioned_before_the_span_was_recorded_spans_a_month(pg_sc
 def test_a_bad_partition_span_names_the_parameter_the_value_and_what_is_allowed(pg_schema) -> None:
     with pytest.raises(ConfigError, match=r"partition_months must be one of 1, 2, 3, 4, 6, 12 .* got '7'"):
         open_store(f"{PG_ADMIN}?schema={pg_schema}&partition_months=7")
+
+
+def test_an_import_into_quarterly_partitions_stores_every_row_once(pg_schema, tmp_path) -> None:
+    from fraudstream.store.importer import import_file
+    from tests.store.test_importer import kaggle_rows
+
+    rows = kaggle_rows(3_000)
+    path = tmp_path / "cards.csv"
+    rows.to_csv(path, index=False)
+    with open_store(f"{PG_ADMIN}?schema={pg_schema}&partition_months=3") as store:
+        report = import_file(path, store, chunk_rows=700)
+        again = import_file(path, store, chunk_rows=700, resume=False)
+        assert (report.stored, again.stored, again.already_stored) == (3_000, 0, 3_000)
+        assert store.count("transactions") == store.count("labels") == 3_000
+        stamps = pd.to_datetime(rows["trans_date_trans_time"])
+        months = sorted({f"{t:%Y}{(t.month - 1) // 3 * 3 + 1:02d}" for t in stamps})  # quarters' first months
+        assert store.partitions("transactions") == [f"transactions_p{m}" for m in months]
