@@ -282,6 +282,9 @@ class PostgresStore(Store):
         (default 1). A database without the record but with partitions (made before it existed)
         spans 1 month. A URL asking for another span than the database's is refused."""
         if self.partitioning != "native":
+            if self._asked_months not in (None, 1):
+                log.warning("partition_months=%s is ignored: TimescaleDB chunks stay one month "
+                            "(change them with set_chunk_time_interval)", self._asked_months)
             return
         with self.batch():
             self._lock_for_migration()
