@@ -4,8 +4,10 @@
 URL: any libpq URL (``postgresql://user:secret@host:5432/db``) plus an optional ``schema=NAME``
 query parameter (created when missing, and put first on the ``search_path``).
 
-``transactions``, ``decisions`` and ``alerts`` are range-partitioned by month of their event
-time ``ts``; partitions (``transactions_p202401`` ...) are created on demand. When the
+``transactions``, ``decisions`` and ``alerts`` are range-partitioned by their event time ``ts``
+(``labels`` by ``labelled_at``) into partitions of one month, or of ``partition_months`` months
+(a URL parameter, recorded in the database); partitions (``transactions_p202401`` ...) are
+made on demand, or ahead of the writes by a :class:`~.pgpartitions.PartitionKeeper`. When the
 TimescaleDB extension can be created they become hypertables with one-month chunks instead.
 Because a unique key on a partitioned table must include the partition key, ``tx_id``
 uniqueness lives in the plain table ``tx_keys (tx_id PRIMARY KEY, ts)``: a transaction is
