@@ -10,7 +10,7 @@ dropped afterwards). Attaching locks the parent table in ``SHARE UPDATE EXCLUSIV
 lets readers and writers of the other partitions go on; ``CREATE TABLE ... PARTITION OF`` would
 lock it in ``ACCESS EXCLUSIVE`` mode until the transaction ends, stopping every dashboard query.
 
-:class:`PartitionKeeper` makes, on a connection of its own, the partitions of the months just
+:class:`PartitionKeeper` makes, on a connection of its own, the partitions just
 after the latest one written, so that a stream's writes find their partition made instead of
 making it inside their transaction (about 7 ms a table: when a replay or a simulated stream
 crosses months every few seconds, that work sat in every commit's latency). Each partition is
@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["SPANS", "PartitionKeeper", "attach_statements", "partition_name", "partition_starts"]
+__all__ = ["SPANS", "PartitionKeeper", "advisory_lock_sql", "attach_statements", "partition_name", "partition_starts"]
 
 log = logging.getLogger(__name__)
 
