@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 
 from fraudstream.store import frames, open_store, pgcopy
-from fraudstream.store.importer import _MonthAligned
+from fraudstream.store.importer import _PartitionAligned
 from tests.support import PG_ADMIN, pg_indexes
 
 KINDS = ("id", "text", "float", "int", "ts", "bool", "jsontext", "json")
@@ -142,7 +142,7 @@ def ids(write) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_month_aligned_writes_hold_the_newest_month_and_checkpoint_what_is_settled():
-    batches = _MonthAligned(max_rows=100)
+    batches = _PartitionAligned(max_rows=100)
     first = batches.add({"at": 1}, *converted(["2024-01-30", "2024-01-31", "2024-02-01"], 0))
     assert [ids(w) for w in first] == [["f:0", "f:1"]]  # January is over, February may go on
     assert first[0].position is None  # chunk 1 still has a row held back
@@ -156,8 +156,16 @@ def test_month_aligned_writes_hold_the_newest_month_and_checkpoint_what_is_settl
     assert last[0].labels is not None and last[0].labels.column("tx_id").to_pylist() == ["f:4", "f:0"]
 
 
+def test_writes_are_grouped_by_the_stores_partition_span():
+    batches = _PartitionAligned(max_rows=100, months=3)  # quarters
+    assert batches.add({"at": 1}, *converted(["2024-01-30", "2024-02-01", "2024-03-31"], 0)) == []
+    second = batches.add({"at": 2}, *converted(["2024-04-01", "2024-06-30"], 3))
+    assert [ids(w) for w in second] == [["f:0", "f:1", "f:2"]] and second[0].position == {"at": 1}
+    assert [ids(w) for w in batches.finish()] == [["f:3", "f:4"]]
+
+
 def test_month_aligned_writes_dedupe_across_chunks_and_flush_when_too_much_waits():
-    batches = _MonthAligned(max_rows=3)
+    batches = _PartitionAligned(max_rows=3)
     assert batches.add({"at": 1}, *converted(["2024-05-01", "2024-05-02"], 0)) == []
     flushed = batches.add({"at": 2}, *converted(["2024-05-03", "2024-05-04"], 1))  # 4 > 3 rows
     assert [ids(w) for w in flushed] == [["f:0", "f:1", "f:2"]] and flushed[0].position == {"at": 2}

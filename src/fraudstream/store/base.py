@@ -59,6 +59,8 @@ class Store(ABC):
 
     dialect: str
     placeholder: str = "?"
+    partition_months: int = 1
+    """Months a time partition spans (PostgreSQL's ``partition_months``; 1 where nothing is partitioned)."""
 
     def __init__(self, url: str) -> None:
         self.url = url

@@ -9,8 +9,9 @@ Per chunk (75,000 rows by default, as in seed 004's ETL):
    refuses (``amt must be a number >= 0, got 'abc'``) is rejected with the adapter's message
    and the chunk is mapped again without it;
 4. the canonical rows are converted to the store's rows (in a reader thread, ahead of the
-   database), regrouped into whole months (:class:`_MonthAligned`: on PostgreSQL a month then
-   goes into a new partition whose indexes are built once) and written idempotently inside
+   database), regrouped into whole partitions (:class:`_PartitionAligned`: months, or the
+   store's ``partition_months``; on PostgreSQL a partition then gets its rows in one write and
+   its indexes built once) and written idempotently inside
    ``store.bulk_load()``, with the labels and a checkpoint ``import:<file name>`` in the same
    database transaction;
 5. behaviour profiles are accumulated (:class:`~fraudstream.store.profiles.ProfileBuilder`) and
@@ -43,6 +44,7 @@ from fraudstream.adapters import Adapter, detect_adapter, get_adapter
 from fraudstream.errors import InvalidRecord
 from fraudstream.store import frames
 from fraudstream.store.base import Store
+from fraudstream.store.pgpartitions import partition_starts
 from fraudstream.store.profiles import ProfileBuilder
 from fraudstream.store.reader import Chunk, file_columns, read_chunks
 
@@ -211,7 +213,7 @@ def import_file(
     done = _stored_rows(store, checkpoint_name, file) if resume else 0
 
     source = f"import:{adapter.name}"
-    batches = _MonthAligned(max_rows=_HELD_CHUNKS * chunk_rows)
+    batches = _PartitionAligned(max_rows=_HELD_CHUNKS * chunk_rows, months=store.partition_months)
 
     def prepared() -> Iterator[tuple[int, list[_Write]]]:
         """Per chunk: rows read, and the writes ready (reading, mapping and converting run in
@@ -297,16 +299,16 @@ class _Held:
     months: np.ndarray
 
 
-class _MonthAligned:
-    """Regroups converted chunks into writes of whole months: the rows of the newest month of
-    the latest chunk are held back until a chunk of a later month arrives (or the file ends, or
-    more than ``max_rows`` rows wait), so that on PostgreSQL most months reach the store in one
-    write, into a new partition whose indexes are built once after the load. Rows out of time
-    order are simply written with the next write. The checkpoint of a write is the position of
-    the last chunk none of whose rows is still held."""
+class _PartitionAligned:
+    """Regroups converted chunks into writes of whole partitions (of ``months`` months): the
+    rows of the newest partition of the latest chunk are held back until a chunk of a later one
+    arrives (or the file ends, or more than ``max_rows`` rows wait), so that on PostgreSQL most
+    partitions reach the store in one write, into a new partition whose indexes are built once
+    after the load. Rows out of time order are simply written with the next write. The
+    checkpoint of a write is the position of the last chunk none of whose rows is still held."""
 
-    def __init__(self, max_rows: int) -> None:
-        self.max_rows = max_rows
+    def __init__(self, max_rows: int, months: int = 1) -> None:
+        self.max_rows, self.span = max_rows, months
         self.held: list[_Held] = []
         self.positions: list[dict[str, Any]] = []
 
@@ -316,7 +318,7 @@ class _MonthAligned:
         if rows is None or not rows.num_rows:
             return []
         ns = pc.cast(rows.column("ts"), pa.int64()).to_numpy(zero_copy_only=False)
-        months = ns.astype("datetime64[ns]").astype("datetime64[M]")
+        months = partition_starts(ns, self.span)
         self.held.append(_Held(seq, rows, labels, months))
         if sum(h.rows.num_rows for h in self.held) > self.max_rows:
             return self.finish()
