@@ -63,7 +63,8 @@ def test_websocket_batches_arrive_as_one_message_per_line(loop: str, monkeypatch
     original = web.text_frames
 
     def counting(data: bytes) -> bytes:
-        framed.append(data.count(b"\n"))
+        if data != WELCOME:  # the welcome is framed once or twice, as the two joins fall between batches
+            framed.append(data.count(b"\n"))
         return original(data)
 
     monkeypatch.setattr(web, "text_frames", counting)
@@ -87,7 +88,7 @@ def test_websocket_batches_arrive_as_one_message_per_line(loop: str, monkeypatch
     assert all((m + "\n").encode() == encode_lines(scripted_frame(json.loads(m)["transactionID"], 1))[0]
                for m in a[:50])
     assert max(framed) > 1  # several lines framed in one piece: one write per batch, not per line
-    assert 600 <= sum(framed) - 2 <= generated  # each batch framed once for both clients (+ 2 welcomes)
+    assert 600 <= sum(framed) <= generated  # each batch framed once for both clients
 
 
 def _ws_handshake(port: int) -> socket.socket:
