@@ -223,3 +223,9 @@ def test_an_import_into_quarterly_partitions_stores_every_row_once(pg_schema, tm
         stamps = pd.to_datetime(rows["trans_date_trans_time"])
         months = sorted({f"{t:%Y}{(t.month - 1) // 3 * 3 + 1:02d}" for t in stamps})  # quarters' first months
         assert store.partitions("transactions") == [f"transactions_p{m}" for m in months]
+
+
+def test_partition_months_on_a_sqlite_url_is_refused_not_ignored(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="SQLite takes only timeout=SECONDS, not partition_months"):
+        open_store(f"sqlite:///{tmp_path / 'x.db'}?partition_months=12")
+    assert not (tmp_path / "x.db").exists()

@@ -44,6 +44,11 @@ def sqlite_path(url: str) -> tuple[str, float]:
 
     >>> sqlite_path("sqlite:///data/f.db?timeout=2"), sqlite_path("sqlite:////tmp/f.db")
     (('data/f.db', 2.0), ('/tmp/f.db', 5.0))
+    >>> sqlite_path("sqlite:////tmp/f.db?partition_months=12")
+    Traceback (most recent call last):
+    ...
+    fraudstream.errors.ConfigError: store URL 'sqlite:////tmp/f.db?partition_months=12': SQLite takes \
+only timeout=SECONDS, not partition_months
     """
     parts = urlsplit(url)
     if parts.scheme != "sqlite" or parts.netloc or not parts.path.startswith("/") or len(parts.path) < 2:
@@ -51,6 +56,9 @@ def sqlite_path(url: str) -> tuple[str, float]:
             f"store URL {url!r} is not a SQLite URL; use sqlite:///relative.db or sqlite:////absolute/path.db"
         )
     query = parse_qs(parts.query)
+    unknown = sorted(set(query) - {"timeout"})
+    if unknown:
+        raise ConfigError(f"store URL {url!r}: SQLite takes only timeout=SECONDS, not {', '.join(unknown)}")
     try:
         timeout = float(query.get("timeout", ["5"])[0])
     except ValueError:
