@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from e2e_detect import reset_store, train_model
-from fraudstream.service.bundle import Bundle
+from fraudstream.service.bundle import Bundle, StoreRows
 from fraudstream.service.decisions import Decider, Featurizer, load_model
 from fraudstream.service.runtime import DetectionService
 from fraudstream.service.sink import NullSink, StoreSink
@@ -57,6 +57,11 @@ def bundles_of(rows: int, batch: int, folder: Path) -> list[Bundle]:
     with source:
         DetectionService(source, Decider(model), Featurizer(model.feature_set), sink=keep, metrics_every_s=3600).run()
     return keep.bundles
+
+
+def store_rows_of(rows: int, batch: int) -> list[StoreRows]:
+    """:func:`bundles_of` a fresh folder, converted to the store's rows as ``detect`` does."""
+    return [StoreRows.of(b, label_source="stream") for b in bundles_of(rows, batch, Path(tempfile.mkdtemp()))]
 
 
 def main() -> None:

@@ -15,19 +15,16 @@ the ``transactions (amount)`` index that schema version 7 dropped, to show the d
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from e2e_detect import reset_store
-from fraudstream.service.bundle import StoreRows
 from fraudstream.store import open_store
 from stream_bench import machine
-from writer_commit import bundles_of
+from writer_commit import store_rows_of
 
 _PASS_IDS = 10_000_000
 _PASS_NS = 400 * 86_400 * 10**9
@@ -55,8 +52,7 @@ def main() -> None:
     parser.add_argument("--report", type=int, default=240_000, help="print a line every this many rows")
     parser.add_argument("--with-amount-index", action="store_true")
     args = parser.parse_args()
-    bundles = bundles_of(60_000, args.batch, Path(tempfile.mkdtemp()))
-    prepared = [StoreRows.of(b, label_source="stream") for b in bundles]
+    prepared = store_rows_of(60_000, args.batch)
     reset_store(args.store)
     print(machine())
     with open_store(args.store) as store:

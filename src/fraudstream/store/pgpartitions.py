@@ -12,8 +12,9 @@ lock it in ``ACCESS EXCLUSIVE`` mode until the transaction ends, stopping every 
 
 :class:`PartitionKeeper` makes, on a connection of its own, the partitions just
 after the latest one written, so that a stream's writes find their partition made instead of
-making it inside their transaction (about 7 ms a table: when a replay or a simulated stream
-crosses months every few seconds, that work sat in every commit's latency). Each partition is
+making it inside their transaction (5 to 9 ms a table: when a replay or a simulated stream crosses
+months every few seconds, that work sat in every commit's latency;
+``benchmarks/pg_commit_steps.py``). Each partition is
 its own short transaction under ``lock_timeout``: when a writer holds the parent table, the
 keeper gives way and tries again after the next write, so it never makes a writer wait for
 long, nor deadlocks with one. Partitions are named ``{table}_pYYYYMM`` and their creation is
